@@ -1,0 +1,53 @@
+# CrossReturn — every entry point. `make help` lists them.
+# Everything the project needs is installed from here (PyPI and npm only): nothing by hand.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMPS := .stamps
+SOLC_DIR := tools/solc
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help install solc lint format compile check-artifacts gas test
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMPS)/install: pyproject.toml
+	@mkdir -p $(STAMPS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(STAMPS)/solc: $(SOLC_DIR)/package.json $(SOLC_DIR)/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd $(SOLC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(STAMPS)/install ## create .venv and install CrossReturn with its dev extras
+
+solc: $(STAMPS)/solc ## install the pinned Solidity compiler (npm solcjs 0.8.28) and OpenZeppelin sources
+
+lint: install ## ruff (lint + format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+compile: install solc ## recompile contracts/*.sol into contracts/build (commit the result)
+	$(PY) scripts/compile_contracts.py
+
+check-artifacts: install solc ## fail if contracts/build differs from the sources
+	$(PY) scripts/compile_contracts.py --check
+
+gas: install ## print the gas of each contract operation
+	$(PY) scripts/gas_report.py
+
+test: install solc lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
+	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+"""CrossReturn SDK: records, commitments, verification, signing and contract access."""

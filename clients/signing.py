@@ -1,0 +1,109 @@
+"""EIP-712 signing of return applications by return enterprises.
+
+The typed data is byte-for-byte what ReturnLedger verifies on chain (domain "CrossReturn
+ReturnLedger", version "1", the chain id and the ReturnLedger address), so a gateway that relays
+an application can neither forge nor alter it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+
+DOMAIN_NAME = "CrossReturn ReturnLedger"
+DOMAIN_VERSION = "1"
+RETURN_APPLICATION_TYPE = [
+    {"name": "returnId", "type": "bytes32"},
+    {"name": "caseId", "type": "bytes32"},
+    {"name": "lineMask", "type": "uint128"},
+    {"name": "applicationDigest", "type": "bytes32"},
+    {"name": "returnCentre", "type": "bytes32"},
+    {"name": "deadline", "type": "uint64"},
+]
+
+
+def line_mask(gnums: list[int] | tuple[int, ...] | set[int]) -> int:
+    """The line mask of a set of line numbers (gnum 1..128 -> bit gnum-1)."""
+    mask = 0
+    for gnum in gnums:
+        if not 1 <= gnum <= 128:
+            raise ValueError(f"gnum must be 1..128, got {gnum}")
+        mask |= 1 << (gnum - 1)
+    return mask
+
+
+def mask_lines(mask: int) -> list[int]:
+    """The line numbers in a line mask, ascending."""
+    return [bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1]
+
+
+@dataclass(frozen=True)
+class ReturnApplicationTerms:
+    """The fields of ReturnLedger.ReturnApplication that the return enterprise signs."""
+
+    return_id: bytes
+    case_id: bytes
+    line_mask: int
+    application_digest: bytes
+    return_centre: bytes
+    deadline: int
+
+    def as_tuple(self) -> tuple[bytes, bytes, int, bytes, bytes, int]:
+        """The ABI tuple of ReturnLedger.ReturnApplication."""
+        return (
+            self.return_id,
+            self.case_id,
+            self.line_mask,
+            self.application_digest,
+            self.return_centre,
+            self.deadline,
+        )
+
+    def typed_data(self, chain_id: int, ledger_address: str) -> dict[str, Any]:
+        """The full EIP-712 message for this application on one ReturnLedger."""
+        return {
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                    {"name": "verifyingContract", "type": "address"},
+                ],
+                "ReturnApplication": RETURN_APPLICATION_TYPE,
+            },
+            "primaryType": "ReturnApplication",
+            "domain": {
+                "name": DOMAIN_NAME,
+                "version": DOMAIN_VERSION,
+                "chainId": chain_id,
+                "verifyingContract": ledger_address,
+            },
+            "message": {
+                "returnId": self.return_id,
+                "caseId": self.case_id,
+                "lineMask": self.line_mask,
+                "applicationDigest": self.application_digest,
+                "returnCentre": self.return_centre,
+                "deadline": self.deadline,
+            },
+        }
+
+
+def sign_return_application(
+    terms: ReturnApplicationTerms, private_key: bytes | str, chain_id: int, ledger_address: str
+) -> bytes:
+    """The 65-byte signature (r || s || v) of a return enterprise's account over `terms`."""
+    message = encode_typed_data(full_message=terms.typed_data(chain_id, ledger_address))
+    signed = Account.sign_message(message, private_key)
+    return bytes(signed.signature)
+
+
+def recover_applicant(
+    terms: ReturnApplicationTerms, signature: bytes, chain_id: int, ledger_address: str
+) -> str:
+    """The account that signed `terms` (checksum address)."""
+    message = encode_typed_data(full_message=terms.typed_data(chain_id, ledger_address))
+    return str(Account.recover_message(message, signature=signature))

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IConsortium} from "./interfaces/IConsortium.sol";
+import {IConsortiumErrors} from "./interfaces/IConsortiumErrors.sol";
+import {IConsortiumEvents} from "./interfaces/IConsortiumEvents.sol";
+
+/// @title Consortium: who may act on the CrossReturn ledger, and under which rules.
+/// @notice Members are customs areas, platforms (return enterprises) and auditors. Customs areas
+/// govern together: admissions, suspensions, key rotations and rule parameters take effect when
+/// `threshold` of the active customs areas approve. A customs area registers and manages the
+/// platforms it supervises on its own. Node-level allowlists are the network's job, not this
+/// contract's.
+contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
+    /// @notice Days (in seconds) after release within which a return may be applied for.
+    bytes32 public constant APPLY_WINDOW = keccak256("APPLY_WINDOW");
+    /// @notice Days (in seconds) after release within which returned goods must arrive.
+    bytes32 public constant ARRIVAL_WINDOW = keccak256("ARRIVAL_WINDOW");
+    /// @notice Most lines (gnum) an inventory list may have.
+    bytes32 public constant MAX_LINES = keccak256("MAX_LINES");
+    /// @notice Seconds a proposal stays open for votes.
+    bytes32 public constant PROPOSAL_TTL = keccak256("PROPOSAL_TTL");
+
+    /// @notice What a proposal does once approved.
+    enum ProposalKind {
+        None,
+        Admit,
+        Suspend,
+        Reinstate,
+        AddAccount,
+        RemoveAccount,
+        SetParameter,
+        SetThreshold
+    }
+
+    /// @notice A founding customs area, given to the constructor.
+    struct Founder {
+        bytes32 memberId;
+        uint16 customsCode;
+        address account;
+        bytes encryptionKey;
+        string gatewayUrl;
+    }
+
+    /// @notice A member as stored; `accountCount` counts its signing accounts.
+    struct Member {
+        MemberKind kind;
+        MemberStatus status;
+        uint16 customsCode;
+        uint32 accountCount;
+        bytes32 sponsor;
+        bytes encryptionKey;
+        string gatewayUrl;
+    }
+
+    /// @notice A proposal; the fields a kind does not use stay zero.
+    struct Proposal {
+        ProposalKind kind;
+        MemberKind memberKind;
+        uint16 customsCode;
+        uint16 approvals;
+        bool executed;
+        uint64 expiresAt;
+        bytes32 proposer;
+        bytes32 memberId;
+        address account;
+        bytes32 key;
+        uint256 value;
+        bytes encryptionKey;
+        string gatewayUrl;
+    }
+
+    mapping(bytes32 memberId => Member) private _members;
+    bytes32[] private _memberIds;
+    mapping(address account => bytes32 memberId) private _memberOf;
+    mapping(bytes32 memberId => address[]) private _accounts;
+    mapping(address account => uint256 indexPlusOne) private _accountIndex;
+    mapping(uint16 customsCode => bytes32 memberId) private _customsMember;
+    mapping(bytes32 key => uint256 value) private _parameters;
+    uint256 private _threshold;
+    uint256 private _activeCustoms;
+    Proposal[] private _proposals;
+    mapping(uint256 proposalId => mapping(bytes32 voter => bool)) private _voted;
+
+    /// @notice Bootstraps the founding customs areas, the vote threshold and the default rules
+    /// (apply window 30 days, arrival window 45 days, at most 99 lines, proposals open 7 days).
+    /// @param founders the founding customs areas, each with one signing account
+    /// @param threshold approvals needed to execute a proposal (1..founders.length)
+    constructor(Founder[] memory founders, uint256 threshold) {
+        if (founders.length == 0) revert NoFounders();
+        for (uint256 i = 0; i < founders.length; ++i) {
+            Founder memory f = founders[i];
+            _checkAdmission(f.memberId, MemberKind.Customs, f.customsCode, f.account);
+            _admit(f.memberId, MemberKind.Customs, f.customsCode, bytes32(0), f.account, f.encryptionKey, f.gatewayUrl);
+        }
+        _setThreshold(threshold);
+        _setParameter(APPLY_WINDOW, 30 days);
+        _setParameter(ARRIVAL_WINDOW, 45 days);
+        _setParameter(MAX_LINES, 99);
+        _setParameter(PROPOSAL_TTL, 7 days);
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Proposes admitting a customs area or an auditor (platforms are sponsored instead).
+    /// @return proposalId the new proposal; the proposer's approval is counted
+    function proposeAdmission(
+        bytes32 memberId,
+        MemberKind kind,
+        uint16 customsCode,
+        address account,
+        bytes calldata encryptionKey,
+        string calldata gatewayUrl
+    ) external returns (uint256 proposalId) {
+        bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
+        if (kind != MemberKind.Customs && kind != MemberKind.Auditor) revert InvalidMemberKind(kind);
+        _checkAdmission(memberId, kind, customsCode, account);
+        Proposal storage p = _newProposal(ProposalKind.Admit, proposer, memberId);
+        p.memberKind = kind;
+        p.customsCode = customsCode;
+        p.account = account;
+        p.encryptionKey = encryptionKey;
+        p.gatewayUrl = gatewayUrl;
+        return _afterPropose(proposer);
+    }
+
+    /// @notice Proposes suspending a member; a suspended member cannot act or sign.
+    function proposeSuspension(bytes32 memberId) external returns (uint256 proposalId) {
+        bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
+        _checkStatusChange(memberId, MemberStatus.Suspended);
+        _newProposal(ProposalKind.Suspend, proposer, memberId);
+        return _afterPropose(proposer);
+    }
+
+    /// @notice Proposes reinstating a suspended member.
+    function proposeReinstatement(bytes32 memberId) external returns (uint256 proposalId) {
+        bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
+        _checkStatusChange(memberId, MemberStatus.Active);
+        _newProposal(ProposalKind.Reinstate, proposer, memberId);
+        return _afterPropose(proposer);
+    }
+
+    /// @notice Proposes adding a signing account to a member (key rotation, step one).
+    function proposeAccountAddition(bytes32 memberId, address account) external returns (uint256 proposalId) {
+        bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
+        _requireKnown(memberId);
+        _checkFreeAccount(account);
+        _newProposal(ProposalKind.AddAccount, proposer, memberId).account = account;
+        return _afterPropose(proposer);
+    }
+
+    /// @notice Proposes removing a signing account from a member (key rotation, step two).
+    function proposeAccountRemoval(bytes32 memberId, address account) external returns (uint256 proposalId) {
+        bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
+        _checkRemovableAccount(memberId, account);
+        _newProposal(ProposalKind.RemoveAccount, proposer, memberId).account = account;
+        return _afterPropose(proposer);
+    }
+
+    /// @notice Proposes a new value for a rule parameter (`APPLY_WINDOW`, `ARRIVAL_WINDOW`,
+    /// `MAX_LINES`, `PROPOSAL_TTL`).
+    function proposeParameter(bytes32 key, uint256 value) external returns (uint256 proposalId) {
+        bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
+        _checkParameter(key, value);
+        Proposal storage p = _newProposal(ProposalKind.SetParameter, proposer, bytes32(0));
+        p.key = key;
+        p.value = value;
+        return _afterPropose(proposer);
+    }
+
+    /// @notice Proposes a new vote threshold (1..number of active customs areas).
+    function proposeThreshold(uint256 threshold) external returns (uint256 proposalId) {
+        bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
+        _checkThreshold(threshold, _activeCustoms);
+        _newProposal(ProposalKind.SetThreshold, proposer, bytes32(0)).value = threshold;
+        return _afterPropose(proposer);
+    }
+
+    /// @notice Approves a proposal; the approval that reaches the threshold executes it.
+    /// @dev Execution re-checks the proposal against the current state and reverts (leaving the
+    /// proposal open) when it no longer applies.
+    function vote(uint256 proposalId) external {
+        bytes32 voter = _requireActive(msg.sender, MemberKind.Customs);
+        _vote(proposalId, voter);
+    }
+
+    // ------------------------------------------------------------------ sponsorship
+
+    /// @notice A customs area registers a platform it supervises, without a vote.
+    function registerPlatform(
+        bytes32 memberId,
+        address account,
+        bytes calldata encryptionKey,
+        string calldata gatewayUrl
+    ) external {
+        bytes32 sponsor = _requireActive(msg.sender, MemberKind.Customs);
+        _checkAdmission(memberId, MemberKind.Platform, 0, account);
+        _admit(memberId, MemberKind.Platform, 0, sponsor, account, encryptionKey, gatewayUrl);
+    }
+
+    /// @notice The sponsoring customs area adds a signing account to its platform.
+    function addPlatformAccount(bytes32 platformId, address account) external {
+        _requireSponsor(platformId);
+        _checkFreeAccount(account);
+        _addAccount(platformId, account);
+    }
+
+    /// @notice The sponsoring customs area removes a signing account from its platform.
+    function removePlatformAccount(bytes32 platformId, address account) external {
+        _requireSponsor(platformId);
+        _checkRemovableAccount(platformId, account);
+        _removeAccount(platformId, account);
+    }
+
+    /// @notice The sponsoring customs area suspends (`active == false`) or reinstates its platform.
+    function setPlatformActive(bytes32 platformId, bool active) external {
+        _requireSponsor(platformId);
+        MemberStatus status = active ? MemberStatus.Active : MemberStatus.Suspended;
+        _checkStatusChange(platformId, status);
+        _setStatus(platformId, status);
+    }
+
+    /// @notice A member publishes its own encryption public key and gateway URL.
+    function updateProfile(bytes calldata encryptionKey, string calldata gatewayUrl) external {
+        bytes32 memberId = _memberOf[msg.sender];
+        if (memberId == bytes32(0)) revert NotAMember(msg.sender);
+        Member storage m = _members[memberId];
+        if (m.status != MemberStatus.Active) revert MemberNotActive(memberId);
+        m.encryptionKey = encryptionKey;
+        m.gatewayUrl = gatewayUrl;
+        emit MemberProfileUpdated(memberId, encryptionKey, gatewayUrl);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IConsortium
+    function accountInfo(address account)
+        external
+        view
+        returns (bytes32 memberId, MemberKind kind, MemberStatus status, uint16 customsCode)
+    {
+        memberId = _memberOf[account];
+        Member storage m = _members[memberId];
+        return (memberId, m.kind, m.status, m.customsCode);
+    }
+
+    /// @inheritdoc IConsortium
+    function memberInfo(bytes32 memberId)
+        external
+        view
+        returns (MemberKind kind, MemberStatus status, uint16 customsCode)
+    {
+        Member storage m = _members[memberId];
+        return (m.kind, m.status, m.customsCode);
+    }
+
+    /// @inheritdoc IConsortium
+    function parameter(bytes32 key) external view returns (uint256) {
+        return _parameters[key];
+    }
+
+    /// @notice The whole stored member (encryption key and gateway URL included).
+    function getMember(bytes32 memberId) external view returns (Member memory) {
+        return _members[memberId];
+    }
+
+    /// @notice Every member id ever admitted, in admission order.
+    function memberIds() external view returns (bytes32[] memory) {
+        return _memberIds;
+    }
+
+    /// @notice The current signing accounts of a member.
+    function accountsOf(bytes32 memberId) external view returns (address[] memory) {
+        return _accounts[memberId];
+    }
+
+    /// @notice The customs area holding a customs code (zero if none).
+    function customsMember(uint16 customsCode) external view returns (bytes32) {
+        return _customsMember[customsCode];
+    }
+
+    /// @notice Approvals needed to execute a proposal.
+    function threshold() external view returns (uint256) {
+        return _threshold;
+    }
+
+    /// @notice Number of active customs areas (the electorate).
+    function activeCustomsCount() external view returns (uint256) {
+        return _activeCustoms;
+    }
+
+    /// @notice Number of proposals ever made; ids run from 0 to count - 1.
+    function proposalCount() external view returns (uint256) {
+        return _proposals.length;
+    }
+
+    /// @notice A stored proposal.
+    function getProposal(uint256 proposalId) external view returns (Proposal memory) {
+        if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
+        return _proposals[proposalId];
+    }
+
+    /// @notice Whether a customs area has approved a proposal.
+    function hasVoted(uint256 proposalId, bytes32 voter) external view returns (bool) {
+        return _voted[proposalId][voter];
+    }
+
+    // ------------------------------------------------------------------ internals: proposals
+
+    function _newProposal(ProposalKind kind, bytes32 proposer, bytes32 memberId)
+        private
+        returns (Proposal storage p)
+    {
+        p = _proposals.push();
+        p.kind = kind;
+        p.proposer = proposer;
+        p.memberId = memberId;
+        p.expiresAt = uint64(block.timestamp + _parameters[PROPOSAL_TTL]);
+        emit ProposalCreated(_proposals.length - 1, uint8(kind), proposer, memberId);
+    }
+
+    function _afterPropose(bytes32 proposer) private returns (uint256 proposalId) {
+        proposalId = _proposals.length - 1;
+        _vote(proposalId, proposer);
+    }
+
+    function _vote(uint256 proposalId, bytes32 voter) private {
+        if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
+        Proposal storage p = _proposals[proposalId];
+        if (p.executed) revert ProposalAlreadyExecuted(proposalId);
+        if (block.timestamp > p.expiresAt) revert ProposalExpired(proposalId, p.expiresAt);
+        if (_voted[proposalId][voter]) revert AlreadyVoted(proposalId, voter);
+        _voted[proposalId][voter] = true;
+        uint16 approvals = p.approvals + 1;
+        p.approvals = approvals;
+        emit ProposalApproved(proposalId, voter, approvals);
+        if (approvals >= _threshold) {
+            p.executed = true;
+            _execute(p);
+            emit ProposalExecuted(proposalId);
+        }
+    }
+
+    function _execute(Proposal storage p) private {
+        ProposalKind kind = p.kind;
+        if (kind == ProposalKind.Admit) {
+            _checkAdmission(p.memberId, p.memberKind, p.customsCode, p.account);
+            _admit(p.memberId, p.memberKind, p.customsCode, bytes32(0), p.account, p.encryptionKey, p.gatewayUrl);
+        } else if (kind == ProposalKind.Suspend) {
+            _checkStatusChange(p.memberId, MemberStatus.Suspended);
+            _setStatus(p.memberId, MemberStatus.Suspended);
+        } else if (kind == ProposalKind.Reinstate) {
+            _checkStatusChange(p.memberId, MemberStatus.Active);
+            _setStatus(p.memberId, MemberStatus.Active);
+        } else if (kind == ProposalKind.AddAccount) {
+            _checkFreeAccount(p.account);
+            _addAccount(p.memberId, p.account);
+        } else if (kind == ProposalKind.RemoveAccount) {
+            _checkRemovableAccount(p.memberId, p.account);
+            _removeAccount(p.memberId, p.account);
+        } else if (kind == ProposalKind.SetParameter) {
+            _setParameter(p.key, p.value);
+        } else {
+            _setThreshold(p.value);
+        }
+    }
+
+    // ------------------------------------------------------------------ internals: checks
+
+    function _requireActive(address account, MemberKind kind) private view returns (bytes32 memberId) {
+        memberId = _memberOf[account];
+        if (memberId == bytes32(0)) revert NotAMember(account);
+        Member storage m = _members[memberId];
+        if (m.kind != kind) revert WrongMemberKind(memberId, m.kind);
+        if (m.status != MemberStatus.Active) revert MemberNotActive(memberId);
+    }
+
+    function _requireKnown(bytes32 memberId) private view returns (Member storage m) {
+        m = _members[memberId];
+        if (m.kind == MemberKind.None) revert UnknownMember(memberId);
+    }
+
+    function _requireSponsor(bytes32 platformId) private view {
+        bytes32 caller = _requireActive(msg.sender, MemberKind.Customs);
+        Member storage m = _requireKnown(platformId);
+        if (m.kind != MemberKind.Platform) revert WrongMemberKind(platformId, m.kind);
+        if (m.sponsor != caller) revert NotSponsor(platformId, caller);
+    }
+
+    function _checkAdmission(bytes32 memberId, MemberKind kind, uint16 customsCode, address account) private view {
+        if (memberId == bytes32(0)) revert InvalidMemberId();
+        if (_members[memberId].kind != MemberKind.None) revert MemberAlreadyExists(memberId);
+        if (kind == MemberKind.Customs) {
+            if (customsCode == 0 || customsCode > 9999) revert InvalidCustomsCode(customsCode);
+            bytes32 holder = _customsMember[customsCode];
+            if (holder != bytes32(0)) revert CustomsCodeTaken(customsCode, holder);
+        } else if (customsCode != 0) {
+            revert InvalidCustomsCode(customsCode);
+        }
+        _checkFreeAccount(account);
+    }
+
+    function _checkFreeAccount(address account) private view {
+        if (account == address(0)) revert ZeroAccount();
+        bytes32 holder = _memberOf[account];
+        if (holder != bytes32(0)) revert AccountAlreadyAssigned(account, holder);
+    }
+
+    function _checkRemovableAccount(bytes32 memberId, address account) private view {
+        Member storage m = _requireKnown(memberId);
+        if (_memberOf[account] != memberId) revert AccountNotOfMember(account, memberId);
+        if (m.accountCount <= 1) revert LastAccount(memberId);
+    }
+
+    function _checkStatusChange(bytes32 memberId, MemberStatus status) private view {
+        Member storage m = _requireKnown(memberId);
+        if (m.status == status) revert StatusUnchanged(memberId, status);
+        if (m.kind == MemberKind.Customs && status == MemberStatus.Suspended) {
+            _checkThreshold(_threshold, _activeCustoms - 1);
+        }
+    }
+
+    function _checkThreshold(uint256 threshold_, uint256 activeCustoms) private pure {
+        if (threshold_ == 0 || threshold_ > activeCustoms) revert ThresholdOutOfRange(threshold_, activeCustoms);
+    }
+
+    function _checkParameter(bytes32 key, uint256 value) private pure {
+        (uint256 min, uint256 max) = _parameterRange(key);
+        if (value < min || value > max) revert ParameterOutOfRange(key, value, min, max);
+    }
+
+    function _parameterRange(bytes32 key) private pure returns (uint256 min, uint256 max) {
+        if (key == APPLY_WINDOW || key == ARRIVAL_WINDOW) return (1 days, 365 days);
+        if (key == MAX_LINES) return (1, 128);
+        if (key == PROPOSAL_TTL) return (1 hours, 90 days);
+        revert UnknownParameter(key);
+    }
+
+    // ------------------------------------------------------------------ internals: effects
+
+    function _admit(
+        bytes32 memberId,
+        MemberKind kind,
+        uint16 customsCode,
+        bytes32 sponsor,
+        address account,
+        bytes memory encryptionKey,
+        string memory gatewayUrl
+    ) private {
+        Member storage m = _members[memberId];
+        m.kind = kind;
+        m.status = MemberStatus.Active;
+        m.customsCode = customsCode;
+        m.sponsor = sponsor;
+        m.encryptionKey = encryptionKey;
+        m.gatewayUrl = gatewayUrl;
+        _memberIds.push(memberId);
+        if (kind == MemberKind.Customs) {
+            _customsMember[customsCode] = memberId;
+            _activeCustoms += 1;
+        }
+        emit MemberAdmitted(memberId, kind, customsCode, sponsor);
+        emit MemberProfileUpdated(memberId, encryptionKey, gatewayUrl);
+        _addAccount(memberId, account);
+    }
+
+    function _addAccount(bytes32 memberId, address account) private {
+        _memberOf[account] = memberId;
+        _accounts[memberId].push(account);
+        _accountIndex[account] = _accounts[memberId].length;
+        _members[memberId].accountCount += 1;
+        emit AccountAdded(memberId, account);
+    }
+
+    function _removeAccount(bytes32 memberId, address account) private {
+        address[] storage list = _accounts[memberId];
+        uint256 index = _accountIndex[account] - 1;
+        address last = list[list.length - 1];
+        list[index] = last;
+        _accountIndex[last] = index + 1;
+        list.pop();
+        delete _accountIndex[account];
+        delete _memberOf[account];
+        _members[memberId].accountCount -= 1;
+        emit AccountRemoved(memberId, account);
+    }
+
+    function _setStatus(bytes32 memberId, MemberStatus status) private {
+        Member storage m = _members[memberId];
+        m.status = status;
+        if (m.kind == MemberKind.Customs) {
+            if (status == MemberStatus.Active) _activeCustoms += 1;
+            else _activeCustoms -= 1;
+        }
+        emit MemberStatusChanged(memberId, status);
+    }
+
+    function _setParameter(bytes32 key, uint256 value) private {
+        _checkParameter(key, value);
+        _parameters[key] = value;
+        emit ParameterSet(key, value);
+    }
+
+    function _setThreshold(uint256 threshold_) private {
+        _checkThreshold(threshold_, _activeCustoms);
+        _threshold = threshold_;
+        emit ThresholdSet(threshold_);
+    }
+}

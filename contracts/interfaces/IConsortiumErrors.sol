@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IConsortium} from "./IConsortium.sol";
+
+/// @title Errors raised by the Consortium contract.
+interface IConsortiumErrors {
+    /// @notice The account belongs to no member.
+    error NotAMember(address account);
+    /// @notice The member exists but is suspended.
+    error MemberNotActive(bytes32 memberId);
+    /// @notice The member is of another kind than the operation needs.
+    error WrongMemberKind(bytes32 memberId, IConsortium.MemberKind kind);
+    /// @notice No member has this id.
+    error UnknownMember(bytes32 memberId);
+    /// @notice A member with this id exists already.
+    error MemberAlreadyExists(bytes32 memberId);
+    /// @notice Member ids must be non-zero.
+    error InvalidMemberId();
+    /// @notice This kind cannot be used for the operation (e.g. admitting a platform by vote).
+    error InvalidMemberKind(IConsortium.MemberKind kind);
+    /// @notice Customs codes are 4 digits, 0001-9999.
+    error InvalidCustomsCode(uint16 code);
+    /// @notice Another customs area holds this customs code.
+    error CustomsCodeTaken(uint16 code, bytes32 holder);
+    /// @notice The zero address cannot be a signing account.
+    error ZeroAccount();
+    /// @notice The account already belongs to a member.
+    error AccountAlreadyAssigned(address account, bytes32 memberId);
+    /// @notice The account does not belong to this member.
+    error AccountNotOfMember(address account, bytes32 memberId);
+    /// @notice A member must keep at least one signing account.
+    error LastAccount(bytes32 memberId);
+    /// @notice Only the customs area that sponsors a platform may manage it directly.
+    error NotSponsor(bytes32 platformId, bytes32 caller);
+    /// @notice The member already has this status.
+    error StatusUnchanged(bytes32 memberId, IConsortium.MemberStatus status);
+    /// @notice The parameter key is not one the consortium knows.
+    error UnknownParameter(bytes32 key);
+    /// @notice The parameter value lies outside its allowed range.
+    error ParameterOutOfRange(bytes32 key, uint256 value, uint256 min, uint256 max);
+    /// @notice The vote threshold must lie between 1 and the number of active customs areas.
+    error ThresholdOutOfRange(uint256 threshold, uint256 activeCustoms);
+    /// @notice No proposal has this id.
+    error UnknownProposal(uint256 proposalId);
+    /// @notice The proposal was executed already.
+    error ProposalAlreadyExecuted(uint256 proposalId);
+    /// @notice The proposal's voting period is over.
+    error ProposalExpired(uint256 proposalId, uint64 expiredAt);
+    /// @notice This customs area has voted on the proposal already.
+    error AlreadyVoted(uint256 proposalId, bytes32 voter);
+    /// @notice The constructor needs at least one founding customs area.
+    error NoFounders();
+}

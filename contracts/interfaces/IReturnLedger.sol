@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title Types of the ReturnLedger: the public case header, the signed return application, states.
+/// @notice Line masks carry line `gnum` in bit `gnum - 1` (gnum 1..128).
+interface IReturnLedger {
+    /// @notice Where a return stands in its life (DESIGN §3).
+    enum ReturnState {
+        None,
+        Applied,
+        Arrived,
+        Inspected,
+        Disputed,
+        Recognized,
+        Settled
+    }
+
+    /// @notice Where one line of a return stands.
+    enum LineState {
+        None,
+        Applied,
+        Accepted,
+        Rejected,
+        Settled
+    }
+
+    /// @notice How a settled line's tax was treated.
+    enum SettlementKind {
+        None,
+        NotLevied,
+        Refunded
+    }
+
+    /// @notice The public header of a released inventory list, the leaf the origin anchors in an
+    /// assessment batch. Holds no personal or commercial data: the case id is pseudonymous and
+    /// `recordDigest` is the salted Merkle root of the full tax assessment record.
+    struct CaseHeader {
+        bytes32 caseId;
+        bytes32 originArea;
+        bytes32 platform;
+        uint64 releaseTime;
+        uint8 lineCount;
+        bytes32 recordDigest;
+    }
+
+    /// @notice What a return enterprise signs (EIP-712) when it applies for a return.
+    struct ReturnApplication {
+        bytes32 returnId;
+        bytes32 caseId;
+        uint128 lineMask;
+        bytes32 applicationDigest;
+        bytes32 returnCentre;
+        uint64 deadline;
+    }
+
+    /// @notice The proof that a case's tax payment is under an active payment root of its origin.
+    struct PaymentProof {
+        bytes32 root;
+        bytes32 paymentDigest;
+        bytes32[] proof;
+    }
+
+    /// @notice A case as stored (two slots). Customs areas are stored by customs code, which the
+    /// Consortium keeps unique, to keep a return's lifecycle cheap.
+    struct CaseRecord {
+        bytes32 platform;
+        uint16 originCode;
+        uint40 releaseTime;
+        uint8 lineCount;
+        uint16 returnCount;
+        uint128 appliedMask;
+    }
+
+    /// @notice A return as stored (three slots).
+    struct ReturnRecord {
+        bytes32 caseId;
+        uint128 lineMask;
+        uint128 acceptedMask;
+        uint128 settledMask;
+        ReturnState state;
+        bool late;
+        uint40 appliedAt;
+        uint40 arrivedAt;
+        uint16 centreCode;
+    }
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {IReturnLedger} from "./IReturnLedger.sol";
+
+/// @title Errors raised by the ReturnLedger contract.
+interface IReturnLedgerErrors {
+    /// @notice Ids and digests must be non-zero.
+    error ZeroValue();
+    /// @notice The case header and the application name different cases.
+    error CaseMismatch(bytes32 headerCaseId, bytes32 applicationCaseId);
+    /// @notice The case is open already; apply with `applyForReturn`.
+    error CaseAlreadyOpen(bytes32 caseId);
+    /// @notice No case has this id.
+    error UnknownCase(bytes32 caseId);
+    /// @notice An inventory list has 1..maxLines lines.
+    error InvalidLineCount(uint8 lineCount, uint256 maxLines);
+    /// @notice The release time lies after the current ledger time.
+    error ReleaseInFuture(uint64 releaseTime, uint256 nowTime);
+    /// @notice The return id was used before.
+    error ReturnIdUsed(bytes32 returnId);
+    /// @notice No return has this id.
+    error UnknownReturn(bytes32 returnId);
+    /// @notice A return covers at least one line.
+    error EmptyLineMask();
+    /// @notice The mask names lines beyond the inventory list's line count.
+    error LinesOutOfRange(uint128 lineMask, uint8 lineCount);
+    /// @notice These lines are in an earlier return of the case.
+    error LinesAlreadyApplied(bytes32 caseId, uint128 overlap);
+    /// @notice The apply window (release + APPLY_WINDOW) has closed.
+    error ApplyWindowClosed(bytes32 caseId, uint256 closedAt, uint256 nowTime);
+    /// @notice The platform's signature expired.
+    error SignatureExpired(uint64 deadline, uint256 nowTime);
+    /// @notice The signature is malformed.
+    error InvalidSignature();
+    /// @notice The signer is not an account of the case's platform.
+    error SignerNotPlatform(address signer, bytes32 platform);
+    /// @notice The return is in another state than the step needs.
+    error InvalidState(bytes32 returnId, IReturnLedger.ReturnState state);
+    /// @notice Only the return centre named in the application records this step.
+    error NotReturnCentre(bytes32 returnId, uint16 callerCode, uint16 centreCode);
+    /// @notice Only the case's origin area records this step.
+    error NotOriginArea(bytes32 returnId, uint16 callerCode, uint16 originCode);
+    /// @notice The mask names lines that were not applied for in this return.
+    error LinesNotApplied(bytes32 returnId, uint128 extra);
+    /// @notice Goods that arrived after the arrival window can only be rejected.
+    error LateArrivalMustBeRejected(bytes32 returnId, uint128 acceptedMask);
+    /// @notice The mask names lines that inspection did not accept.
+    error LinesNotAccepted(bytes32 returnId, uint128 extra);
+    /// @notice These lines were settled before.
+    error LinesAlreadySettled(bytes32 returnId, uint128 overlap);
+}

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+/// @title Batch roots of tax records, as the other CrossReturn contracts read them.
+interface ITaxAnchor {
+    /// @notice What a batch holds: assessments (at release) or payments (by the withholding agent).
+    enum BatchKind {
+        None,
+        Assessment,
+        Payment
+    }
+
+    /// @notice Reverts unless `leaf` is proven under `root`, the root is anchored by the customs
+    /// area with `areaCode` for `kind`, and neither the root nor the leaf is revoked.
+    function requireActiveLeaf(
+        bytes32 root,
+        bytes32 leaf,
+        bytes32[] calldata proof,
+        uint16 areaCode,
+        BatchKind kind
+    ) external view;
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.28;
+
+import {ITaxAnchor} from "./ITaxAnchor.sol";
+
+/// @title Errors raised by the TaxAnchor contract.
+interface ITaxAnchorErrors {
+    /// @notice Roots and leaves must be non-zero.
+    error ZeroHash();
+    /// @notice A batch holds at least one record.
+    error EmptyBatch();
+    /// @notice The batch kind must be assessment or payment.
+    error InvalidBatchKind(ITaxAnchor.BatchKind kind);
+    /// @notice The root is anchored already.
+    error RootAlreadyAnchored(bytes32 root, uint16 areaCode);
+    /// @notice The root was never anchored.
+    error RootNotAnchored(bytes32 root);
+    /// @notice The root was anchored by another customs area than expected or than the caller.
+    error RootOfAnotherArea(bytes32 root, uint16 anchoredBy, uint16 expected);
+    /// @notice The root holds another kind of batch than expected.
+    error WrongBatchKind(bytes32 root, ITaxAnchor.BatchKind kind, ITaxAnchor.BatchKind expected);
+    /// @notice The root was revoked.
+    error RevokedRoot(bytes32 root, uint16 reason);
+    /// @notice The leaf was revoked.
+    error RevokedLeaf(bytes32 leaf, uint16 reason);
+    /// @notice The proof does not lead from the leaf to the root.
+    error InvalidProof(bytes32 root, bytes32 leaf);
+    /// @notice Revocation reasons are non-zero codes.
+    error InvalidReason();
+}

@@ -1,0 +1,1 @@
+"""The gateway one customs area runs in front of the shared ledger."""

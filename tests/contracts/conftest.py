@@ -1,0 +1,23 @@
+"""Fixtures for contract tests: one deployed world per session, reverted after every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.utils.chain import World, build_world
+
+
+@pytest.fixture(scope="session")
+def base_world() -> World:
+    """The consortium, deployed once per session."""
+    return build_world()
+
+
+@pytest.fixture
+def world(base_world: World) -> Iterator[World]:
+    """The consortium, reverted to its deployed state after the test."""
+    snapshot = base_world.tester.take_snapshot()
+    yield base_world
+    base_world.tester.revert_to_snapshot(snapshot)

@@ -1,0 +1,192 @@
+"""A small consortium on eth-tester for contract tests: three customs areas, two platforms.
+
+Hangzhou (2900) is the return centre; Ningbo (3100) and Zhengzhou (4600) are origins. Ningbo
+sponsors platform A, Zhengzhou platform B. Builders anchor case headers and sign applications
+the way gateways and return enterprises do.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_typing import ChecksumAddress
+from web3 import EthereumTesterProvider, Web3
+from web3.types import TxReceipt
+
+from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
+from clients.commitments.merkle import MerkleTree
+from clients.ledger_bindings import (
+    BatchKind,
+    Contracts,
+    Founder,
+    deploy_contracts,
+    member_id,
+    transact,
+)
+from clients.signing import ReturnApplicationTerms, sign_return_application
+
+DAY = 24 * 3600
+HZ = member_id("customs-2900")
+NB = member_id("customs-3100")
+ZZ = member_id("customs-4600")
+PLATFORM_A = member_id("platform-a")
+PLATFORM_B = member_id("platform-b")
+AUDITOR = member_id("auditor-1")
+AREA_CODES = {HZ: 2900, NB: 3100, ZZ: 4600}
+
+
+def random32() -> bytes:
+    """A fresh random 32-byte value (ids, digests)."""
+    return secrets.token_bytes(32)
+
+
+@dataclass
+class AnchoredCase:
+    """A case header anchored in an assessment batch, with what opening it needs."""
+
+    header: CaseHeader
+    root: bytes
+    proof: list[bytes]
+
+
+@dataclass
+class World:
+    """The deployed consortium and the accounts that act in it."""
+
+    tester: EthereumTester
+    w3: Web3
+    c: Contracts
+    deployer: str
+    hz: str
+    nb: str
+    zz: str
+    outsider: str
+    spare: list[ChecksumAddress]
+    platform_a_key: Any
+    platform_b_key: Any
+    area_accounts: dict[bytes, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ time
+
+    def now(self) -> int:
+        """The latest block's timestamp."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def travel_to(self, timestamp: int) -> None:
+        """Move ledger time forward so the next block has `timestamp` (mines one block)."""
+        self.tester.time_travel(timestamp)
+
+    # ------------------------------------------------------------ builders
+
+    def anchor_cases(
+        self,
+        origin: bytes,
+        platform: bytes,
+        count: int = 1,
+        line_count: int = 3,
+        release_time: int | None = None,
+        filler: int = 4,
+    ) -> list[AnchoredCase]:
+        """Anchor `count` case headers (plus `filler` unrelated leaves) in one assessment batch."""
+        release = release_time if release_time is not None else self.now()
+        headers = [
+            CaseHeader(random32(), origin, platform, release, line_count, random32())
+            for _ in range(count)
+        ]
+        leaves = [h.leaf() for h in headers] + [random32() for _ in range(filler)]
+        tree = MerkleTree(leaves)
+        self.send(
+            self.c.tax_anchor.functions.anchor(tree.root, BatchKind.ASSESSMENT, len(leaves)),
+            self.area_accounts[origin],
+        )
+        return [AnchoredCase(h, tree.root, tree.proof(h.leaf())) for h in headers]
+
+    def anchor_payment(self, origin: bytes, case_id: bytes) -> tuple[bytes, bytes, list[bytes]]:
+        """Anchor a payment batch holding the payment leaf of `case_id`: (root, digest, proof)."""
+        digest = random32()
+        leaf = payment_leaf(case_id, AREA_CODES[origin], digest)
+        tree = MerkleTree([leaf, random32(), random32()])
+        self.send(
+            self.c.tax_anchor.functions.anchor(tree.root, BatchKind.PAYMENT, 3),
+            self.area_accounts[origin],
+        )
+        return tree.root, digest, tree.proof(leaf)
+
+    def terms(
+        self,
+        case_id: bytes,
+        lines: int,
+        return_centre: bytes = HZ,
+        deadline: int | None = None,
+        return_id: bytes | None = None,
+    ) -> ReturnApplicationTerms:
+        """Return application terms for a line mask."""
+        return ReturnApplicationTerms(
+            return_id=return_id or random32(),
+            case_id=case_id,
+            line_mask=lines,
+            application_digest=random32(),
+            return_centre=return_centre,
+            deadline=deadline if deadline is not None else self.now() + 30 * DAY,
+        )
+
+    def sign(self, terms: ReturnApplicationTerms, key: Any) -> bytes:
+        """A platform account's EIP-712 signature over `terms`."""
+        return sign_return_application(
+            terms, key.key, self.w3.eth.chain_id, self.c.return_ledger.address
+        )
+
+    def open_and_apply(
+        self,
+        case: AnchoredCase,
+        terms: ReturnApplicationTerms,
+        key: Any,
+        sender: str | None = None,
+    ) -> TxReceipt:
+        """Open the case and record the first application (relayed by the return centre)."""
+        fn = self.c.return_ledger.functions.openCaseAndApply(
+            case.header.as_tuple(), case.root, case.proof, terms.as_tuple(), self.sign(terms, key)
+        )
+        return self.send(fn, sender or self.hz)
+
+    def send(self, fn: Any, sender: str) -> TxReceipt:
+        """Transact (explicit gas) and return the receipt; reverts raise ContractRevert."""
+        return transact(fn, sender)
+
+
+def build_world() -> World:
+    """Deploy the consortium with founders 2900/3100/4600 (threshold 2) and two platforms."""
+    tester = EthereumTester(PyEVMBackend())
+    w3 = Web3(EthereumTesterProvider(tester))
+    accounts = list(w3.eth.accounts)
+    deployer, hz, nb, zz, outsider = accounts[:5]
+    founders = [
+        Founder(HZ, 2900, hz, b"\x01" * 32, "http://127.0.0.1:8291"),
+        Founder(NB, 3100, nb, b"\x02" * 32, "http://127.0.0.1:8231"),
+        Founder(ZZ, 4600, zz, b"\x03" * 32, "http://127.0.0.1:8246"),
+    ]
+    contracts = deploy_contracts(w3, deployer, founders, threshold=2)
+    key_a = Account.from_key(b"\xa1" * 32)
+    key_b = Account.from_key(b"\xb2" * 32)
+    world = World(
+        tester=tester,
+        w3=w3,
+        c=contracts,
+        deployer=deployer,
+        hz=hz,
+        nb=nb,
+        zz=zz,
+        outsider=outsider,
+        spare=accounts[5:],
+        platform_a_key=key_a,
+        platform_b_key=key_b,
+        area_accounts={HZ: hz, NB: nb, ZZ: zz},
+    )
+    register = contracts.consortium.functions.registerPlatform
+    world.send(register(PLATFORM_A, key_a.address, b"", "https://platform-a.example"), nb)
+    world.send(register(PLATFORM_B, key_b.address, b"", "https://platform-b.example"), zz)
+    return world
