@@ -279,11 +279,19 @@ def decode_revert_data(data: bytes) -> ContractRevert:
     error = _error_table().get(data[:4])
     if error is None:
         return ContractRevert("UnknownRevert", {"data": data}, data)
-    values = abi_decode(error.types, data[4:])
+    values = [
+        to_checksum_address(v) if t == "address" else v
+        for t, v in zip(error.types, abi_decode(error.types, data[4:]), strict=True)
+    ]
     return ContractRevert(error.name, dict(zip(error.names, values, strict=True)), data)
 
 
 def _revert_bytes(exc: BaseException) -> bytes | None:
+    """The raw revert data of a backend's exception.
+
+    web3 puts it in `.data` as hex; eth-tester puts the repr of a bytes literal after
+    "execution reverted: " in its message.
+    """
     data = getattr(exc, "data", None)
     if isinstance(data, str) and data.startswith("0x"):
         return bytes.fromhex(data[2:])
@@ -292,20 +300,21 @@ def _revert_bytes(exc: BaseException) -> bytes | None:
     for arg in exc.args:
         if isinstance(arg, bytes):
             return arg
-        if isinstance(arg, str):
-            marker = arg.find("b'") if "b'" in arg else arg.find('b"')
-            if marker >= 0:
-                try:
-                    value = ast.literal_eval(arg[marker:])
-                except (ValueError, SyntaxError):
-                    continue
-                if isinstance(value, bytes):
-                    return value
-            if arg.startswith("0x"):
-                try:
-                    return bytes.fromhex(arg[2:])
-                except ValueError:
-                    continue
+        if not isinstance(arg, str):
+            continue
+        literal = arg.split("execution reverted: ", 1)[-1].strip()
+        if literal.startswith(("b'", 'b"')):
+            try:
+                value = ast.literal_eval(literal)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(value, bytes):
+                return value
+        elif literal.startswith("0x"):
+            try:
+                return bytes.fromhex(literal[2:])
+            except ValueError:
+                continue
     return None
 
 
@@ -349,11 +358,15 @@ def transact(fn: ContractFunction, sender: str, gas: int = DEFAULT_GAS) -> TxRec
 
 
 def replay_failure(w3: Web3, tx_hash: bytes, receipt: TxReceipt) -> ContractRevert:
-    """Re-run a failed transaction as a call on the state before its block to read its revert."""
+    """Re-run a failed transaction as a call to read its revert reason.
+
+    The call runs on the state of the transaction's own block, so `block.timestamp` is the one the
+    transaction saw; a failed transaction changed no contract state.
+    """
     tx = w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
     request = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
     try:
-        w3.eth.call(request, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+        w3.eth.call(request, receipt["blockNumber"])  # type: ignore[arg-type]
     except Exception as exc:
         revert = revert_from_exception(exc)
         if revert is not None:

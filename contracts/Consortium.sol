@@ -21,18 +21,6 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
     /// @notice Seconds a proposal stays open for votes.
     bytes32 public constant PROPOSAL_TTL = keccak256("PROPOSAL_TTL");
 
-    /// @notice What a proposal does once approved.
-    enum ProposalKind {
-        None,
-        Admit,
-        Suspend,
-        Reinstate,
-        AddAccount,
-        RemoveAccount,
-        SetParameter,
-        SetThreshold
-    }
-
     /// @notice A founding customs area, given to the constructor.
     struct Founder {
         bytes32 memberId;
@@ -42,12 +30,14 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         string gatewayUrl;
     }
 
-    /// @notice A member as stored; `accountCount` counts its signing accounts.
+    /// @notice A member as stored; `accountCount` counts its signing accounts;
+    /// `suspendedByVote` marks a suspension only a vote can lift.
     struct Member {
         MemberKind kind;
         MemberStatus status;
         uint16 customsCode;
         uint32 accountCount;
+        bool suspendedByVote;
         bytes32 sponsor;
         bytes encryptionKey;
         string gatewayUrl;
@@ -58,7 +48,6 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         ProposalKind kind;
         MemberKind memberKind;
         uint16 customsCode;
-        uint16 approvals;
         bool executed;
         uint64 expiresAt;
         bytes32 proposer;
@@ -81,6 +70,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
     uint256 private _activeCustoms;
     Proposal[] private _proposals;
     mapping(uint256 proposalId => mapping(bytes32 voter => bool)) private _voted;
+    mapping(uint256 proposalId => bytes32[] voters) private _voters;
 
     /// @notice Bootstraps the founding customs areas, the vote threshold and the default rules
     /// (apply window 30 days, arrival window 45 days, at most 99 lines, proposals open 7 days).
@@ -127,7 +117,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
     /// @notice Proposes suspending a member; a suspended member cannot act or sign.
     function proposeSuspension(bytes32 memberId) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
-        _checkStatusChange(memberId, MemberStatus.Suspended);
+        _checkVoteSuspension(memberId);
         _newProposal(ProposalKind.Suspend, proposer, memberId);
         return _afterPropose(proposer);
     }
@@ -176,12 +166,23 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         return _afterPropose(proposer);
     }
 
-    /// @notice Approves a proposal; the approval that reaches the threshold executes it.
+    /// @notice Approves a proposal; the approval that brings the approvals of currently active
+    /// customs areas to the threshold executes it.
     /// @dev Execution re-checks the proposal against the current state and reverts (leaving the
     /// proposal open) when it no longer applies.
     function vote(uint256 proposalId) external {
         bytes32 voter = _requireActive(msg.sender, MemberKind.Customs);
         _vote(proposalId, voter);
+    }
+
+    /// @notice Executes a proposal whose approvals reach the threshold without a further vote,
+    /// e.g. after the threshold was lowered. Any active customs area may call it.
+    function execute(uint256 proposalId) external {
+        _requireActive(msg.sender, MemberKind.Customs);
+        Proposal storage p = _openProposal(proposalId);
+        uint256 approvals = approvalsOf(proposalId);
+        if (approvals < _threshold) revert NotEnoughApprovals(proposalId, approvals, _threshold);
+        _executeProposal(proposalId, p);
     }
 
     // ------------------------------------------------------------------ sponsorship
@@ -212,9 +213,11 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         _removeAccount(platformId, account);
     }
 
-    /// @notice The sponsoring customs area suspends (`active == false`) or reinstates its platform.
+    /// @notice The sponsoring customs area suspends (`active == false`) or reinstates its platform;
+    /// a platform the consortium suspended by vote stays suspended until a vote reinstates it.
     function setPlatformActive(bytes32 platformId, bool active) external {
         _requireSponsor(platformId);
+        if (active && _members[platformId].suspendedByVote) revert SuspendedByConsortium(platformId);
         MemberStatus status = active ? MemberStatus.Active : MemberStatus.Suspended;
         _checkStatusChange(platformId, status);
         _setStatus(platformId, status);
@@ -300,6 +303,15 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         return _proposals[proposalId];
     }
 
+    /// @notice Approvals of a proposal by customs areas that are active now (a suspended area's
+    /// earlier approval does not count while it is suspended).
+    function approvalsOf(uint256 proposalId) public view returns (uint256 approvals) {
+        bytes32[] storage voters = _voters[proposalId];
+        for (uint256 i = 0; i < voters.length; ++i) {
+            if (_members[voters[i]].status == MemberStatus.Active) ++approvals;
+        }
+    }
+
     /// @notice Whether a customs area has approved a proposal.
     function hasVoted(uint256 proposalId, bytes32 voter) external view returns (bool) {
         return _voted[proposalId][voter];
@@ -316,7 +328,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         p.proposer = proposer;
         p.memberId = memberId;
         p.expiresAt = uint64(block.timestamp + _parameters[PROPOSAL_TTL]);
-        emit ProposalCreated(_proposals.length - 1, uint8(kind), proposer, memberId);
+        emit ProposalCreated(_proposals.length - 1, kind, proposer, memberId);
     }
 
     function _afterPropose(bytes32 proposer) private returns (uint256 proposalId) {
@@ -324,34 +336,42 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         _vote(proposalId, proposer);
     }
 
-    function _vote(uint256 proposalId, bytes32 voter) private {
+    function _openProposal(uint256 proposalId) private view returns (Proposal storage p) {
         if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
-        Proposal storage p = _proposals[proposalId];
+        p = _proposals[proposalId];
         if (p.executed) revert ProposalAlreadyExecuted(proposalId);
         if (block.timestamp > p.expiresAt) revert ProposalExpired(proposalId, p.expiresAt);
-        if (_voted[proposalId][voter]) revert AlreadyVoted(proposalId, voter);
-        _voted[proposalId][voter] = true;
-        uint16 approvals = p.approvals + 1;
-        p.approvals = approvals;
-        emit ProposalApproved(proposalId, voter, approvals);
-        if (approvals >= _threshold) {
-            p.executed = true;
-            _execute(p);
-            emit ProposalExecuted(proposalId);
-        }
     }
 
-    function _execute(Proposal storage p) private {
+    function _vote(uint256 proposalId, bytes32 voter) private {
+        Proposal storage p = _openProposal(proposalId);
+        if (_voted[proposalId][voter]) revert AlreadyVoted(proposalId, voter);
+        _voted[proposalId][voter] = true;
+        _voters[proposalId].push(voter);
+        uint256 approvals = approvalsOf(proposalId);
+        emit ProposalApproved(proposalId, voter, approvals);
+        if (approvals >= _threshold) _executeProposal(proposalId, p);
+    }
+
+    function _executeProposal(uint256 proposalId, Proposal storage p) private {
+        p.executed = true;
+        _apply(p);
+        emit ProposalExecuted(proposalId);
+    }
+
+    function _apply(Proposal storage p) private {
         ProposalKind kind = p.kind;
         if (kind == ProposalKind.Admit) {
             _checkAdmission(p.memberId, p.memberKind, p.customsCode, p.account);
             _admit(p.memberId, p.memberKind, p.customsCode, bytes32(0), p.account, p.encryptionKey, p.gatewayUrl);
         } else if (kind == ProposalKind.Suspend) {
-            _checkStatusChange(p.memberId, MemberStatus.Suspended);
-            _setStatus(p.memberId, MemberStatus.Suspended);
+            _checkVoteSuspension(p.memberId);
+            if (_members[p.memberId].status == MemberStatus.Active) _setStatus(p.memberId, MemberStatus.Suspended);
+            _members[p.memberId].suspendedByVote = true;
         } else if (kind == ProposalKind.Reinstate) {
             _checkStatusChange(p.memberId, MemberStatus.Active);
             _setStatus(p.memberId, MemberStatus.Active);
+            _members[p.memberId].suspendedByVote = false;
         } else if (kind == ProposalKind.AddAccount) {
             _checkFreeAccount(p.account);
             _addAccount(p.memberId, p.account);
@@ -418,6 +438,17 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         if (m.kind == MemberKind.Customs && status == MemberStatus.Suspended) {
             _checkThreshold(_threshold, _activeCustoms - 1);
         }
+    }
+
+    /// @dev A vote may also suspend a platform its sponsor suspended already: the vote's lock
+    /// (only a vote reinstates) must not be avoidable by a sponsor suspending first.
+    function _checkVoteSuspension(bytes32 memberId) private view {
+        Member storage m = _requireKnown(memberId);
+        if (m.status == MemberStatus.Suspended) {
+            if (m.suspendedByVote) revert StatusUnchanged(memberId, MemberStatus.Suspended);
+            return;
+        }
+        _checkStatusChange(memberId, MemberStatus.Suspended);
     }
 
     function _checkThreshold(uint256 threshold_, uint256 activeCustoms) private pure {

@@ -25,7 +25,9 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     }
 
     mapping(bytes32 root => RootRecord) private _roots;
-    mapping(bytes32 leaf => uint16 reason) private _revokedLeaves;
+    // Keyed by the revoking area: an area can only revoke its own records, whatever trees it
+    // anchors (anchoring another area's leaf in one's own tree must not let one revoke it).
+    mapping(uint16 areaCode => mapping(bytes32 leaf => uint16 reason)) private _revokedLeaves;
 
     /// @param consortium the member registry whose active customs areas may anchor
     constructor(IConsortium consortium) ConsortiumGated(consortium) {}
@@ -66,16 +68,18 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         if (reason == 0) revert InvalidReason();
         _ownedRoot(root, areaCode);
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
-        uint16 previous = _revokedLeaves[leaf];
+        uint16 previous = _revokedLeaves[areaCode][leaf];
         if (previous != 0) revert RevokedLeaf(leaf, previous);
-        _revokedLeaves[leaf] = reason;
+        _revokedLeaves[areaCode][leaf] = reason;
         emit LeafRevoked(root, leaf, reason);
     }
 
     /// @notice Whether `leaf` is proven under an anchored root and neither is revoked.
+    /// @dev Callers must compute `leaf` from its data (as ReturnLedger and the SDK's verifier do):
+    /// an inner node of a tree also "proves" under its root with a shorter proof.
     function isActive(bytes32 root, bytes32 leaf, bytes32[] calldata proof) external view returns (bool) {
         RootRecord storage r = _roots[root];
-        return r.areaCode != 0 && r.revokedReason == 0 && _revokedLeaves[leaf] == 0
+        return r.areaCode != 0 && r.revokedReason == 0 && _revokedLeaves[r.areaCode][leaf] == 0
             && MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
@@ -92,7 +96,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         if (r.areaCode != areaCode) revert RootOfAnotherArea(root, r.areaCode, areaCode);
         if (r.kind != kind) revert WrongBatchKind(root, r.kind, kind);
         if (r.revokedReason != 0) revert RevokedRoot(root, r.revokedReason);
-        uint16 leafReason = _revokedLeaves[leaf];
+        uint16 leafReason = _revokedLeaves[areaCode][leaf];
         if (leafReason != 0) revert RevokedLeaf(leaf, leafReason);
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
     }
@@ -102,9 +106,9 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         return _roots[root];
     }
 
-    /// @notice The revocation reason of a leaf (0 if not revoked).
-    function leafRevocation(bytes32 leaf) external view returns (uint16) {
-        return _revokedLeaves[leaf];
+    /// @notice The reason the customs area `areaCode` revoked a leaf for (0 if not revoked).
+    function leafRevocation(uint16 areaCode, bytes32 leaf) external view returns (uint16) {
+        return _revokedLeaves[areaCode][leaf];
     }
 
     function _callerArea() private view returns (uint16 areaCode) {

@@ -146,6 +146,16 @@ def render(artifact: dict[str, Any]) -> str:
     return json.dumps(artifact, indent=2, sort_keys=True) + "\n"
 
 
+def stale_artifacts(artifacts: dict[str, dict[str, Any]], build_dir: Path) -> list[str]:
+    """Names of contracts whose committed artifact is missing or differs from `artifacts`."""
+    return [
+        name
+        for name, artifact in artifacts.items()
+        if not (build_dir / f"{name}.json").is_file()
+        or (build_dir / f"{name}.json").read_text(encoding="utf-8") != render(artifact)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail if build/ differs from sources")
@@ -160,12 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.check:
-        stale = [
-            name
-            for name, artifact in artifacts.items()
-            if not (build_dir / f"{name}.json").is_file()
-            or (build_dir / f"{name}.json").read_text(encoding="utf-8") != render(artifact)
-        ]
+        stale = stale_artifacts(artifacts, build_dir)
         if stale:
             print(f"stale artifacts: {', '.join(stale)}; run scripts/compile_contracts.py")
             return 1

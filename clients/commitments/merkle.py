@@ -47,6 +47,8 @@ def merkle_root(leaves: Iterable[bytes]) -> bytes:
     level = sorted(set(leaves))
     if not level:
         raise ValueError("a Merkle tree needs at least one leaf")
+    if any(len(leaf) != 32 for leaf in level):
+        raise ValueError("Merkle leaves must be 32 bytes")
     while len(level) > 1:
         level = _parent_level(level)
     return level[0]

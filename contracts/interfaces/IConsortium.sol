@@ -20,6 +20,18 @@ interface IConsortium {
         Suspended
     }
 
+    /// @notice What a governance proposal does once approved.
+    enum ProposalKind {
+        None,
+        Admit,
+        Suspend,
+        Reinstate,
+        AddAccount,
+        RemoveAccount,
+        SetParameter,
+        SetThreshold
+    }
+
     /// @notice The member an account belongs to, with the fields every permission check needs.
     /// @return memberId zero when the account belongs to no member
     /// @return kind the member's kind

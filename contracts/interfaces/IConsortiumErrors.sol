@@ -10,7 +10,8 @@ interface IConsortiumErrors {
     /// @notice The member exists but is suspended.
     error MemberNotActive(bytes32 memberId);
     /// @notice The member is of another kind than the operation needs.
-    error WrongMemberKind(bytes32 memberId, IConsortium.MemberKind kind);
+    /// @param actual the member's kind
+    error WrongMemberKind(bytes32 memberId, IConsortium.MemberKind actual);
     /// @notice No member has this id.
     error UnknownMember(bytes32 memberId);
     /// @notice A member with this id exists already.
@@ -49,6 +50,10 @@ interface IConsortiumErrors {
     error ProposalExpired(uint256 proposalId, uint64 expiredAt);
     /// @notice This customs area has voted on the proposal already.
     error AlreadyVoted(uint256 proposalId, bytes32 voter);
+    /// @notice Fewer active customs areas approve the proposal than the threshold needs.
+    error NotEnoughApprovals(uint256 proposalId, uint256 approvals, uint256 threshold);
+    /// @notice The consortium suspended this platform by vote; only a vote reinstates it.
+    error SuspendedByConsortium(bytes32 memberId);
     /// @notice The constructor needs at least one founding customs area.
     error NoFounders();
 }

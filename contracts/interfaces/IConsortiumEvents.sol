@@ -26,9 +26,11 @@ interface IConsortiumEvents {
     /// @notice The vote threshold was set.
     event ThresholdSet(uint256 threshold);
     /// @notice A customs area made a proposal (its own approval is counted).
-    event ProposalCreated(uint256 indexed proposalId, uint8 kind, bytes32 indexed proposer, bytes32 indexed memberId);
+    event ProposalCreated(
+        uint256 indexed proposalId, IConsortium.ProposalKind kind, bytes32 indexed proposer, bytes32 indexed memberId
+    );
     /// @notice A customs area approved a proposal.
-    /// @param approvals the number of approvals after this vote
+    /// @param approvals the approvals of currently active customs areas after this vote
     event ProposalApproved(uint256 indexed proposalId, bytes32 indexed voter, uint256 approvals);
     /// @notice A proposal reached the threshold and took effect.
     event ProposalExecuted(uint256 indexed proposalId);

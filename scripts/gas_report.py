@@ -1,0 +1,152 @@
+"""Print the gas of each CrossReturn contract operation, measured on eth-tester.
+
+Runs one consortium (three customs areas, one platform) through every operation, a full return
+lifecycle included, with the case header proven under a 1,000-record assessment batch (a 10-level
+proof, as in production batches). `--json` prints one JSON object instead of the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+from pathlib import Path
+
+from eth_account import Account
+from eth_tester import EthereumTester, PyEVMBackend
+from web3 import EthereumTesterProvider, Web3
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from clients.commitments.ledger_leaves import CaseHeader, payment_leaf  # noqa: E402
+from clients.commitments.merkle import MerkleTree  # noqa: E402
+from clients.ledger_bindings import (  # noqa: E402
+    MAX_LINES,
+    BatchKind,
+    Founder,
+    deploy_contracts,
+    member_id,
+    transact,
+)
+from clients.signing import (  # noqa: E402
+    ReturnApplicationTerms,
+    line_mask,
+    sign_return_application,
+)
+
+LIFECYCLE = (
+    "openCaseAndApply",
+    "recordArrival",
+    "recordInspection",
+    "recordRecognition",
+    "settleNotLevied",
+)
+LIFECYCLE_BUDGET = 400_000
+ANCHOR_BUDGET = 80_000
+
+
+def _r32() -> bytes:
+    return secrets.token_bytes(32)
+
+
+def measure() -> dict[str, int]:
+    """Gas used per operation, in the order they run, plus the lifecycle total."""
+    w3 = Web3(EthereumTesterProvider(EthereumTester(PyEVMBackend())))
+    deployer, hz, nb, zz = list(w3.eth.accounts)[:4]
+    hz_id, nb_id, zz_id = (
+        member_id("customs-2900"),
+        member_id("customs-3100"),
+        member_id("customs-4600"),
+    )
+    platform = member_id("platform-a")
+    founders = [Founder(hz_id, 2900, hz), Founder(nb_id, 3100, nb), Founder(zz_id, 4600, zz)]
+    c = deploy_contracts(w3, deployer, founders, threshold=2)
+    gas: dict[str, int] = {}
+    key = Account.from_key(b"\xa1" * 32)
+    cons, anchor, ledger = c.consortium.functions, c.tax_anchor.functions, c.return_ledger.functions
+
+    def run(label: str, fn: object, sender: str) -> None:
+        gas[label] = int(transact(fn, sender)["gasUsed"])  # type: ignore[arg-type]
+
+    run(
+        "registerPlatform", cons.registerPlatform(platform, key.address, b"k" * 32, "https://p"), nb
+    )
+    run("proposeParameter (1st approval)", cons.proposeParameter(MAX_LINES, 99), hz)
+    run("vote (executes)", cons.vote(0), zz)
+
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    header = CaseHeader(_r32(), nb_id, platform, now, 3, _r32())
+    tree = MerkleTree([header.leaf()] + [_r32() for _ in range(999)])
+    run("anchor (1,000-record batch)", anchor.anchor(tree.root, BatchKind.ASSESSMENT, 1000), nb)
+    run("anchor (1,000,000-record batch)", anchor.anchor(_r32(), BatchKind.ASSESSMENT, 10**6), nb)
+    revoked = MerkleTree([_r32() for _ in range(8)])
+    run("anchor (8-record batch)", anchor.anchor(revoked.root, BatchKind.ASSESSMENT, 8), nb)
+    leaf = revoked.leaves[0]
+    run("revokeLeaf", anchor.revokeLeaf(revoked.root, leaf, revoked.proof(leaf), 1), nb)
+    run("revokeRoot", anchor.revokeRoot(revoked.root, 2), nb)
+
+    chain_id, address = w3.eth.chain_id, c.return_ledger.address
+
+    def signed(lines: list[int]) -> tuple[ReturnApplicationTerms, bytes]:
+        terms = ReturnApplicationTerms(
+            _r32(), header.case_id, line_mask(lines), _r32(), hz_id, now + 30 * 86400
+        )
+        return terms, sign_return_application(terms, key.key, chain_id, address)
+
+    first, sig = signed([1, 2])
+    proof = tree.proof(header.leaf())
+    run(
+        "openCaseAndApply",
+        ledger.openCaseAndApply(header.as_tuple(), tree.root, proof, first.as_tuple(), sig),
+        hz,
+    )
+    second, sig2 = signed([3])
+    run(
+        "applyForReturn (2nd return of the case)",
+        ledger.applyForReturn(second.as_tuple(), sig2),
+        hz,
+    )
+    rid, rid2 = first.return_id, second.return_id
+    run("recordArrival", ledger.recordArrival(rid, _r32()), hz)
+    run("recordInspection", ledger.recordInspection(rid, line_mask([1, 2]), _r32()), hz)
+    run("recordRecognition", ledger.recordRecognition(rid, _r32()), nb)
+    run("settleNotLevied", ledger.settleNotLevied(rid, line_mask([1, 2]), _r32(), True), nb)
+
+    transact(ledger.recordArrival(rid2, _r32()), hz)
+    transact(ledger.recordInspection(rid2, line_mask([3]), _r32()), hz)
+    run("recordDispute", ledger.recordDispute(rid2, _r32()), nb)
+    run("recordRecognition (after dispute)", ledger.recordRecognition(rid2, _r32()), nb)
+    payment_digest = _r32()
+    pay_leaf = payment_leaf(header.case_id, 3100, payment_digest)
+    payments = MerkleTree([pay_leaf] + [_r32() for _ in range(999)])
+    run("anchor (payment batch)", anchor.anchor(payments.root, BatchKind.PAYMENT, 1000), nb)
+    payment = (payments.root, payment_digest, payments.proof(pay_leaf))
+    run("settleRefunded", ledger.settleRefunded(rid2, line_mask([3]), _r32(), True, payment), nb)
+    run("logDisclosure", ledger.logDisclosure(header.case_id, hz_id, _r32()), nb)
+    gas["lifecycle total (open+apply .. settle)"] = sum(gas[k] for k in LIFECYCLE)
+    return gas
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    gas = measure()
+    if args.json:
+        print(json.dumps(gas))
+        return 0
+    width = max(len(k) for k in gas)
+    print(f"| {'operation'.ljust(width)} | gas used |")
+    print(f"|{'-' * (width + 2)}|---------:|")
+    for name, used in gas.items():
+        print(f"| {name.ljust(width)} | {used:>8,} |")
+    total = gas["lifecycle total (open+apply .. settle)"]
+    print(
+        f"\nlifecycle {total:,} gas (budget {LIFECYCLE_BUDGET:,}); anchor budget {ANCHOR_BUDGET:,}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
