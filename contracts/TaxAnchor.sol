@@ -71,7 +71,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         uint16 previous = _revokedLeaves[areaCode][leaf];
         if (previous != 0) revert RevokedLeaf(leaf, previous);
         _revokedLeaves[areaCode][leaf] = reason;
-        emit LeafRevoked(root, leaf, reason);
+        emit LeafRevoked(areaCode, root, leaf, reason);
     }
 
     /// @notice Whether `leaf` is proven under an anchored root and neither is revoked.

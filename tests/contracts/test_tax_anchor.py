@@ -343,7 +343,7 @@ def test_revoke_leaf_valid_proof_emits_leaf_revoked(world: World) -> None:
     fn = world.c.tax_anchor.functions.revokeLeaf(tree.root, leaf, tree.proof(leaf), 2)
     receipt = world.send(fn, world.nb)
     assert events(receipt, world.c) == [
-        ("LeafRevoked", {"root": tree.root, "leaf": leaf, "reason": 2})
+        ("LeafRevoked", {"areaCode": 3100, "root": tree.root, "leaf": leaf, "reason": 2})
     ]
 
 
