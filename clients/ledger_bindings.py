@@ -385,21 +385,32 @@ def _event_names(name: str) -> dict[bytes, str]:
     }
 
 
-def events(receipt: TxReceipt, contracts: Contracts) -> list[tuple[str, dict[str, Any]]]:
-    """The decoded CrossReturn events of a receipt, as (event name, args), in log order."""
+def event_topic(contract: str, event_name: str) -> bytes:
+    """topic0 of a CrossReturn contract's event."""
+    for topic, name in _event_names(contract).items():
+        if name == event_name:
+            return topic
+    raise LedgerError(f"{contract} has no event {event_name}")
+
+
+def decode_log(contracts: Contracts, log: Any) -> tuple[str, dict[str, Any]] | None:
+    """(event name, args) of a CrossReturn contract's log, or None for any other log."""
     by_address = {
         contracts.consortium.address: ("Consortium", contracts.consortium),
         contracts.tax_anchor.address: ("TaxAnchor", contracts.tax_anchor),
         contracts.return_ledger.address: ("ReturnLedger", contracts.return_ledger),
     }
-    out: list[tuple[str, dict[str, Any]]] = []
-    for log in receipt["logs"]:
-        known = by_address.get(log["address"])
-        if known is None or not log["topics"]:
-            continue
-        event_name = _event_names(known[0]).get(bytes(log["topics"][0]))
-        if event_name is None:
-            continue
-        decoded = known[1].events[event_name]().process_log(log)
-        out.append((event_name, dict(decoded["args"])))
-    return out
+    known = by_address.get(to_checksum_address(log["address"]))
+    if known is None or not log["topics"]:
+        return None
+    event_name = _event_names(known[0]).get(bytes(log["topics"][0]))
+    if event_name is None:
+        return None
+    decoded = known[1].events[event_name]().process_log(log)
+    return event_name, dict(decoded["args"])
+
+
+def events(receipt: TxReceipt, contracts: Contracts) -> list[tuple[str, dict[str, Any]]]:
+    """The decoded CrossReturn events of a receipt, as (event name, args), in log order."""
+    out = [decode_log(contracts, log) for log in receipt["logs"]]
+    return [item for item in out if item is not None]

@@ -1,4 +1,4 @@
-"""Fixtures for contract tests: one deployed world per session, reverted after every test."""
+"""Shared fixtures: one deployed consortium per session, reverted to a snapshot after every test."""
 
 from __future__ import annotations
 

@@ -1,0 +1,270 @@
+"""Salted commitments and selective disclosure (clients.commitments.document) and ids."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from clients.commitments.document import (
+    CommitmentError,
+    DisclosedDocument,
+    RevealedField,
+    commit,
+    encode_field,
+    field_leaf,
+    flatten,
+    unflatten,
+)
+from clients.commitments.ids import case_id, return_id
+from clients.commitments.keccak import keccak256
+from clients.commitments.merkle import merkle_root
+
+DOC: dict[str, Any] = {
+    "docType": "tax_assessment",
+    "invtNo": "310020261000000001",
+    "customsCode": "3100",
+    "buyer": {
+        "name": "张三",
+        "idNumber": "330102199001011234",
+        "phone": "13800000000",
+        "address": "浙江省杭州市西湖区文三路1号",
+    },
+    "lines": [
+        {"gnum": 1, "gname": "面霜", "qty": 2, "price": "199.00"},
+        {"gnum": 2, "gname": "精华", "qty": 1, "price": "350.00"},
+    ],
+    "remark": None,
+    "flags": [],
+}
+PERSONAL = ["张三", "330102199001011234", "13800000000", "浙江省杭州市西湖区文三路1号"]
+
+
+# ---------------------------------------------------------------- flatten and encoding
+
+
+def test_flatten_uses_json_pointers_in_document_order() -> None:
+    paths = [p for p, _ in flatten(DOC)]
+    assert paths[:4] == ["/docType", "/invtNo", "/customsCode", "/buyer/name"]
+    assert "/lines/1/price" in paths
+    assert ("/flags", []) in flatten(DOC)
+    assert ("/remark", None) in flatten(DOC)
+
+
+def test_flatten_escapes_pointer_characters() -> None:
+    assert flatten({"a/b": {"c~d": 1}, "e": {}}) == [("/a~1b/c~0d", 1), ("/e", {})]
+
+
+@pytest.mark.parametrize("bad", [1.5, 2**53, -(2**53), object()])
+def test_flatten_rejects_non_canonical_values(bad: Any) -> None:
+    with pytest.raises(CommitmentError):
+        flatten({"x": bad})
+
+
+def test_encode_field_is_rfc8785_of_path_value_pair() -> None:
+    assert encode_field("/buyer/name", "张三") == '["/buyer/name","张三"]'.encode()
+    assert (
+        encode_field("/q", 'a"b\\c\n\x01\x7f\u2028')
+        == b'["/q","a\\"b\\\\c\\n\\u0001\x7f\xe2\x80\xa8"]'
+    )
+    assert encode_field("/n", -12) == b'["/n",-12]'
+    assert encode_field("/t", True) == b'["/t",true]'
+    assert encode_field("/z", None) == b'["/z",null]'
+    assert encode_field("/e", []) == b'["/e",[]]'
+
+
+def test_encode_field_matches_json_module_for_pairs() -> None:
+    for path, value in flatten(DOC):
+        expected = json.dumps([path, value], ensure_ascii=False, separators=(",", ":"))
+        assert encode_field(path, value) == expected.encode()
+
+
+def test_encode_field_rejects_lone_surrogate() -> None:
+    with pytest.raises(CommitmentError, match="not valid Unicode"):
+        commit({"docType": "x", "x": "\ud800"})
+
+
+# ---------------------------------------------------------------- commit
+
+
+def test_commit_digest_is_merkle_root_of_salted_leaves() -> None:
+    c = commit(DOC)
+    assert len(c.salts) == len(flatten(DOC)) == len(c.leaves)
+    assert all(len(s) == 32 for s in c.salts.values())
+    for path, value in flatten(DOC):
+        assert c.leaves[path] == keccak256(c.salts[path] + encode_field(path, value))
+        assert c.leaves[path] == field_leaf(c.salts[path], path, value)
+    assert c.digest == merkle_root(c.leaves.values())
+    assert c.doc_type == "tax_assessment"
+
+
+def test_commit_twice_gives_different_salts_and_digests() -> None:
+    a, b = commit(DOC), commit(DOC)
+    assert a.digest != b.digest
+    assert set(a.salts.values()).isdisjoint(b.salts.values())
+
+
+def test_commit_with_given_salts_is_deterministic() -> None:
+    a = commit(DOC)
+    assert commit(DOC, a.salts).digest == a.digest
+
+
+def test_commit_with_missing_salt_raises() -> None:
+    salts = dict(commit(DOC).salts)
+    salts.pop("/invtNo")
+    with pytest.raises(CommitmentError, match="/invtNo"):
+        commit(DOC, salts)
+
+
+@pytest.mark.parametrize("doc", [{}, {"docType": 1}, {"invtNo": "x"}])
+def test_commit_without_doc_type_raises(doc: dict[str, Any]) -> None:
+    with pytest.raises(CommitmentError, match="docType"):
+        commit(doc)
+
+
+# ---------------------------------------------------------------- disclosure
+
+
+def test_disclose_goods_only_recomputes_digest_and_hides_personal_data() -> None:
+    c = commit(DOC)
+    d = c.disclose(lambda p: p.startswith("/lines/") and not p.endswith("/price"))
+    assert d.compute_digest() == c.digest
+    assert d.paths()[0] == "/docType"  # always revealed
+    assert "/buyer/name" not in d.values()
+    text = json.dumps(d.to_json(), ensure_ascii=False)
+    raw = json.dumps(d.to_json())
+    for secret in PERSONAL + ["199.00", "350.00"]:
+        assert secret not in text and secret not in raw
+    assert len(d.revealed) + len(d.withheld) == len(c.leaves)
+
+
+def test_disclose_by_path_prefix() -> None:
+    d = commit(DOC).disclose(["/lines/1"])
+    assert d.paths() == [
+        "/docType",
+        "/lines/1/gnum",
+        "/lines/1/gname",
+        "/lines/1/qty",
+        "/lines/1/price",
+    ]
+
+
+def test_disclose_subset_of_subset_keeps_digest() -> None:
+    c = commit(DOC)
+    first = c.disclose(["/lines", "/invtNo"])
+    second = first.disclose(["/lines/0/gnum"])
+    assert second.paths() == ["/docType", "/lines/0/gnum"]
+    assert second.compute_digest() == first.compute_digest() == c.digest
+    assert sorted(second.withheld) == second.withheld
+
+
+def test_disclosed_document_json_round_trip() -> None:
+    d = commit(DOC).disclose(["/buyer/name"]).with_anchor({"kind": "return", "returnId": "0x00"})
+    back = DisclosedDocument.from_json(json.loads(json.dumps(d.to_json())))
+    assert back == d
+    assert back.nested() == {"docType": "tax_assessment", "buyer": {"name": "张三"}}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda j: j.update(version=2), "version"),
+        (lambda j: j.update(digest="0x12"), "digest"),
+        (lambda j: j["withheld"].append("zz"), "withheld"),
+        (lambda j: j["revealed"][0].update(path="docType"), "JSON pointer"),
+        (lambda j: j["revealed"][0].update(value=1.5), "no floats"),
+        (lambda j: j.pop("revealed"), "malformed"),
+        (lambda j: j.update(anchor=[1]), "anchor"),
+    ],
+)
+def test_disclosed_document_from_malformed_json_raises(mutate: Any, message: str) -> None:
+    data = commit(DOC).disclose(["/lines"]).to_json()
+    mutate(data)
+    with pytest.raises(CommitmentError, match=message):
+        DisclosedDocument.from_json(data)
+
+
+def test_unflatten_rebuilds_partial_objects() -> None:
+    assert unflatten([("/a/b", 1), ("/a/c~1d", 2), ("/e/0/f", None)]) == {
+        "a": {"b": 1, "c/d": 2},
+        "e": {"0": {"f": None}},
+    }
+
+
+# ---------------------------------------------------------------- tampering (hypothesis)
+
+COMMITTED = commit(DOC)
+DISCLOSED = COMMITTED.disclose(["/lines", "/invtNo"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(index=st.integers(min_value=0), new=st.one_of(st.text(max_size=5), st.integers()))
+def test_changing_any_revealed_value_breaks_integrity(index: int, new: Any) -> None:
+    fields = list(DISCLOSED.revealed)
+    i = index % len(fields)
+    if fields[i].value == new:
+        return
+    fields[i] = RevealedField(fields[i].path, new, fields[i].salt)
+    tampered = DisclosedDocument(DISCLOSED.doc_type, DISCLOSED.digest, fields, DISCLOSED.withheld)
+    assert tampered.compute_digest() != DISCLOSED.digest
+
+
+@settings(max_examples=60, deadline=None)
+@given(index=st.integers(min_value=0), byte=st.integers(min_value=0, max_value=31))
+def test_changing_any_salt_or_withheld_leaf_breaks_integrity(index: int, byte: int) -> None:
+    fields = list(DISCLOSED.revealed)
+    i = index % len(fields)
+    salt = bytearray(fields[i].salt)
+    salt[byte] ^= 1
+    fields[i] = RevealedField(fields[i].path, fields[i].value, bytes(salt))
+    bad_salt = DisclosedDocument(DISCLOSED.doc_type, DISCLOSED.digest, fields, DISCLOSED.withheld)
+    assert bad_salt.compute_digest() != DISCLOSED.digest
+    withheld = list(DISCLOSED.withheld)
+    j = index % len(withheld)
+    leaf = bytearray(withheld[j])
+    leaf[byte] ^= 1
+    withheld[j] = bytes(leaf)
+    bad_leaf = DisclosedDocument(DISCLOSED.doc_type, DISCLOSED.digest, DISCLOSED.revealed, withheld)
+    assert bad_leaf.compute_digest() != DISCLOSED.digest
+
+
+def test_moving_a_value_to_another_path_breaks_integrity() -> None:
+    fields = list(DISCLOSED.revealed)
+    gnum = next(i for i, f in enumerate(fields) if f.path == "/lines/0/gnum")
+    fields[gnum] = RevealedField("/lines/1/gnum", fields[gnum].value, fields[gnum].salt)
+    tampered = DisclosedDocument(DISCLOSED.doc_type, DISCLOSED.digest, fields, DISCLOSED.withheld)
+    assert tampered.compute_digest() != DISCLOSED.digest
+
+
+# ---------------------------------------------------------------- pseudonymous ids
+
+SECRET = b"\x07" * 32
+
+
+def test_case_id_is_stable_under_one_secret_and_differs_under_another() -> None:
+    a = case_id(SECRET, "3100", "310020261000000001")
+    assert a == case_id(SECRET, "3100", "310020261000000001")
+    assert a != case_id(b"\x08" * 32, "3100", "310020261000000001")
+    assert a != case_id(SECRET, "3100", "310020261000000002")
+    assert len(a) == 32
+
+
+def test_case_id_is_not_an_unsalted_hash_of_public_identifiers() -> None:
+    invt = "310020261000000001"
+    a = case_id(SECRET, "3100", invt)
+    for candidate in (invt, "3100" + invt, f'["crossreturn.case.v1","3100","{invt}"]'):
+        assert a != keccak256(candidate.encode())
+
+
+def test_return_id_depends_on_application_number() -> None:
+    a = return_id(SECRET, "3100", "310020261000000001", "R1")
+    assert a != return_id(SECRET, "3100", "310020261000000001", "R2")
+    assert a != case_id(SECRET, "3100", "310020261000000001")
+
+
+def test_id_secret_too_short_raises() -> None:
+    with pytest.raises(ValueError, match="32 bytes"):
+        case_id(b"short", "3100", "310020261000000001")
