@@ -1,0 +1,47 @@
+"""Rules that span two records: a return application against the assessment it returns from."""
+
+from __future__ import annotations
+
+from clients.records.errors import FieldError, RecordValidationError
+from clients.records.returns import ReturnApplication
+from clients.records.tax import TaxAssessment
+
+
+def return_problems(app: ReturnApplication, assessment: TaxAssessment) -> list[FieldError]:
+    """What is wrong with `app` as a return of `assessment` (paths point into `app`)."""
+    found: list[FieldError] = []
+    for key, rule, mine, theirs in (
+        ("invtNo", "invt_no_mismatch", app.invt_no, assessment.invt_no),
+        ("orderNo", "order_no_mismatch", app.order_no, assessment.order_no),
+        ("customsCode", "customs_code_mismatch", app.customs_code, assessment.customs_code),
+        ("ebpCode", "ebp_code_mismatch", app.ebp_code, assessment.ebp_code),
+    ):
+        if mine != theirs:
+            found.append(FieldError(f"/{key}", rule, f"{mine} != the assessment's {theirs}"))
+    declared = {line.gnum: line.qty for line in assessment.lines}
+    for index, line in enumerate(app.lines):
+        if line.gnum not in declared:
+            found.append(
+                FieldError(
+                    f"/lines/{index}/gnum",
+                    "unknown_gnum",
+                    f"gnum {line.gnum} is not a line of {assessment.invt_no}",
+                )
+            )
+        elif line.qty > declared[line.gnum]:
+            found.append(
+                FieldError(
+                    f"/lines/{index}/qty",
+                    "qty_exceeds_declared",
+                    f"qty {line.qty} exceeds the {declared[line.gnum]} declared for gnum "
+                    f"{line.gnum}",
+                )
+            )
+    return found
+
+
+def validate_return_against_assessment(app: ReturnApplication, assessment: TaxAssessment) -> None:
+    """Raise RecordValidationError unless `app` returns existing lines of `assessment`."""
+    found = return_problems(app, assessment)
+    if found:
+        raise RecordValidationError(found)
