@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install solc lint format compile check-artifacts gas test
+.PHONY: help install solc lint format compile check-artifacts gas test bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -51,3 +51,6 @@ gas: install ## print the gas of each contract operation
 
 test: install solc lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install ## the performance benchmarks (last line: one JSON object); BENCH_ARGS='--only commitments'
+	$(PY) scripts/bench.py $(BENCH_ARGS)

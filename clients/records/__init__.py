@@ -9,7 +9,7 @@ parsing), checks (cross-record rules), samples (builders for tests and demos).
 
 from clients.records.base import DocType, FieldClass, Part, Record, field
 from clients.records.checks import return_problems, validate_return_against_assessment
-from clients.records.classes import FIELD_CLASSES, UnknownFieldPath, field_class
+from clients.records.classes import FIELD_CLASSES, UnknownFieldPath, field_class, of_classes
 from clients.records.codec import canonical, parse_record
 from clients.records.errors import FieldError, RecordValidationError
 from clients.records.inspection import ArrivalRecord, InspectionLine, InspectionReport
@@ -58,6 +58,7 @@ __all__ = [
     "canonical",
     "field",
     "field_class",
+    "of_classes",
     "parse_record",
     "return_problems",
     "validate_return_against_assessment",

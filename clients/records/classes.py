@@ -9,6 +9,7 @@ leaf of its own when a record is flattened (clients.commitments).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -72,3 +73,9 @@ def field_class(doc_type: DocType | str, path: str) -> FieldClass:
     if found is None:
         raise UnknownFieldPath(str(doc_type), path)
     return found
+
+
+def of_classes(doc_type: DocType | str, *classes: FieldClass) -> Callable[[str], bool]:
+    """A path predicate selecting the leaves of `doc_type` in `classes` (for disclosure)."""
+    wanted = frozenset(classes)
+    return lambda path: field_class(doc_type, path) in wanted

@@ -401,3 +401,18 @@ def test_verify_step_of_unknown_return_fails(world: World) -> None:
     doc = commit({"docType": "arrival", "n": 1}).disclose([]).with_anchor(return_anchor(random32()))
     result = verify(world, doc)
     assert set(failed(result)) == {"anchored", "not_revoked", "issuer", "ledger_state"}
+
+
+def test_verify_sample_record_disclosed_by_class(world: World) -> None:
+    from clients.records import DocType, FieldClass, canonical, of_classes
+    from clients.records.samples import sample_tax_assessment
+
+    record = sample_tax_assessment(9, lines=3)
+    c = commit(canonical(record))
+    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 3, c.digest)
+    tree = MerkleTree([header.leaf(), random32()])
+    world.send(world.c.tax_anchor.functions.anchor(tree.root, BatchKind.ASSESSMENT, 2), world.nb)
+    goods = c.disclose(of_classes(DocType.TAX_ASSESSMENT, FieldClass.GOODS))
+    doc = goods.with_anchor(case_anchor(header, tree.root, tree.proof(header.leaf())))
+    result = verify(world, doc)
+    assert result.ok, result.to_json()
