@@ -1,0 +1,166 @@
+"""The embedded ledger: eth-tester (py-evm) in-process, made durable by a transaction journal.
+
+eth-tester keeps its chain in memory. To survive restarts, every raw transaction accepted by
+the chain is appended (with the timestamp of the block it was mined in) to
+`<data_dir>/journal.jsonl` and fsync'ed before the caller sees its receipt; ledger-time jumps
+(`travel_to`, used by demos and tests) are journaled the same way. Opening the data dir again
+replays the journal on a fresh chain and arrives at the same head hash and state root, because
+everything that could differ is pinned: the genesis parameters (stored in the journal's first
+line), each block's timestamp, and the post-merge `prevrandao` (eth-tester draws it from
+`os.urandom`; here it is derived from the parent hash).
+
+One tx per block (auto-mining), as eth-tester is fastest that way (LEDGER-FACTS). Several
+gateways in one process share one `EmbeddedChain`; sends are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.backends.pyevm.main import get_default_genesis_params
+from eth_utils.crypto import keccak
+from web3 import EthereumTesterProvider, Web3
+from web3.types import TxReceipt
+
+JOURNAL = "journal.jsonl"
+FORMAT = "crossreturn.embedded-ledger.v1"
+
+
+class LedgerJournalError(Exception):
+    """The journal cannot be read or replayed; the data dir needs an operator."""
+
+
+class _DeterministicBackend(PyEVMBackend):  # type: ignore[misc]
+    """PyEVMBackend whose blocks depend only on their transactions and timestamps."""
+
+    def mine_blocks(self, num_blocks: int = 1, coinbase: bytes = b"\0" * 20) -> tuple[bytes, ...]:
+        hashes = []
+        for _ in range(num_blocks):
+            parent = self.chain.get_canonical_head()
+            mix_hash = keccak(b"crossreturn.prevrandao" + parent.hash)
+            kwargs: dict[str, Any] = {"coinbase": coinbase, "mix_hash": mix_hash}
+            if _is_prague(self):
+                kwargs["blob_gas_used"] = 0  # CrossReturn never sends blob transactions
+            block = self.chain.mine_block(**kwargs)
+            hashes.append(block.hash)
+        return tuple(hashes)
+
+    def set_next_timestamp(self, timestamp: int) -> None:
+        """Make the pending block carry `timestamp`."""
+        self.chain.header = self.chain.header.copy(timestamp=timestamp)
+
+
+def _is_prague(backend: PyEVMBackend) -> bool:
+    from eth.vm.forks.prague import PragueVM
+
+    return isinstance(backend.chain.get_vm(), PragueVM)
+
+
+class EmbeddedChain:
+    """A durable in-process chain rooted in a data directory."""
+
+    def __init__(self, data_dir: Path, genesis_timestamp: int | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._path = self.data_dir / JOURNAL
+        self._lock = threading.RLock()
+        entries = self._read_journal()
+        if entries:
+            header = entries[0]
+        else:
+            header = {
+                "format": FORMAT,
+                "genesisTimestamp": genesis_timestamp or _default_genesis_timestamp(),
+            }
+            self._append(header)
+        if header.get("format") != FORMAT:
+            raise LedgerJournalError(f"{self._path}: not a CrossReturn embedded-ledger journal")
+        params = get_default_genesis_params({"timestamp": int(header["genesisTimestamp"])})
+        self._backend = _DeterministicBackend(genesis_parameters=params)
+        self.tester = EthereumTester(self._backend)
+        self.w3 = Web3(EthereumTesterProvider(self.tester))
+        self.replayed = self._replay(entries[1:])
+
+    # ------------------------------------------------------------ journal
+
+    def _read_journal(self) -> list[dict[str, Any]]:
+        if not self._path.exists():
+            return []
+        entries: list[dict[str, Any]] = []
+        lines = self._path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                if number == len(lines):  # a torn last line: the write never completed
+                    break
+                raise LedgerJournalError(f"{self._path}:{number}: corrupt entry") from exc
+        return entries
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        with self._path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _replay(self, entries: list[dict[str, Any]]) -> int:
+        for number, entry in enumerate(entries, start=2):
+            try:
+                if "travel" in entry:
+                    self.tester.time_travel(int(entry["travel"]))
+                else:
+                    self._backend.set_next_timestamp(int(entry["ts"]))
+                    self.w3.eth.send_raw_transaction(bytes.fromhex(entry["tx"]))
+            except Exception as exc:
+                raise LedgerJournalError(f"{self._path}:{number}: replay failed: {exc}") from exc
+        return len(entries)
+
+    # ------------------------------------------------------------ writes
+
+    def send_raw_transaction(self, raw: bytes) -> TxReceipt:
+        """Submit a signed transaction; it is mined, journaled and its receipt returned."""
+        with self._lock:
+            tx_hash = self.w3.eth.send_raw_transaction(raw)
+            receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+            block = self.w3.eth.get_block(receipt["blockNumber"])
+            self._append({"ts": int(block["timestamp"]), "tx": bytes(raw).hex()})
+            return receipt
+
+    def travel_to(self, timestamp: int) -> None:
+        """Move ledger time forward: the next block carries `timestamp` (mines one block)."""
+        with self._lock:
+            if timestamp <= self.now():
+                raise ValueError("ledger time only moves forward")
+            self.tester.time_travel(timestamp)
+            self._append({"travel": timestamp})
+
+    # ------------------------------------------------------------ reads
+
+    def now(self) -> int:
+        """The latest block's timestamp."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def head(self) -> dict[str, Any]:
+        """The head block's number, hash and state root."""
+        block = self.w3.eth.get_block("latest")
+        return {
+            "number": int(block["number"]),
+            "hash": "0x" + bytes(block["hash"]).hex(),
+            "state_root": "0x" + bytes(block["stateRoot"]).hex(),
+        }
+
+    def funded_key(self) -> bytes:
+        """The private key of eth-tester's first genesis account (funds other accounts)."""
+        key: bytes = self._backend.account_keys[0].to_bytes()
+        return key
+
+
+def _default_genesis_timestamp() -> int:
+    import time
+
+    return int(time.time())
