@@ -1,0 +1,82 @@
+"""Settings of one customs area's gateway (pydantic-settings, env prefix `CROSSRETURN_`).
+
+Unsafe combinations fail loudly at start-up rather than at the first request: a vault key file
+inside the database directory's file, a listen address other than loopback without TLS
+termination acknowledged, batch limits out of range.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    """Everything one gateway needs; every field can come from `CROSSRETURN_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="CROSSRETURN_", extra="forbid")
+
+    area_label: str = Field(description="member label of this customs area, e.g. customs-2900")
+    customs_code: str = Field(pattern=r"^\d{4}$", description="4-digit customs code")
+    role: Literal["origin", "return_centre", "both"] = "both"
+    ledger: str = Field(
+        default="embedded",
+        description="'embedded' (eth-tester in this process) or a JSON-RPC URL",
+    )
+    deployment_file: Path | None = Field(
+        default=None, description="deployment manifest (chain id, contract addresses)"
+    )
+    data_dir: Path = Path("data")
+    vault_key_dir: Path | None = Field(
+        default=None, description="vault keys, outside data_dir's database (default data_dir/keys)"
+    )
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    batch_interval_ms: int = Field(default=1000, ge=10, le=600_000)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_bulk_records: int = Field(default=10_000, ge=1, le=100_000)
+    recognition: Literal["automatic", "officer"] = "automatic"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8200, ge=1, le=65535)
+    public_listen_acknowledged: bool = Field(
+        default=False,
+        description="set when listening beyond loopback behind a TLS-terminating proxy",
+    )
+
+    @field_validator("ledger")
+    @classmethod
+    def _ledger(cls, value: str) -> str:
+        if value != "embedded" and not value.startswith(("http://", "https://", "ws://")):
+            raise ValueError("ledger must be 'embedded' or an http(s)/ws JSON-RPC URL")
+        return value
+
+    @model_validator(mode="after")
+    def _safe(self) -> GatewaySettings:
+        loopback = self.host in ("127.0.0.1", "::1", "localhost")
+        if not loopback and not self.public_listen_acknowledged:
+            raise ValueError(
+                f"listening on {self.host} exposes the API: put it behind TLS and set "
+                "CROSSRETURN_PUBLIC_LISTEN_ACKNOWLEDGED=true"
+            )
+        if self.ledger != "embedded" and self.deployment_file is None:
+            raise ValueError("a JSON-RPC ledger needs CROSSRETURN_DEPLOYMENT_FILE")
+        return self
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where the vault keys live."""
+        return self.vault_key_dir or self.data_dir / "keys"
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file of this gateway."""
+        return self.data_dir / f"gateway-{self.customs_code}.db"
+
+
+@lru_cache
+def get_settings() -> GatewaySettings:
+    """The process's settings from the environment (swap with dependency_overrides in tests)."""
+    return GatewaySettings()  # type: ignore[call-arg]
