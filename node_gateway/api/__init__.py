@@ -1,0 +1,1 @@
+"""The HTTP layer: thin routes, auth dependencies, RFC 9457 problem details."""

@@ -1,0 +1,26 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="The process is up")
+def health() -> dict[str, str]:
+    """Always 200 while the process serves requests."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", summary="The gateway can take writes", response_model=None)
+def ready(request: Request) -> Any:
+    """200 when every readiness check passes, 503 with the failing checks otherwise."""
+    checks: dict[str, bool] = {
+        name: bool(check()) for name, check in request.app.state.readiness.items()
+    }
+    status = 200 if all(checks.values()) else 503
+    return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)

@@ -1,0 +1,121 @@
+"""The app factory, problem details on every error, the body limit and readiness."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from node_gateway.api.problems import PROBLEM_JSON, DomainError
+from node_gateway.config import GatewaySettings
+from node_gateway.main import create_app
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "return_exists"
+    title = "Return exists"
+
+
+class Item(BaseModel):
+    qty: int
+
+
+def make_app(ready: bool = True, max_body: int = 2048) -> FastAPI:
+    settings = GatewaySettings(
+        area_label="customs-2900", customs_code="2900", max_body_bytes=max_body
+    )
+    app = create_app(settings, readiness={"ledger": lambda: ready, "store": lambda: True})
+
+    @app.post("/v1/test/items")
+    def post_item(item: Item) -> dict[str, int]:
+        return {"qty": item.qty}
+
+    @app.post("/v1/test/conflict")
+    def conflict() -> None:
+        raise Conflict("return 0xab exists", returnId="0xab")
+
+    @app.get("/v1/test/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    return app
+
+
+def client(**kw: object) -> TestClient:
+    return TestClient(make_app(**kw), raise_server_exceptions=False)  # type: ignore[arg-type]
+
+
+def assert_problem(response: object, status: int, code: str) -> dict[str, object]:
+    r = response  # httpx.Response
+    assert r.status_code == status  # type: ignore[attr-defined]
+    assert r.headers["content-type"] == PROBLEM_JSON  # type: ignore[attr-defined]
+    body: dict[str, object] = r.json()  # type: ignore[attr-defined]
+    assert body["status"] == status and body["code"] == code
+    assert {"type", "title", "detail", "instance"} <= set(body)
+    return body
+
+
+def test_health_and_ready() -> None:
+    assert client().get("/health").json() == {"status": "ok"}
+    r = client().get("/ready")
+    assert r.status_code == 200 and r.json() == {
+        "ready": True,
+        "checks": {"ledger": True, "store": True},
+    }
+
+
+def test_ready_is_503_when_a_check_fails() -> None:
+    r = client(ready=False).get("/ready")
+    assert r.status_code == 503
+    assert r.json()["checks"]["ledger"] is False
+
+
+def test_unknown_route_is_problem_404() -> None:
+    assert_problem(client().get("/v1/nothing"), 404, "not_found")
+
+
+def test_wrong_method_is_problem_405() -> None:
+    assert_problem(client().delete("/health"), 405, "method_not_allowed")
+
+
+def test_malformed_json_is_problem_422() -> None:
+    r = client().post(
+        "/v1/test/items", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert_problem(r, 422, "invalid_request")
+
+
+def test_wrong_type_names_the_path() -> None:
+    body = assert_problem(
+        client().post("/v1/test/items", json={"qty": "many"}), 422, "invalid_request"
+    )
+    assert body["errors"][0]["path"] == "/qty"  # type: ignore[index]
+
+
+def test_domain_error_keeps_code_and_extra_fields() -> None:
+    body = assert_problem(client().post("/v1/test/conflict"), 409, "return_exists")
+    assert body["returnId"] == "0xab"
+
+
+def test_oversized_body_is_problem_413_declared_or_streamed() -> None:
+    c = client(max_body=1024)
+    assert_problem(c.post("/v1/test/items", content=b"x" * 5000), 413, "body_too_large")
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 500
+
+    assert_problem(c.post("/v1/test/items", content=chunks()), 413, "body_too_large")
+
+
+def test_unexpected_error_is_problem_500_without_internals() -> None:
+    body = assert_problem(client().get("/v1/test/boom"), 500, "internal_error")
+    assert "passwd" not in str(body) and "Traceback" not in str(body)
+
+
+def test_openapi_lists_health_routes() -> None:
+    paths = client().get("/openapi.json").json()["paths"]
+    assert {"/health", "/ready"} <= set(paths)
