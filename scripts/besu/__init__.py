@@ -1,0 +1,1 @@
+"""Generated configuration for the production Hyperledger Besu QBFT network (see README.md)."""
