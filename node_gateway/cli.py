@@ -7,6 +7,7 @@ stderr, no traceback).
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 import click
 
 from node_gateway.ledger.embedded import JOURNAL, EmbeddedChain, LedgerJournalError
+from node_gateway.services.auth import ROLES, issue_key, revoke
+from node_gateway.services.auth import keys as list_api_keys
 
 
 def _fail(message: str) -> None:
@@ -102,6 +105,89 @@ def _dump(chain: EmbeddedChain) -> Iterator[dict[str, Any]]:
                     "topics": [_hex(t) for t in log["topics"]],
                     "data": _hex(log["data"]),
                 }
+
+
+@main.group(short_help="Administer this gateway (API keys).")
+def admin() -> None:
+    """Administer a gateway's data directory."""
+
+
+@admin.group(short_help="Create, revoke and list API keys.")
+def keys() -> None:
+    """API keys bound to a member and a role."""
+
+
+GATEWAY_DB = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="the gateway's database file (data_dir/gateway-<code>.db)",
+)
+
+
+def _open_store(path: Path) -> sqlite3.Connection:
+    from node_gateway.store import StoreError, migrate, open_db
+
+    try:
+        conn = open_db(path)
+        migrate(conn)
+    except (StoreError, sqlite3.Error, OSError) as exc:
+        _fail(f"{path}: {exc}")
+        raise
+    return conn
+
+
+@keys.command("create", short_help="Issue a key (printed once).")
+@GATEWAY_DB
+@click.option("--member", required=True, help="member label, e.g. platform-a")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def keys_create(db_path: Path, member: str, role: str, as_json: bool) -> None:
+    """Issue an API key; the key is shown once and only its hash is stored.
+
+    Example:
+
+      crossreturn admin keys create --db data/gateway-2900.db --member customs-2900 --role officer
+    """
+    key_id, key = issue_key(_open_store(db_path), member, role)
+    if as_json:
+        click.echo(json.dumps({"keyId": key_id, "key": key, "member": member, "role": role}))
+    else:
+        click.echo(f"key {key_id} for {member} ({role}) — shown once, store it now:\n{key}")
+
+
+@keys.command("revoke", short_help="Revoke a key by id.")
+@GATEWAY_DB
+@click.argument("key_id")
+def keys_revoke(db_path: Path, key_id: str) -> None:
+    """Revoke an API key; exit 1 if no active key has that id.
+
+    Example: crossreturn admin keys revoke --db data/gateway-2900.db 3f2a9c0d1e2b4a5f
+    """
+    if not revoke(_open_store(db_path), key_id):
+        click.echo(f"no active key {key_id}", err=True)
+        sys.exit(1)
+    click.echo(f"revoked {key_id}")
+
+
+@keys.command("list", short_help="List keys (never their secrets).")
+@GATEWAY_DB
+@click.option("--json", "as_json", is_flag=True, help="print JSON lines")
+def keys_list(db_path: Path, as_json: bool) -> None:
+    """List API keys: id, member, role, created, revoked.
+
+    Example: crossreturn admin keys list --db data/gateway-2900.db --json
+    """
+    for row in list_api_keys(_open_store(db_path)):
+        fields = {
+            "keyId": row.key_id,
+            "member": row.member_id,
+            "role": row.role,
+            "createdAt": row.created_at,
+            "revokedAt": row.revoked_at,
+        }
+        click.echo(json.dumps(fields) if as_json else "  ".join(str(v) for v in fields.values()))
 
 
 if __name__ == "__main__":

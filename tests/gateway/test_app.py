@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -23,9 +25,9 @@ class Item(BaseModel):
     qty: int
 
 
-def make_app(ready: bool = True, max_body: int = 2048) -> FastAPI:
+def make_app(data_dir: Path, ready: bool = True, max_body: int = 2048) -> FastAPI:
     settings = GatewaySettings(
-        area_label="customs-2900", customs_code="2900", max_body_bytes=max_body
+        data_dir=data_dir, area_label="customs-2900", customs_code="2900", max_body_bytes=max_body
     )
     app = create_app(settings, readiness={"ledger": lambda: ready, "store": lambda: True})
 
@@ -44,8 +46,19 @@ def make_app(ready: bool = True, max_body: int = 2048) -> FastAPI:
     return app
 
 
+_DIRS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path: Path) -> Iterator[None]:
+    _DIRS.append(tmp_path)
+    yield
+    _DIRS.pop()
+
+
 def client(**kw: object) -> TestClient:
-    return TestClient(make_app(**kw), raise_server_exceptions=False)  # type: ignore[arg-type]
+    """A client of a fresh app whose database lives in the test's tmp dir."""
+    return TestClient(make_app(_DIRS[-1], **kw), raise_server_exceptions=False)  # type: ignore[arg-type]
 
 
 def assert_problem(response: object, status: int, code: str) -> dict[str, object]:
