@@ -39,6 +39,12 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_bulk_records: int = Field(default=10_000, ge=1, le=100_000)
     recognition: Literal["automatic", "officer"] = "automatic"
+    policy_file: Path | None = Field(
+        default=None, description="disclosure policy TOML (default: the shipped DESIGN §4 table)"
+    )
+    private_key_file: Path | None = Field(
+        default=None, description="the area's signing key (hex), default data_dir/keys/account.key"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8200, ge=1, le=65535)
     public_listen_acknowledged: bool = Field(

@@ -8,8 +8,9 @@ from fastapi import FastAPI
 
 from node_gateway.api.limits import BodyLimit
 from node_gateway.api.problems import install_problem_handlers
-from node_gateway.api.routes import health, session
+from node_gateway.api.routes import cases, health, operations, returns, session, tax_records
 from node_gateway.config import GatewaySettings
+from node_gateway.services.context import AreaContext
 from node_gateway.store.pool import ThreadConnections
 
 
@@ -17,18 +18,25 @@ def create_app(
     settings: GatewaySettings,
     readiness: dict[str, Callable[[], bool]] | None = None,
     connections: ThreadConnections | None = None,
+    context: AreaContext | None = None,
 ) -> FastAPI:
-    """One customs area's API; `readiness` names the checks `/ready` runs."""
+    """One customs area's API; `readiness` names the checks `/ready` runs; `context` carries
+    the area's keys and ledger (without it, ledger routes answer 503)."""
     app = FastAPI(
         title=f"CrossReturn gateway {settings.customs_code}",
         version="1",
-        description="One customs area's gateway to the CrossReturn ledger.",
+        description=(
+            "One customs area's gateway to the CrossReturn ledger. Every error is an RFC 9457 "
+            "problem+json with a stable `code`. Writes answer 202 once durable, with an "
+            "operation to poll; send an `Idempotency-Key` header to make a POST safe to retry."
+        ),
     )
     app.state.settings = settings
     app.state.connections = connections or ThreadConnections(settings.database)
     app.state.readiness = readiness or {}
+    app.state.context = context
     install_problem_handlers(app)
-    app.include_router(health.router)
-    app.include_router(session.router)
+    for module in (health, session, tax_records, returns, cases, operations):
+        app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -7,12 +7,17 @@ the app's routes and fails on any route that declares none.
 from __future__ import annotations
 
 import sqlite3
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from node_gateway.api.problems import DomainError
 from node_gateway.services.auth import AuthError, Principal, authenticate
+from node_gateway.services.context import AreaContext
+from node_gateway.services.errors import LedgerUnavailable
+from node_gateway.services.idempotency import request_hash, run
 
 
 class Unauthenticated(DomainError):
@@ -64,3 +69,52 @@ class Allow:
             allowed = ", ".join(sorted(self.roles))
             raise Forbidden(f"role {principal.role!r} may not do this; allowed: {allowed}")
         return principal
+
+
+def get_context(request: Request) -> AreaContext:
+    """This gateway's area context (its keys, settings and ledger)."""
+    ctx: AreaContext | None = getattr(request.app.state, "context", None)
+    if ctx is None:
+        raise LedgerUnavailable("this gateway runs without a ledger")
+    return ctx
+
+
+CtxDep = Annotated[AreaContext, Depends(get_context)]
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """What an idempotent write needs from the HTTP request: its key and its fingerprint."""
+
+    key: str | None
+    fingerprint: str
+
+
+async def get_write_request(request: Request) -> WriteRequest:
+    """Read the Idempotency-Key header and fingerprint the request (method, path, body)."""
+    body = await request.body()
+    return WriteRequest(
+        request.headers.get("idempotency-key"),
+        request_hash(request.method, request.url.path, body),
+    )
+
+
+WriteDep = Annotated[WriteRequest, Depends(get_write_request)]
+
+
+def idempotent(
+    response: Response,
+    db: sqlite3.Connection,
+    principal: Principal,
+    write: WriteRequest,
+    fn: Callable[[], Any],
+    status: int = 202,
+) -> Any:
+    """Run a write once per Idempotency-Key; a repeat gets the first answer (and a header)."""
+    code, body, replayed = run(
+        db, principal.member_id, write.key, write.fingerprint, lambda: (status, fn())
+    )
+    response.status_code = code
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return body

@@ -55,6 +55,19 @@ class _DeterministicBackend(PyEVMBackend):  # type: ignore[misc]
         self.chain.header = self.chain.header.copy(timestamp=timestamp)
 
 
+class _LockedProvider(EthereumTesterProvider):
+    """eth-tester is not thread-safe: every request, read or write, holds the chain's lock, so
+    several gateways (threads) can share one embedded chain."""
+
+    def __init__(self, tester: EthereumTester, lock: Any) -> None:
+        super().__init__(tester)
+        self._chain_lock = lock
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        with self._chain_lock:
+            return super().make_request(method, params)
+
+
 def _is_prague(backend: PyEVMBackend) -> bool:
     from eth.vm.forks.prague import PragueVM
 
@@ -83,7 +96,7 @@ class EmbeddedChain:
         params = get_default_genesis_params({"timestamp": int(header["genesisTimestamp"])})
         self._backend = _DeterministicBackend(genesis_parameters=params)
         self.tester = EthereumTester(self._backend)
-        self.w3 = Web3(EthereumTesterProvider(self.tester))
+        self.w3 = Web3(_LockedProvider(self.tester, self._lock))
         self.replayed = self._replay(entries[1:])
 
     # ------------------------------------------------------------ journal

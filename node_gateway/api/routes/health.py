@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from node_gateway.api.deps import Allow, DbDep
+from node_gateway.services.auth import Principal
+from node_gateway.services.metrics import render
 
 router = APIRouter(tags=["health"])
 
@@ -24,3 +28,16 @@ def ready(request: Request) -> Any:
     }
     status = 200 if all(checks.values()) else 503
     return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def metrics(
+    request: Request, db: DbDep, who: Annotated[Principal, Depends(Allow("admin", "system"))]
+) -> str:
+    """Outbox, batches, returns per state, index position (scrape with a system key)."""
+    return render(getattr(request.app.state, "context", None), db)

@@ -1,0 +1,68 @@
+"""Tax records of this origin area: single and bulk ingest, case lookup, case header + proof."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
+from node_gateway.schemas import TaxRecordIn, TaxRecordsIn
+from node_gateway.services import tax_records, views
+from node_gateway.services.auth import Principal
+from node_gateway.services.errors import NotFound
+
+router = APIRouter(prefix="/v1", tags=["tax records"])
+
+Writer = Annotated[Principal, Depends(Allow("system", "officer"))]
+Reader = Annotated[Principal, Depends(Allow("system", "officer", "platform", "auditor"))]
+
+
+@router.post("/tax-records", status_code=202, summary="Accept one tax assessment")
+def post_tax_record(
+    body: TaxRecordIn, ctx: CtxDep, db: DbDep, who: Writer, write: WriteDep, response: Response
+) -> Any:
+    """Vault and commit one released inventory list; it is anchored with the next batch."""
+    return idempotent(
+        response,
+        db,
+        who,
+        write,
+        lambda: tax_records.ingest(ctx, db, [body.model_dump()])[0],
+    )
+
+
+@router.post("/tax-records/bulk", status_code=202, summary="Accept many tax assessments")
+def post_tax_records(
+    body: TaxRecordsIn, ctx: CtxDep, db: DbDep, who: Writer, write: WriteDep, response: Response
+) -> Any:
+    """All or nothing: every record is validated before any is written."""
+    return idempotent(
+        response,
+        db,
+        who,
+        write,
+        lambda: {"accepted": tax_records.ingest(ctx, db, [r.model_dump() for r in body.records])},
+    )
+
+
+@router.get("/cases/lookup", summary="The pseudonymous case id of an inventory list")
+def lookup_case(
+    ctx: CtxDep,
+    db: DbDep,
+    who: Reader,
+    invt_no: Annotated[str, Query(alias="invtNo", pattern=r"^\d{4}\d{4}I\d{9}$")],
+) -> dict[str, str]:
+    """Only for inventory lists this area holds (and, for a platform, only its own)."""
+    case_id = tax_records.case_id_of(ctx, invt_no)
+    views.case_view(ctx, db, who, case_id)  # raises NotFound if absent or not visible
+    return {"caseId": case_id}
+
+
+@router.get("/cases/{case_id}/header", summary="A case header with its batch root and proof")
+def case_header(case_id: str, ctx: CtxDep, db: DbDep, who: Reader) -> dict[str, Any]:
+    """What a return enterprise needs to sign and submit a return application."""
+    header = tax_records.header_of(ctx, db, case_id.lower())
+    if who.role == "platform" and header["platform"] != who.member_id:
+        raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
+    return header

@@ -1,0 +1,216 @@
+"""A whole consortium in one process on the embedded ledger: the three demo customs areas
+(2900 Hangzhou return centre, 3100 Ningbo and 4600 Zhengzhou origins), one platform, one
+auditor — for `crossreturn up`, `crossreturn demo`, the end-to-end tests and benchmarks.
+
+Data dir layout (everything needed to resume; keys are files of mode 0600):
+  ledger/journal.jsonl       the embedded chain
+  consortium.json            chain id, contract addresses, members (public)
+  credentials.json           API keys per gateway and role (secret)
+  areas/<code>/              one gateway's store, vault keys, id secret, account.key
+  clients/<label>.key        the platform's and the auditor's signing keys (demo only)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clients.ledger_bindings import MemberKind
+from node_gateway.config import GatewaySettings
+from node_gateway.ledger.bootstrap import MemberSpec, found
+from node_gateway.ledger.embedded import EmbeddedChain
+from node_gateway.runtime import Gateway
+from node_gateway.services.auth import issue_key
+from node_gateway.store import migrate, open_db
+
+AREAS = (
+    ("customs-2900", 2900, "return_centre", "Hangzhou"),
+    ("customs-3100", 3100, "origin", "Ningbo"),
+    ("customs-4600", 4600, "origin", "Zhengzhou"),
+)
+PLATFORM = "platform-demo"
+PLATFORM_SPONSOR = "customs-3100"
+AUDITOR = "auditor-gacc"
+THRESHOLD = 2
+AREA_ROLES = ("officer", "system", "admin")
+
+
+def _write_secret(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _key(path: Path) -> bytes:
+    if not path.exists():
+        _write_secret(path, secrets.token_bytes(32).hex().encode())
+    return bytes.fromhex(path.read_text().strip())
+
+
+@dataclass
+class Consortium:
+    """The demo consortium rooted in one data dir."""
+
+    data_dir: Path
+    chain: EmbeddedChain
+    manifest: dict[str, Any]
+    credentials: dict[str, dict[str, str]]
+    gateways: dict[str, Gateway] = field(default_factory=dict)
+    fresh: bool = False
+    _servers: list[Any] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    # ------------------------------------------------------------ set-up
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path,
+        base_port: int = 8200,
+        genesis_timestamp: int | None = None,
+        batch_size: int = 1000,
+        batch_interval_ms: int = 1000,
+        recognition: str = "officer",
+    ) -> Consortium:
+        """Open the consortium in `data_dir`, founding it on first use."""
+        data_dir = Path(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        chain = EmbeddedChain(data_dir / "ledger", genesis_timestamp)
+        manifest_path = data_dir / "consortium.json"
+        keys = {
+            label: _key(data_dir / "areas" / str(code) / "keys" / "account.key")
+            for label, code, _, _ in AREAS
+        }
+        platform_key = _key(data_dir / "clients" / f"{PLATFORM}.key")
+        auditor_key = _key(data_dir / "clients" / f"{AUDITOR}.key")
+        fresh = not manifest_path.exists()
+        if fresh:
+            members = [
+                MemberSpec(label, MemberKind.CUSTOMS, keys[label], customs_code=code)
+                for label, code, _, _ in AREAS
+            ]
+            members.append(
+                MemberSpec(PLATFORM, MemberKind.PLATFORM, platform_key, sponsor=PLATFORM_SPONSOR)
+            )
+            members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, auditor_key))
+            deployment = found(chain, chain.funded_key(), members, THRESHOLD)
+            manifest = {
+                **deployment.to_json(),
+                "threshold": THRESHOLD,
+                "areas": [
+                    {
+                        "label": label,
+                        "code": f"{code}",
+                        "role": role,
+                        "name": name,
+                        "port": base_port + i,
+                    }
+                    for i, (label, code, role, name) in enumerate(AREAS)
+                ],
+                "platform": {"label": PLATFORM, "account": members[3].account},
+                "auditor": {"label": AUDITOR, "account": members[4].account},
+            }
+            tmp = manifest_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+            tmp.replace(manifest_path)
+        manifest = json.loads(manifest_path.read_text())
+        self = cls(data_dir, chain, manifest, {}, fresh=fresh)
+        for area in manifest["areas"]:
+            settings = GatewaySettings(
+                area_label=area["label"],
+                customs_code=area["code"],
+                role=area["role"],
+                data_dir=data_dir / "areas" / area["code"],
+                port=int(area["port"]),
+                batch_size=batch_size,
+                batch_interval_ms=batch_interval_ms,
+                recognition=recognition,  # type: ignore[arg-type]
+            )
+            self.gateways[area["code"]] = Gateway(
+                settings, chain, manifest["addresses"], keys[area["label"]]
+            )
+        self.credentials = self._credentials()
+        return self
+
+    def _credentials(self) -> dict[str, dict[str, str]]:
+        path = self.data_dir / "credentials.json"
+        if path.exists():
+            loaded: dict[str, dict[str, str]] = json.loads(path.read_text())
+            return loaded
+        creds: dict[str, dict[str, str]] = {}
+        for code, gw in self.gateways.items():
+            conn = open_db(gw.settings.database)
+            try:
+                migrate(conn)
+                label = gw.settings.area_label
+                creds[code] = {role: issue_key(conn, label, role)[1] for role in AREA_ROLES}
+                creds[code]["platform"] = issue_key(conn, PLATFORM, "platform")[1]
+                creds[code]["auditor"] = issue_key(conn, AUDITOR, "auditor")[1]
+            finally:
+                conn.close()
+        _write_secret(path, (json.dumps(creds, indent=2) + "\n").encode())
+        return creds
+
+    def client_key(self, label: str) -> bytes:
+        """A client member's signing key (demo only: real ones live in keystores)."""
+        return bytes.fromhex((self.data_dir / "clients" / f"{label}.key").read_text().strip())
+
+    @property
+    def centre(self) -> Gateway:
+        """The return centre's gateway (2900)."""
+        return self.gateways["2900"]
+
+    # ------------------------------------------------------------ running
+
+    def start(self) -> None:
+        """Start every gateway's worker."""
+        for gw in self.gateways.values():
+            gw.start()
+
+    def drain(self, timeout_s: float = 300.0) -> None:
+        """Work every gateway until all writes are on the ledger and every index is at the
+        head (twice round, as one area's writes show up in the others' indexes)."""
+        for _ in range(2):
+            for gw in self.gateways.values():
+                gw.drain(timeout_s)
+
+    def serve(self, host: str = "127.0.0.1") -> list[str]:
+        """Serve every gateway with uvicorn on its port (threads); returns the base URLs."""
+        import uvicorn
+
+        urls = []
+        for gw in self.gateways.values():
+            config = uvicorn.Config(
+                gw.app, host=host, port=gw.settings.port, log_level="warning", access_log=False
+            )
+            server = uvicorn.Server(config)
+            thread = threading.Thread(
+                target=server.run, daemon=True, name=f"http-{gw.settings.customs_code}"
+            )
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
+            urls.append(f"http://{host}:{gw.settings.port}")
+        for server in self._servers:
+            while not server.started:
+                threading.Event().wait(0.02)
+        return urls
+
+    def stop(self) -> None:
+        """Stop servers and workers."""
+        for server in self._servers:
+            server.should_exit = True
+        for thread in self._threads:
+            thread.join(timeout=10)
+        self._servers.clear()
+        self._threads.clear()
+        for gw in self.gateways.values():
+            gw.stop()

@@ -1,0 +1,370 @@
+"""One customs area's view of the ledger: the contract calls behind each outbox kind, signing
+with the area's own account, reads of cases, returns and members, and event fetching.
+
+Outbox payloads are plain JSON (hex strings for bytes); `build` turns one into the contract
+function it stands for, so the outbox never holds anything web3-specific and a payload can be
+re-built identically after a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eth_account import Account
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.types import TxReceipt
+
+from clients.errors import ContractRevert, LedgerError
+from clients.ledger_bindings import (
+    Contracts,
+    MemberKind,
+    MemberStatus,
+    ReturnState,
+    attach_contracts,
+    decode_log,
+    revert_from_exception,
+)
+from clients.verify import LedgerView, Verifier
+
+TX_GAS = 1_500_000
+
+
+class Backend(Protocol):
+    """A ledger connection that accepts signed transactions."""
+
+    w3: Web3
+
+    def send_raw_transaction(self, raw: bytes) -> TxReceipt:
+        """Submit a signed transaction and return its receipt once mined."""
+        ...
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction ready to submit (or re-submit, byte for byte)."""
+
+    raw: bytes
+    tx_hash: str
+    nonce: int
+
+
+@dataclass(frozen=True)
+class Mined:
+    """The outcome of a mined transaction."""
+
+    block_number: int
+    success: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ReturnOnLedger:
+    """ReturnLedger.getReturn, with the case's origin code."""
+
+    return_id: bytes
+    case_id: bytes
+    state: ReturnState
+    line_mask: int
+    accepted_mask: int
+    settled_mask: int
+    late: bool
+    applied_at: int
+    arrived_at: int
+    centre_code: int
+    origin_code: int
+    platform: bytes
+    release_time: int
+    line_count: int
+
+
+def _b(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _proof(items: list[str]) -> list[bytes]:
+    return [_b(x) for x in items]
+
+
+def _application(a: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        _b(a["returnId"]),
+        _b(a["caseId"]),
+        _b(a["originArea"]),
+        int(a["lineMask"]),
+        _b(a["applicationDigest"]),
+        _b(a["returnCentre"]),
+        int(a["deadline"]),
+    )
+
+
+def _header(h: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        _b(h["caseId"]),
+        _b(h["originArea"]),
+        _b(h["platform"]),
+        int(h["releaseTime"]),
+        int(h["lineCount"]),
+        _b(h["recordDigest"]),
+    )
+
+
+class AreaLedger:
+    """The ledger as one area's gateway uses it: its account, its contracts, its reads."""
+
+    def __init__(self, backend: Backend, addresses: dict[str, str], private_key: bytes) -> None:
+        self.backend = backend
+        self.w3 = backend.w3
+        self.contracts: Contracts = attach_contracts(self.w3, addresses)
+        self._account = Account.from_key(private_key)
+        self._chain_id: int | None = None
+        self._lock = threading.Lock()
+        rl = self.contracts.return_ledger.functions
+        ta = self.contracts.tax_anchor.functions
+        self._builders: dict[str, Callable[[dict[str, Any]], ContractFunction]] = {
+            "anchor": lambda p: ta.anchor(_b(p["root"]), int(p["kind"]), int(p["leafCount"])),
+            "open_and_apply": lambda p: rl.openCaseAndApply(
+                _header(p["header"]),
+                _b(p["root"]),
+                _proof(p["proof"]),
+                _application(p["application"]),
+                _b(p["signature"]),
+            ),
+            "apply": lambda p: rl.applyForReturn(
+                _application(p["application"]), _b(p["signature"])
+            ),
+            "arrival": lambda p: rl.recordArrival(_b(p["returnId"]), _b(p["digest"])),
+            "inspection": lambda p: rl.recordInspection(
+                _b(p["returnId"]), int(p["acceptedMask"]), _b(p["digest"])
+            ),
+            "recognition": lambda p: rl.recordRecognition(_b(p["returnId"]), _b(p["digest"])),
+            "dispute": lambda p: rl.recordDispute(_b(p["returnId"]), _b(p["digest"])),
+            "settle_not_levied": lambda p: rl.settleNotLevied(
+                _b(p["returnId"]), int(p["lineMask"]), _b(p["digest"]), bool(p["quotaAdjusted"])
+            ),
+            "settle_refunded": lambda p: rl.settleRefunded(
+                _b(p["returnId"]),
+                int(p["lineMask"]),
+                _b(p["digest"]),
+                bool(p["quotaAdjusted"]),
+                (
+                    _b(p["payment"]["root"]),
+                    _b(p["payment"]["paymentDigest"]),
+                    _proof(p["payment"]["proof"]),
+                ),
+            ),
+        }
+
+    # ------------------------------------------------------------ identity
+
+    @property
+    def account(self) -> str:
+        """The area's signing account (checksum address)."""
+        return str(self._account.address)
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id (read once)."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    @property
+    def return_ledger_address(self) -> str:
+        """ReturnLedger's address (the EIP-712 verifying contract)."""
+        return str(self.contracts.return_ledger.address)
+
+    # ------------------------------------------------------------ writes
+
+    def kinds(self) -> frozenset[str]:
+        """The outbox kinds this ledger can send."""
+        return frozenset(self._builders)
+
+    def build(self, kind: str, payload: dict[str, Any]) -> ContractFunction:
+        """The contract function an outbox row stands for."""
+        try:
+            return self._builders[kind](payload)
+        except KeyError as exc:
+            raise LedgerError(f"outbox row of unknown kind or malformed payload: {exc}") from exc
+
+    def preflight(self, fn: ContractFunction) -> None:
+        """Run the call against the head state; a revert raises ContractRevert before any nonce
+        is spent."""
+        try:
+            fn.call({"from": self.account, "gas": TX_GAS})
+        except Exception as exc:
+            revert = revert_from_exception(exc)
+            if revert is None:
+                raise LedgerError(f"ledger call failed: {exc}") from exc
+            raise revert from exc
+
+    def next_nonce(self) -> int:
+        """The account's next nonce as the ledger counts it (pending included)."""
+        return int(self.w3.eth.get_transaction_count(self._account.address, "pending"))
+
+    def sign(self, fn: ContractFunction, nonce: int) -> SignedTx:
+        """Sign `fn` with the area's key at `nonce` (nothing is sent)."""
+        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+        tx = dict(
+            fn.build_transaction(
+                {  # type: ignore[arg-type]
+                    "from": self._account.address,
+                    "gas": TX_GAS,
+                    "chainId": self.chain_id,
+                    "nonce": nonce,
+                    "maxFeePerGas": 2 * base + 1,
+                    "maxPriorityFeePerGas": 1,
+                }
+            )
+        )
+        signed = self._account.sign_transaction(tx)
+        return SignedTx(bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex(), nonce)
+
+    def submit(self, raw: bytes) -> Mined:
+        """Submit a signed transaction and wait for it to be mined."""
+        try:
+            receipt = self.backend.send_raw_transaction(raw)
+        except Exception as exc:
+            revert = revert_from_exception(exc)
+            if revert is not None:
+                raise revert from exc
+            raise LedgerError(f"the ledger refused the transaction: {exc}") from exc
+        return self._mined(receipt)
+
+    def find_mined(self, tx_hash: str) -> Mined | None:
+        """The outcome of a transaction already mined, or None if the ledger does not know it."""
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except Exception:
+            return None
+        if receipt is None:
+            return None
+        return self._mined(receipt)
+
+    def _mined(self, receipt: TxReceipt) -> Mined:
+        if receipt["status"] == 1:
+            return Mined(int(receipt["blockNumber"]), True, None)
+        from clients.ledger_bindings import replay_failure
+
+        revert = replay_failure(self.w3, receipt["transactionHash"], receipt)
+        return Mined(int(receipt["blockNumber"]), False, str(revert))
+
+    # ------------------------------------------------------------ reads
+
+    def head_block(self) -> int:
+        """The latest block number."""
+        return int(self.w3.eth.block_number)
+
+    def now(self) -> int:
+        """Ledger time: the latest block's timestamp."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def block_time(self, number: int) -> int:
+        """A block's timestamp."""
+        return int(self.w3.eth.get_block(number)["timestamp"])
+
+    def is_up(self) -> bool:
+        """Whether the ledger answers."""
+        try:
+            self.w3.eth.block_number  # noqa: B018 - the read is the check
+        except Exception:
+            return False
+        return True
+
+    def member(self, member: bytes) -> tuple[MemberKind, MemberStatus, int]:
+        """A member's kind, status and customs code (kind None if unknown)."""
+        kind, status, code = self.contracts.consortium.functions.memberInfo(member).call()
+        return MemberKind(kind), MemberStatus(status), int(code)
+
+    def member_of_account(self, account: str) -> bytes:
+        """The member an account belongs to (zero bytes if none)."""
+        info = self.contracts.consortium.functions.accountInfo(account).call()
+        return bytes(info[0])
+
+    def customs_member(self, code: int) -> bytes:
+        """The customs area with this code (zero bytes if none)."""
+        return bytes(self.contracts.consortium.functions.customsMember(code).call())
+
+    def parameter(self, key: bytes) -> int:
+        """A governed rule parameter."""
+        return int(self.contracts.consortium.functions.parameter(key).call())
+
+    def root_anchored(self, root: bytes) -> bool:
+        """Whether a batch root is anchored."""
+        record = self.contracts.tax_anchor.functions.getRoot(root).call()
+        return bool(record[0])
+
+    def get_return(self, return_id: bytes) -> ReturnOnLedger | None:
+        """A return as the ledger stores it (None when unknown)."""
+        r = self.contracts.return_ledger.functions.getReturn(return_id).call()
+        state = ReturnState(r[4])
+        if state == ReturnState.NONE:
+            return None
+        c = self.contracts.return_ledger.functions.getCase(r[0]).call()
+        return ReturnOnLedger(
+            return_id=return_id,
+            case_id=bytes(r[0]),
+            state=state,
+            line_mask=int(r[1]),
+            accepted_mask=int(r[2]),
+            settled_mask=int(r[3]),
+            late=bool(r[5]),
+            applied_at=int(r[6]),
+            arrived_at=int(r[7]),
+            centre_code=int(r[8]),
+            origin_code=int(c[1]),
+            platform=bytes(c[0]),
+            release_time=int(c[2]),
+            line_count=int(c[3]),
+        )
+
+    def case_applied_mask(self, case_id: bytes) -> int | None:
+        """The lines of a case already applied for (None when the case is not open)."""
+        c = self.contracts.return_ledger.functions.getCase(case_id).call()
+        if int(c[2]) == 0:
+            return None
+        return int(c[5])
+
+    def events(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
+        """Every CrossReturn event in the block range, decoded, in ledger order."""
+        logs = self.w3.eth.get_logs(
+            {
+                "fromBlock": from_block,
+                "toBlock": to_block,
+                "address": list(self.contracts.addresses().values()),  # type: ignore[typeddict-item]
+            }
+        )
+        out: list[dict[str, Any]] = []
+        for log in logs:
+            decoded = decode_log(self.contracts, log)
+            if decoded is None:
+                continue
+            name, args = decoded
+            out.append(
+                {
+                    "block": int(log["blockNumber"]),
+                    "logIndex": int(log["logIndex"]),
+                    "txHash": "0x" + bytes(log["transactionHash"]).hex(),
+                    "contract": _contract_name(self.contracts, log["address"]),
+                    "event": name,
+                    "args": args,
+                }
+            )
+        return out
+
+    def verifier(self) -> Verifier:
+        """A standalone verifier on the current head."""
+        return Verifier(LedgerView(self.contracts))
+
+
+def _contract_name(contracts: Contracts, address: str) -> str:
+    for name, addr in contracts.addresses().items():
+        if addr.lower() == str(address).lower():
+            return name
+    return str(address)
+
+
+__all__ = ["AreaLedger", "Backend", "ContractRevert", "Mined", "ReturnOnLedger", "SignedTx"]

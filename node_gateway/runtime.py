@@ -1,0 +1,127 @@
+"""A running gateway: its app, and the worker that seals batches, sends the outbox and follows
+the ledger into the index.
+
+One worker thread per gateway does the three jobs in turn, so the store has one background
+writer; the API's writes wake it (`AreaContext.wake`) and it otherwise polls. `drain()` runs
+the jobs in the caller's thread until nothing is left to do (demos, tests, benchmarks).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from fastapi import FastAPI
+
+from node_gateway.config import GatewaySettings
+from node_gateway.ledger.area import AreaLedger, Backend
+from node_gateway.ledger.indexer import Indexer
+from node_gateway.ledger.sender import Sender
+from node_gateway.main import create_app
+from node_gateway.services.batching import seal_due
+from node_gateway.services.context import AreaContext, make_context
+from node_gateway.store import outbox
+from node_gateway.store.pool import ThreadConnections
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+MAX_INDEX_LAG = 50
+
+
+class Gateway:
+    """One customs area's gateway: app + worker, on a ledger backend."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        backend: Backend,
+        addresses: dict[str, str],
+        private_key: bytes,
+    ) -> None:
+        self.settings = settings
+        self.ledger = AreaLedger(backend, addresses, private_key)
+        self.context: AreaContext = make_context(settings, self.ledger)
+        self.connections = ThreadConnections(settings.database)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._node_up = True
+        self._jobs_lock = threading.Lock()
+        self.app: FastAPI = create_app(
+            settings,
+            readiness={
+                "ledger": self.ledger.is_up,
+                "sender": lambda: self._node_up,
+                "index": self._index_fresh,
+            },
+            connections=self.connections,
+            context=self.context,
+        )
+
+    def _index_fresh(self) -> bool:
+        try:
+            indexer = Indexer(self.connections.get(), self.ledger)
+            return indexer.lag() <= MAX_INDEX_LAG
+        except Exception:
+            return False
+
+    def work_once(self) -> int:
+        """Seal due batches, send pending writes, index new blocks; returns work done."""
+        with self._jobs_lock:
+            conn = self.connections.get()
+            s = self.settings
+            done = seal_due(conn, s.batch_size, s.batch_interval_ms)
+            sender = Sender(conn, self.ledger)
+            done += sender.run_once()
+            self._node_up = sender.node_up
+            if sender.node_up:
+                done += Indexer(conn, self.ledger).run_once()
+            return done
+
+    def drain(self, timeout_s: float = 120.0, seal_open: bool = True) -> None:
+        """Work until no batch is open (if `seal_open`), no write is queued and the index is
+        at the head."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            conn = self.connections.get()
+            if seal_open:
+                with self._jobs_lock:
+                    seal_due(conn, self.settings.batch_size, 0)
+            self.work_once()
+            open_rows = outbox.counts(conn)
+            busy = open_rows.get("pending", 0) + open_rows.get("sent", 0)
+            if busy == 0 and Indexer(conn, self.ledger).lag() <= 0:
+                return
+        raise TimeoutError(f"gateway {self.settings.customs_code} did not drain in {timeout_s}s")
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"gateway-{self.settings.customs_code}", daemon=True
+        )
+        self._thread.start()
+
+    def _loop(self) -> None:
+        wake = self.context.wake
+        while not self._stop.is_set():
+            try:
+                done = self.work_once()
+            except Exception:  # keep serving; the failure is logged and retried
+                log.exception("gateway %s worker failed", self.settings.customs_code)
+                done = 0
+            if done == 0:
+                wake.wait(POLL_S)
+                wake.clear()
+
+    def stop(self) -> None:
+        """Stop the worker and close the store."""
+        self._stop.set()
+        self.context.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.connections.close()

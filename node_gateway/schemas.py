@@ -1,0 +1,95 @@
+"""Request and response bodies of the gateway API (pydantic), shared by routes and services.
+
+Records inside bodies stay plain JSON objects here: they are validated by the records library
+(clients.records), whose errors name each field by JSON pointer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HEX32 = r"^0x[0-9a-fA-F]{64}$"
+LABEL = r"^[\x21-\x7e]{1,32}$"
+
+
+class Body(BaseModel):
+    """Strict bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaxRecordIn(Body):
+    """One tax assessment: the platform member of the order and the canonical record."""
+
+    platform: str = Field(pattern=LABEL, description="member label of the e-commerce platform")
+    record: dict[str, Any] = Field(description="canonical tax_assessment record")
+
+
+class TaxRecordsIn(Body):
+    """A bulk of tax assessments, accepted all or nothing."""
+
+    records: list[TaxRecordIn] = Field(min_length=1)
+
+
+class CaseHeaderIn(Body):
+    """ReturnLedger.CaseHeader as served by the origin gateway."""
+
+    caseId: str = Field(pattern=HEX32)
+    originArea: str = Field(pattern=HEX32)
+    platform: str = Field(pattern=HEX32)
+    releaseTime: int = Field(gt=0, lt=2**64)
+    lineCount: int = Field(ge=1, le=255)
+    recordDigest: str = Field(pattern=HEX32)
+
+
+class TermsIn(Body):
+    """ReturnLedger.ReturnApplication: what the return enterprise signed."""
+
+    returnId: str = Field(pattern=HEX32)
+    caseId: str = Field(pattern=HEX32)
+    originArea: str = Field(pattern=HEX32)
+    lineMask: int = Field(gt=0, lt=2**128)
+    applicationDigest: str = Field(pattern=HEX32)
+    returnCentre: str = Field(pattern=HEX32)
+    deadline: int = Field(gt=0, lt=2**64)
+
+
+class CommittedDocumentIn(Body):
+    """A canonical record with the salt of every field (hex, by JSON pointer)."""
+
+    record: dict[str, Any]
+    salts: dict[str, str]
+
+
+class ReturnApplicationIn(Body):
+    """A return application relayed by the return centre's gateway."""
+
+    header: CaseHeaderIn
+    root: str = Field(pattern=HEX32, description="the assessment batch root of the header")
+    proof: list[str] = Field(max_length=64, description="Merkle proof of the header leaf")
+    terms: TermsIn
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 signature")
+    document: CommittedDocumentIn
+
+
+class StepIn(Body):
+    """A return step's canonical record (arrival, inspection report, decision, settlement)."""
+
+    record: dict[str, Any]
+
+
+class VerifyIn(Body):
+    """A disclosed document (clients.commitments DisclosedDocument JSON) to check."""
+
+    document: dict[str, Any]
+
+
+class Accepted(BaseModel):
+    """A write accepted and durable; poll `operation` for its ledger outcome."""
+
+    operation: dict[str, Any]
+    digest: str | None = None
+    returnId: str | None = None
+    caseId: str | None = None

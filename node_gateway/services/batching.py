@@ -1,0 +1,65 @@
+"""Batch anchoring (DESIGN §5): leaves accumulate in an open batch; at N leaves or T
+milliseconds, whichever first, the batch is sealed — its Merkle tree built, every leaf's proof
+stored — and one TaxAnchor root goes into the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from clients.commitments.merkle import MerkleTree
+from clients.ledger_bindings import BatchKind
+from node_gateway.store import batches, outbox, transaction
+
+KIND_CODES = {"assessment": int(BatchKind.ASSESSMENT), "payment": int(BatchKind.PAYMENT)}
+
+
+def add_to_batches(
+    conn: sqlite3.Connection, kind: str, leaves: list[tuple[str, str]], batch_size: int
+) -> list[str]:
+    """Add (record_id, leaf) pairs to open batches of `kind`, sealing each that reaches
+    `batch_size`; returns the batch id of each leaf, in order. Joins the caller's transaction."""
+    placed: list[str] = []
+    with transaction(conn):
+        rest = list(leaves)
+        while rest:
+            batch = batches.open_batch(conn, kind)
+            room = batch_size - batch.leaf_count
+            if room <= 0:
+                seal(conn, batch.batch_id, kind)
+                continue
+            chunk, rest = rest[:room], rest[room:]
+            batches.add_leaves(conn, batch.batch_id, chunk)
+            placed.extend(batch.batch_id for _ in chunk)
+            if len(chunk) == room:
+                seal(conn, batch.batch_id, kind)
+    return placed
+
+
+def seal(conn: sqlite3.Connection, batch_id: str, kind: str) -> str:
+    """Build the batch's tree, store proofs and root, queue its anchoring; returns the root."""
+    pairs = batches.leaves(conn, batch_id)
+    tree = MerkleTree(bytes.fromhex(leaf[2:]) for _, leaf in pairs)
+    root = "0x" + tree.root.hex()
+    proofs = {
+        rid: ["0x" + p.hex() for p in tree.proof(bytes.fromhex(leaf[2:]))] for rid, leaf in pairs
+    }
+    with transaction(conn):
+        batches.seal(conn, batch_id, root, proofs)
+        outbox.enqueue(
+            conn,
+            "anchor",
+            {"root": root, "kind": KIND_CODES[kind], "leafCount": len(pairs), "batchId": batch_id},
+            subject=batch_id,
+        )
+    return root
+
+
+def seal_due(conn: sqlite3.Connection, batch_size: int, interval_ms: int) -> int:
+    """Seal every open batch that is full or older than `interval_ms`; returns how many."""
+    sealed = 0
+    for batch in batches.open_batches(conn):
+        if batch.leaf_count >= batch_size or batch.age_ms() >= interval_ms:
+            with transaction(conn):
+                seal(conn, batch.batch_id, batch.kind)
+            sealed += 1
+    return sealed

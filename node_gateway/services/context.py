@@ -1,0 +1,85 @@
+"""What every service of one customs area's gateway needs: who the area is, its settings, its
+vault keys, its id secret and its ledger."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clients.ledger_bindings import member_id
+from node_gateway.config import GatewaySettings
+from node_gateway.ledger.area import AreaLedger
+from node_gateway.peer.policy import DisclosurePolicy, load_policy
+from node_gateway.store.vault import Keyring
+
+ID_SECRET_FILE = "id-secret.bin"
+
+
+@dataclass
+class AreaContext:
+    """One area's identity and dependencies."""
+
+    settings: GatewaySettings
+    keyring: Keyring
+    id_secret: bytes
+    ledger: AreaLedger
+    policy: DisclosurePolicy
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def label(self) -> str:
+        """The area's member label (e.g. customs-2900)."""
+        return self.settings.area_label
+
+    @property
+    def member(self) -> bytes:
+        """The area's member id."""
+        return member_id(self.settings.area_label)
+
+    @property
+    def member_hex(self) -> str:
+        """The area's member id as 0x-hex."""
+        return "0x" + self.member.hex()
+
+    @property
+    def code(self) -> str:
+        """The 4-digit customs code."""
+        return self.settings.customs_code
+
+
+def load_id_secret(keys_dir: Path) -> bytes:
+    """The secret behind this area's pseudonymous case ids (created on first use, mode 0600)."""
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = keys_dir / ID_SECRET_FILE
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+    secret = path.read_bytes()
+    if len(secret) < 32:
+        raise ValueError(f"{path}: the id secret must be at least 32 bytes")
+    return secret
+
+
+def load_keyring(keys_dir: Path) -> Keyring:
+    """The vault keyring, created on first start."""
+    if not (keys_dir / "current").exists() and not any(keys_dir.glob("key-*.bin")):
+        return Keyring.create(keys_dir)
+    return Keyring.load(keys_dir)
+
+
+def make_context(settings: GatewaySettings, ledger: AreaLedger) -> AreaContext:
+    """Load the area's keys and policy around a connected ledger."""
+    keys_dir = settings.keys_dir
+    return AreaContext(
+        settings=settings,
+        keyring=load_keyring(keys_dir),
+        id_secret=load_id_secret(keys_dir),
+        ledger=ledger,
+        policy=load_policy(settings.policy_file),
+    )

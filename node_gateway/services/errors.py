@@ -1,0 +1,165 @@
+"""The domain errors services raise; the API turns each into a problem+json with its `code`."""
+
+from __future__ import annotations
+
+from node_gateway.api.problems import DomainError
+
+
+class NotFound(DomainError):
+    """404: no such case, return, record or operation (or not visible to the caller)."""
+
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class InvalidRecord(DomainError):
+    """422: a record fails its schema; `errors` lists each field path and rule."""
+
+    status = 422
+    code = "invalid_record"
+    title = "Invalid record"
+
+
+class WrongArea(DomainError):
+    """422: the record or step belongs to another customs area than this gateway's."""
+
+    status = 422
+    code = "wrong_area"
+    title = "Wrong customs area"
+
+
+class DuplicateRecord(DomainError):
+    """409: this area already holds a tax record for the inventory list."""
+
+    status = 409
+    code = "duplicate_record"
+    title = "Duplicate record"
+
+
+class StepOutOfOrder(DomainError):
+    """409: the return is not in the state this step needs."""
+
+    status = 409
+    code = "step_out_of_order"
+    title = "Step out of order"
+
+
+class StepInProgress(DomainError):
+    """409: an earlier write for this return is still on its way to the ledger."""
+
+    status = 409
+    code = "step_in_progress"
+    title = "Step in progress"
+
+
+class WindowClosed(DomainError):
+    """409: a rule window (application, arrival) has passed."""
+
+    status = 409
+    code = "window_closed"
+    title = "Window closed"
+
+
+class LinesMismatch(DomainError):
+    """422: the lines of a document do not match the lines the step may cover."""
+
+    status = 422
+    code = "lines_mismatch"
+    title = "Lines do not match"
+
+
+class BadSignature(DomainError):
+    """422: the return enterprise's signature is malformed, foreign or does not match."""
+
+    status = 422
+    code = "bad_signature"
+    title = "Bad signature"
+
+
+class DigestMismatch(DomainError):
+    """422: a committed document does not hash to the digest it claims."""
+
+    status = 422
+    code = "digest_mismatch"
+    title = "Digest mismatch"
+
+
+class NotAnchored(DomainError):
+    """409: the tax record's batch is not anchored on the ledger (yet)."""
+
+    status = 409
+    code = "not_anchored"
+    title = "Not anchored"
+
+
+class UnknownMember(DomainError):
+    """422: a member id that is not an active member of the needed kind."""
+
+    status = 422
+    code = "unknown_member"
+    title = "Unknown member"
+
+
+class IdempotencyKeyReused(DomainError):
+    """422: an Idempotency-Key sent again with a different request."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    title = "Idempotency key reused"
+
+
+class TooManyRecords(DomainError):
+    """413: a bulk request above the configured maximum."""
+
+    status = 413
+    code = "too_many_records"
+    title = "Too many records"
+
+
+class LedgerUnavailable(DomainError):
+    """503: the ledger cannot be read right now; retry later."""
+
+    status = 503
+    code = "ledger_unavailable"
+    title = "Ledger unavailable"
+
+
+class NotSupported(DomainError):
+    """422: a request this gateway cannot serve (with why)."""
+
+    status = 422
+    code = "not_supported"
+    title = "Not supported"
+
+
+class CaseMismatch(DomainError):
+    """422: the parts of a return application do not name the same case, origin or lines."""
+
+    status = 422
+    code = "case_mismatch"
+    title = "Case mismatch"
+
+
+class DuplicateReturn(DomainError):
+    """409: a return with this id exists (or is on its way to the ledger)."""
+
+    status = 409
+    code = "duplicate_return"
+    title = "Duplicate return"
+
+
+class LinesAlreadyApplied(DomainError):
+    """409: some lines of the case are already covered by another return."""
+
+    status = 409
+    code = "lines_already_applied"
+    title = "Lines already applied"
+
+
+class NotYourReturn(DomainError):
+    """403: this area (or caller) does not play the role this step needs on the return."""
+
+    status = 403
+    code = "not_responsible"
+    title = "Not responsible"

@@ -1,0 +1,408 @@
+"""The life of a return (DESIGN §3) as this area plays it.
+
+Return centre: relay the return enterprise's signed application (opening the case from its
+anchored header when needed), record arrival and inspection. Origin: recognise or dispute the
+inspection result, settle accepted lines. Each step checks what the contract will check — state,
+responsibility, windows, lines — against the ledger *and* the writes still in this gateway's
+outbox, so a refusal is a clear 4xx now rather than a failed operation later; then the record
+goes into the vault and its ledger write into the outbox, in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from clients.commitments.document import CommitmentError, commit
+from clients.commitments.ledger_leaves import CaseHeader
+from clients.commitments.merkle import process_proof
+from clients.ledger_bindings import APPLY_WINDOW, ReturnState
+from clients.records import DocType, RecordValidationError, canonical, parse_record
+from clients.signing import ReturnApplicationTerms, line_mask, recover_applicant
+from node_gateway.ledger.area import ReturnOnLedger
+from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.services.auth import Principal
+from node_gateway.services.context import AreaContext
+from node_gateway.services.errors import (
+    BadSignature,
+    CaseMismatch,
+    DigestMismatch,
+    DuplicateReturn,
+    InvalidRecord,
+    LinesAlreadyApplied,
+    LinesMismatch,
+    NotAnchored,
+    NotFound,
+    NotSupported,
+    NotYourReturn,
+    StepInProgress,
+    StepOutOfOrder,
+    WindowClosed,
+    WrongArea,
+)
+from node_gateway.services.tax_records import salts_json
+from node_gateway.store import Vault, outbox, records, transaction
+
+
+def _h(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _b(value: str) -> bytes:
+    return bytes.fromhex(value[2:])
+
+
+def _parse(doc_type: DocType, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return canonical(parse_record(doc_type, data))
+    except RecordValidationError as exc:
+        errors = [{"path": e.path, "rule": e.rule, "message": e.message} for e in exc.errors]
+        shown = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
+        raise InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors) from exc
+
+
+def _store(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    principal: Principal,
+    *,
+    doc: dict[str, Any],
+    salts: dict[str, bytes] | None,
+    case_id: str,
+    return_id: str,
+    kind: str,
+    payload: Callable[[str], dict[str, Any]],
+) -> dict[str, Any]:
+    """Commit, vault, queue: the one write path of every return step."""
+    try:
+        c = commit(doc, salts)
+    except CommitmentError as exc:
+        raise InvalidRecord(str(exc)) from exc
+    digest = _h(c.digest)
+    record_id = f"{doc['docType']}:{return_id}:{digest[2:18]}"
+    with transaction(conn):
+        Vault(conn, ctx.keyring).put(
+            record_id, doc["docType"], {"record": doc, "salts": salts_json(c.salts)}
+        )
+        op = outbox.enqueue(conn, kind, payload(digest), return_id, principal.member_id)
+        records.add_document(conn, record_id, case_id, return_id, doc["docType"], digest, op)
+    ctx.wake.set()
+    row = outbox.get(conn, op)
+    assert row is not None
+    return {
+        "operation": row.operation(),
+        "digest": digest,
+        "returnId": return_id,
+        "caseId": case_id,
+    }
+
+
+# ---------------------------------------------------------------------- return centre
+
+
+def apply(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ReturnApplicationIn
+) -> dict[str, Any]:
+    """Relay a return enterprise's signed application to the ledger."""
+    t, h = body.terms, body.header
+    doc = _parse(DocType.RETURN_APPLICATION, body.document.record)
+    try:
+        salts = {path: bytes.fromhex(s) for path, s in body.document.salts.items()}
+    except ValueError as exc:
+        raise InvalidRecord(f"/document/salts: salts must be hex: {exc}") from exc
+    try:
+        digest = commit(doc, salts).digest
+    except CommitmentError as exc:
+        raise DigestMismatch(f"/document: {exc}") from exc
+    if _h(digest) != t.applicationDigest.lower():
+        raise DigestMismatch(
+            f"the document hashes to {_h(digest)}, the signed applicationDigest is "
+            f"{t.applicationDigest}"
+        )
+    if t.returnCentre.lower() != ctx.member_hex or doc["returnCentreCode"] != ctx.code:
+        raise WrongArea(f"this gateway is return centre {ctx.code}; the application names another")
+    gnums = [line["gnum"] for line in doc["lines"]]
+    if line_mask(gnums) != t.lineMask:
+        raise LinesMismatch(f"signed lineMask {t.lineMask} does not cover lines {gnums}")
+    if t.caseId.lower() != h.caseId.lower() or t.originArea.lower() != h.originArea.lower():
+        raise CaseMismatch("the signed terms and the case header name different cases or origins")
+    _kind, _status, origin_code = ctx.ledger.member(_b(h.originArea))
+    if f"{origin_code:04d}" != doc["customsCode"]:
+        raise CaseMismatch(
+            f"the header's origin is area {origin_code:04d}, the application says "
+            f"{doc['customsCode']}"
+        )
+    if max(gnums) > h.lineCount:
+        raise LinesMismatch(f"the case has {h.lineCount} lines; the application names {gnums}")
+
+    terms = ReturnApplicationTerms(
+        return_id=_b(t.returnId),
+        case_id=_b(t.caseId),
+        origin_area=_b(t.originArea),
+        line_mask=t.lineMask,
+        application_digest=_b(t.applicationDigest),
+        return_centre=_b(t.returnCentre),
+        deadline=t.deadline,
+    )
+    try:
+        signer = recover_applicant(
+            terms, _b(body.signature), ctx.ledger.chain_id, ctx.ledger.return_ledger_address
+        )
+    except Exception as exc:  # eth-account raises several types for a malformed signature
+        raise BadSignature(f"the signature cannot be recovered: {exc}") from exc
+    signer_member = ctx.ledger.member_of_account(signer)
+    if _h(signer_member) != h.platform.lower():
+        raise BadSignature(f"signed by {signer}, which is not an account of the case's platform")
+    if principal.role == "platform" and _h(_member(principal.member_id)) != h.platform.lower():
+        raise NotYourReturn("a platform may only apply for returns of its own orders")
+    now = ctx.ledger.now()
+    if t.deadline < now:
+        raise BadSignature(f"the signature expired at {t.deadline} (ledger time {now})")
+    if now > h.releaseTime + ctx.ledger.parameter(APPLY_WINDOW):
+        raise WindowClosed("the application window of this case has closed")
+    if ctx.ledger.get_return(terms.return_id) is not None or outbox.open_for_subject(
+        conn, t.returnId.lower()
+    ):
+        raise DuplicateReturn(f"return {t.returnId} exists")
+
+    applied = ctx.ledger.case_applied_mask(terms.case_id)
+    if applied is None and not _case_opening(conn, t.caseId.lower()):
+        header = CaseHeader(
+            _b(h.caseId),
+            _b(h.originArea),
+            _b(h.platform),
+            h.releaseTime,
+            h.lineCount,
+            _b(h.recordDigest),
+        )
+        proof = [_b(p) for p in body.proof]
+        if process_proof(header.leaf(), proof) != _b(body.root):
+            raise CaseMismatch("the Merkle proof does not lead from the case header to the root")
+        if not ctx.ledger.root_anchored(_b(body.root)):
+            raise NotAnchored(f"root {body.root} is not anchored on the ledger")
+        kind = "open_and_apply"
+    else:
+        if applied is not None and applied & t.lineMask:
+            raise LinesAlreadyApplied(f"lines {applied & t.lineMask:#x} of the case are applied")
+        kind = "apply"
+    application = t.model_dump()
+    application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
+
+    def payload(_digest: str) -> dict[str, Any]:
+        p: dict[str, Any] = {"application": application, "signature": body.signature}
+        if kind == "open_and_apply":
+            p.update(header=h.model_dump(), root=body.root, proof=body.proof)
+        return p
+
+    return _store(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=salts,
+        case_id=t.caseId.lower(),
+        return_id=t.returnId.lower(),
+        kind=kind,
+        payload=payload,
+    )
+
+
+def _member(label: str) -> bytes:
+    from clients.ledger_bindings import member_id
+
+    return member_id(label)
+
+
+def _case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM outbox WHERE kind = 'open_and_apply' AND status IN ('pending', 'sent')"
+        " AND json_extract(payload, '$.header.caseId') = ?",
+        (case_id,),
+    ).fetchone()
+    return row is not None
+
+
+def _ready(
+    ctx: AreaContext, conn: sqlite3.Connection, return_id: str, states: set[ReturnState]
+) -> ReturnOnLedger:
+    try:
+        rid = _b(return_id)
+    except ValueError as exc:
+        raise NotFound(f"no return {return_id}") from exc
+    r = ctx.ledger.get_return(rid)
+    if r is None:
+        if outbox.open_for_subject(conn, return_id):
+            raise StepInProgress(f"return {return_id} is still on its way to the ledger")
+        raise NotFound(f"no return {return_id} on the ledger")
+    if outbox.open_for_subject(conn, return_id):
+        raise StepInProgress(f"an earlier step of return {return_id} is still being written")
+    if r.state not in states:
+        wanted = " or ".join(sorted(s.name.lower() for s in states))
+        raise StepOutOfOrder(
+            f"return {return_id} is {r.state.name.lower()}; this step needs {wanted}",
+            state=r.state.name.lower(),
+        )
+    return r
+
+
+def _as_centre(ctx: AreaContext, r: ReturnOnLedger) -> None:
+    if f"{r.centre_code:04d}" != ctx.code:
+        raise NotYourReturn(f"area {ctx.code} is not the return centre of this return")
+
+
+def _as_origin(ctx: AreaContext, r: ReturnOnLedger) -> None:
+    if f"{r.origin_code:04d}" != ctx.code:
+        raise NotYourReturn(f"area {ctx.code} is not the origin of this return")
+
+
+def _same_return(doc: dict[str, Any], return_id: str) -> None:
+    if str(doc["returnId"]).lower() != return_id:
+        raise CaseMismatch(f"the record is about return {doc['returnId']}, not {return_id}")
+
+
+def _lines(mask: int) -> list[int]:
+    return [bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1]
+
+
+def arrival(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    principal: Principal,
+    return_id: str,
+    record: dict[str, Any],
+) -> dict[str, Any]:
+    """The return centre records the parcel's arrival."""
+    r = _ready(ctx, conn, return_id, {ReturnState.APPLIED})
+    _as_centre(ctx, r)
+    doc = _parse(DocType.ARRIVAL, record)
+    _same_return(doc, return_id)
+    if doc["centreCode"] != ctx.code:
+        raise WrongArea(f"the record's centreCode {doc['centreCode']} is not {ctx.code}")
+    return _store(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=None,
+        case_id=_h(r.case_id),
+        return_id=return_id,
+        kind="arrival",
+        payload=lambda d: {"returnId": return_id, "digest": d},
+    )
+
+
+def inspection(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    principal: Principal,
+    return_id: str,
+    record: dict[str, Any],
+) -> dict[str, Any]:
+    """The return centre records the inspection result of every applied line."""
+    r = _ready(ctx, conn, return_id, {ReturnState.ARRIVED})
+    _as_centre(ctx, r)
+    doc = _parse(DocType.INSPECTION_REPORT, record)
+    _same_return(doc, return_id)
+    if doc["centreCode"] != ctx.code:
+        raise WrongArea(f"the record's centreCode {doc['centreCode']} is not {ctx.code}")
+    inspected = sorted(line["gnum"] for line in doc["lines"])
+    if inspected != _lines(r.line_mask):
+        raise LinesMismatch(
+            f"the report covers lines {inspected}; the return applied for {_lines(r.line_mask)}"
+        )
+    accepted = line_mask([line["gnum"] for line in doc["lines"] if line["result"] == "accepted"])
+    if r.late and accepted:
+        raise WindowClosed("the goods arrived after the arrival window: every line is rejected")
+    return _store(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=None,
+        case_id=_h(r.case_id),
+        return_id=return_id,
+        kind="inspection",
+        payload=lambda d: {"returnId": return_id, "acceptedMask": accepted, "digest": d},
+    )
+
+
+# ---------------------------------------------------------------------- origin
+
+
+def decide(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    principal: Principal,
+    return_id: str,
+    record: dict[str, Any],
+    decision: str,
+) -> dict[str, Any]:
+    """The origin recognises (or disputes) the return centre's inspection result."""
+    states = {ReturnState.INSPECTED, ReturnState.DISPUTED}
+    if decision == "disputed":
+        states = {ReturnState.INSPECTED}
+    r = _ready(ctx, conn, return_id, states)
+    _as_origin(ctx, r)
+    doc = _parse(DocType.RECOGNITION, record)
+    _same_return(doc, return_id)
+    if doc["originCode"] != ctx.code:
+        raise WrongArea(f"the record's originCode {doc['originCode']} is not {ctx.code}")
+    if doc["decision"] != decision:
+        raise CaseMismatch(f"the record's decision is {doc['decision']!r}, this route {decision!r}")
+    kind = "recognition" if decision == "recognized" else "dispute"
+    return _store(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=None,
+        case_id=_h(r.case_id),
+        return_id=return_id,
+        kind=kind,
+        payload=lambda d: {"returnId": return_id, "digest": d},
+    )
+
+
+def settle(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    principal: Principal,
+    return_id: str,
+    record: dict[str, Any],
+) -> dict[str, Any]:
+    """The origin settles accepted lines: tax not levied (or refunded), quota adjusted."""
+    r = _ready(ctx, conn, return_id, {ReturnState.RECOGNIZED})
+    _as_origin(ctx, r)
+    doc = _parse(DocType.SETTLEMENT, record)
+    _same_return(doc, return_id)
+    if doc["originCode"] != ctx.code:
+        raise WrongArea(f"the record's originCode {doc['originCode']} is not {ctx.code}")
+    gnums = sorted(line["gnum"] for line in doc["lines"])
+    mask = line_mask(gnums)
+    if mask & ~r.accepted_mask:
+        raise LinesMismatch(f"lines {gnums} are not all accepted ({_lines(r.accepted_mask)})")
+    if mask & r.settled_mask:
+        raise LinesMismatch(f"lines {_lines(mask & r.settled_mask)} are already settled")
+    if doc["kind"] == "refunded":
+        raise NotSupported(
+            "refunded settlements need the case's anchored tax payment; payment anchoring is "
+            "not served by this gateway version — settle as not_levied or use the ledger CLI"
+        )
+    quota = doc.get("quota") is not None
+    return _store(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=None,
+        case_id=_h(r.case_id),
+        return_id=return_id,
+        kind="settle_not_levied",
+        payload=lambda d: {
+            "returnId": return_id,
+            "lineMask": mask,
+            "digest": d,
+            "quotaAdjusted": quota,
+        },
+    )

@@ -1,0 +1,199 @@
+"""Tax records at the origin area: validate, commit with fresh salts, vault, batch.
+
+One call takes one record or a bulk of them and is all-or-nothing: every record is validated
+(errors name the record's index and the field path) before anything is written; then the vault
+rows, the tax-record rows (public case headers) and the batch leaves are written in the
+caller's transaction. The record's case header and Merkle proof are served once its batch is
+sealed; the batch root reaches the ledger through the outbox.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from clients.commitments.document import CommitmentError, commit
+from clients.commitments.ids import case_id as make_case_id
+from clients.commitments.ledger_leaves import CaseHeader
+from clients.ledger_bindings import MemberKind, MemberStatus, member_id
+from clients.records import DocType, RecordValidationError, canonical, parse_record
+from node_gateway.services.batching import add_to_batches
+from node_gateway.services.context import AreaContext
+from node_gateway.services.errors import (
+    DuplicateRecord,
+    InvalidRecord,
+    NotFound,
+    TooManyRecords,
+    UnknownMember,
+    WrongArea,
+)
+from node_gateway.store import Vault, batches, records, transaction
+
+TAX_DOC = DocType.TAX_ASSESSMENT.value
+
+
+def vault_id(case_id: str) -> str:
+    """The vault record id of a case's tax assessment."""
+    return f"tax_assessment:{case_id}"
+
+
+def salts_json(salts: dict[str, bytes]) -> dict[str, str]:
+    """Salts as stored in the vault (hex)."""
+    return {path: salt.hex() for path, salt in salts.items()}
+
+
+def _platform_ok(ctx: AreaContext, label: str, cache: dict[str, bool]) -> bool:
+    if label not in cache:
+        try:
+            kind, status, _ = ctx.ledger.member(member_id(label))
+        except ValueError:
+            cache[label] = False
+        else:
+            cache[label] = kind == MemberKind.PLATFORM and status == MemberStatus.ACTIVE
+    return cache[label]
+
+
+def ingest(
+    ctx: AreaContext, conn: sqlite3.Connection, items: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Accept tax assessments `[{"platform": label, "record": {...}}]` of this area."""
+    if len(items) > ctx.settings.max_bulk_records:
+        raise TooManyRecords(
+            f"{len(items)} records; at most {ctx.settings.max_bulk_records} per request"
+        )
+    errors: list[dict[str, Any]] = []
+    prepared: list[dict[str, Any]] = []
+    platforms: dict[str, bool] = {}
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        where = f"/records/{i}"
+        try:
+            record = parse_record(TAX_DOC, item["record"])
+        except RecordValidationError as exc:
+            errors += [
+                {"path": f"{where}/record{e.path}", "rule": e.rule, "message": e.message}
+                for e in exc.errors
+            ]
+            continue
+        doc = canonical(record)
+        if doc["customsCode"] != ctx.code:
+            raise WrongArea(
+                f"{where}: customs code {doc['customsCode']} is not this area's ({ctx.code})",
+                path=f"{where}/record/customsCode",
+            )
+        label = item["platform"]
+        if not _platform_ok(ctx, label, platforms):
+            raise UnknownMember(f"{where}: {label!r} is not an active platform member")
+        cid = "0x" + make_case_id(ctx.id_secret, ctx.code, doc["invtNo"]).hex()
+        if cid in seen:
+            raise DuplicateRecord(
+                f"{where}: inventory list {doc['invtNo']} also at /records/{seen[cid]}",
+                caseId=cid,
+            )
+        seen[cid] = i
+        prepared.append({"doc": doc, "caseId": cid, "platform": label, "record": record})
+    if errors:
+        shown = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
+        raise InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors)
+
+    existing = records.existing_cases(conn, [p["caseId"] for p in prepared])
+    if existing:
+        first = sorted(existing)[0]
+        raise DuplicateRecord(
+            f"{len(existing)} record(s) already held, e.g. case {first}", caseId=first
+        )
+
+    vault = Vault(conn, ctx.keyring)
+    rows: list[dict[str, Any]] = []
+    for p in prepared:
+        try:
+            c = commit(p["doc"])
+        except CommitmentError as exc:  # the schema should make this impossible
+            raise InvalidRecord(str(exc)) from exc
+        released: datetime = p["record"].release_time
+        header = CaseHeader(
+            case_id=bytes.fromhex(p["caseId"][2:]),
+            origin_area=ctx.member,
+            platform=member_id(p["platform"]),
+            release_time=int(released.timestamp()),
+            line_count=len(p["doc"]["lines"]),
+            record_digest=c.digest,
+        )
+        rows.append(
+            {
+                "caseId": p["caseId"],
+                "recordId": vault_id(p["caseId"]),
+                "platform": p["platform"],
+                "releaseTime": header.release_time,
+                "lineCount": header.line_count,
+                "recordDigest": "0x" + c.digest.hex(),
+                "leaf": "0x" + header.leaf().hex(),
+                "doc": p["doc"],
+                "salts": salts_json(c.salts),
+            }
+        )
+    with transaction(conn):
+        for r in rows:
+            vault.put(r["recordId"], TAX_DOC, {"record": r["doc"], "salts": r["salts"]})
+        placed = add_to_batches(
+            conn,
+            "assessment",
+            [(r["recordId"], r["leaf"]) for r in rows],
+            ctx.settings.batch_size,
+        )
+        for r, batch_id in zip(rows, placed, strict=True):
+            r["batchId"] = batch_id
+        records.insert_tax_records(conn, rows)
+    ctx.wake.set()
+    return [
+        {
+            "caseId": r["caseId"],
+            "recordDigest": r["recordDigest"],
+            "leaf": r["leaf"],
+            "batchId": r["batchId"],
+        }
+        for r in rows
+    ]
+
+
+def header_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
+    """A case's public header with its batch root and Merkle proof (proof once sealed)."""
+    row = records.tax_record(conn, case_id)
+    if row is None:
+        raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
+    anchor = batches.anchor_of(conn, row["recordId"]) or {}
+    return {
+        "header": {
+            "caseId": row["caseId"],
+            "originArea": ctx.member_hex,
+            "platform": "0x" + member_id(row["platform"]).hex(),
+            "releaseTime": row["releaseTime"],
+            "lineCount": row["lineCount"],
+            "recordDigest": row["recordDigest"],
+        },
+        "platform": row["platform"],
+        "leaf": row["leaf"],
+        "batchId": row["batchId"],
+        "anchorStatus": anchor.get("status"),
+        "root": anchor.get("root"),
+        "proof": anchor.get("proof"),
+        "eip712": {
+            "chainId": ctx.ledger.chain_id,
+            "verifyingContract": ctx.ledger.return_ledger_address,
+        },
+    }
+
+
+def case_id_of(ctx: AreaContext, invt_no: str) -> str:
+    """The pseudonymous case id of an inventory list of this area."""
+    return "0x" + make_case_id(ctx.id_secret, ctx.code, invt_no).hex()
+
+
+def assessment(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
+    """The vaulted tax assessment of a case: {"record", "salts"}."""
+    row = records.tax_record(conn, case_id)
+    if row is None:
+        raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
+    return Vault(conn, ctx.keyring).get(row["recordId"])

@@ -1,0 +1,190 @@
+"""What callers read: case and return views (ledger state from the index, plus the documents of
+this area's vault the caller may see, as verifiable disclosed documents), return lists, a
+case's audit trail, operation status, and verification of a disclosed document.
+
+Who sees which fields follows the disclosure policy: this area's own staff (officer, system,
+admin) hold the documents and see them whole; a platform sees only its own cases, as the
+policy's `platform` role; an auditor sees what the policy's `auditor` role may.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from clients.commitments.document import CommitmentError, DisclosedDocument, commit
+from clients.commitments.ledger_leaves import CaseHeader
+from clients.ledger_bindings import member_id
+from clients.verify import case_anchor, return_anchor
+from node_gateway.services.auth import Principal
+from node_gateway.services.context import AreaContext
+from node_gateway.services.errors import InvalidRecord, NotFound
+from node_gateway.services.tax_records import header_of
+from node_gateway.store import Vault, batches, index, outbox, records
+
+HOLDER_ROLES = frozenset({"officer", "system", "admin"})
+STATES = ("applied", "arrived", "inspected", "disputed", "recognized", "settled")
+
+
+def _member_hex(label: str) -> str:
+    try:
+        return "0x" + member_id(label).hex()
+    except ValueError:
+        return ""
+
+
+def _visible(principal: Principal, platform_hex: str) -> bool:
+    return principal.role != "platform" or _member_hex(principal.member_id) == platform_hex
+
+
+def _disclose(
+    ctx: AreaContext, principal: Principal, stored: dict[str, Any], anchor: dict[str, Any]
+) -> dict[str, Any]:
+    salts = {p: bytes.fromhex(s) for p, s in stored["salts"].items()}
+    c = commit(stored["record"], salts)
+    doc_type = c.doc_type
+    if principal.role in HOLDER_ROLES:
+        disclosed = c.disclose(lambda _p: True)
+    else:
+        disclosed = c.disclose(ctx.policy.selector(principal.role, doc_type))
+    return disclosed.with_anchor(anchor).to_json()
+
+
+def _documents(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, return_id: str
+) -> list[dict[str, Any]]:
+    vault = Vault(conn, ctx.keyring)
+    anchor = return_anchor(bytes.fromhex(return_id[2:]))
+    out = []
+    for d in records.documents(conn, return_id=return_id):
+        row = outbox.get(conn, d["operation"]) if d["operation"] else None
+        out.append(
+            {
+                "docType": d["docType"],
+                "digest": d["digest"],
+                "operation": row.operation() if row else None,
+                "document": _disclose(ctx, principal, vault.get(d["recordId"]), anchor),
+            }
+        )
+    return out
+
+
+def return_view(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, return_id: str
+) -> dict[str, Any]:
+    """A return's state on the ledger and the documents this area holds for it."""
+    return_id = return_id.lower()
+    row = index.return_row(conn, return_id)
+    pending = [r.operation() for r in outbox.open_for_subject(conn, return_id)]
+    if row is None and not pending:
+        raise NotFound(f"no return {return_id}")
+    if row is not None and not _visible(principal, row["platform"]):
+        raise NotFound(f"no return {return_id}")
+    if row is None and principal.role == "platform":
+        mine = [
+            op
+            for op in outbox.open_for_subject(conn, return_id)
+            if op.requested_by == principal.member_id
+        ]
+        if not mine:
+            raise NotFound(f"no return {return_id}")
+    return {
+        "returnId": return_id,
+        "ledger": row,
+        "pending": pending,
+        "documents": _documents(ctx, conn, principal, return_id),
+    }
+
+
+def case_view(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, case_id: str
+) -> dict[str, Any]:
+    """A case: its ledger state, its returns, and (at the origin) its tax record."""
+    case_id = case_id.lower()
+    opened = index.case_row(conn, case_id)
+    tax = records.tax_record(conn, case_id)
+    if opened is None and tax is None:
+        raise NotFound(f"no case {case_id}")
+    platform = opened["platform"] if opened else _member_hex(tax["platform"] if tax else "")
+    if not _visible(principal, platform):
+        raise NotFound(f"no case {case_id}")
+    assessment = None
+    if tax is not None:
+        h = header_of(ctx, conn, case_id)
+        stored = Vault(conn, ctx.keyring).get(tax["recordId"])
+        anchor: dict[str, Any] = {"kind": "case"}
+        if h["root"] and h["proof"] is not None:
+            header = CaseHeader(
+                bytes.fromhex(case_id[2:]),
+                ctx.member,
+                member_id(tax["platform"]),
+                tax["releaseTime"],
+                tax["lineCount"],
+                bytes.fromhex(tax["recordDigest"][2:]),
+            )
+            anchor = case_anchor(
+                header, bytes.fromhex(h["root"][2:]), [bytes.fromhex(p[2:]) for p in h["proof"]]
+            )
+        assessment = {
+            "anchorStatus": h["anchorStatus"],
+            "header": h["header"],
+            "document": _disclose(ctx, principal, stored, anchor),
+        }
+    return {
+        "caseId": case_id,
+        "ledger": opened,
+        "returns": index.returns_of_case(conn, case_id),
+        "taxAssessment": assessment,
+    }
+
+
+def list_returns(
+    conn: sqlite3.Connection, principal: Principal, **filters: Any
+) -> list[dict[str, Any]]:
+    """Returns from the index; a platform only ever sees its own."""
+    if principal.role == "platform":
+        filters["platform"] = _member_hex(principal.member_id)
+    return index.list_returns(conn, **filters)
+
+
+def trail(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, case_id: str
+) -> dict[str, Any]:
+    """Every ledger step of a case in order — who, when, tx hash, block, digest — plus the
+    anchoring of its tax record when this area holds it."""
+    case_id = case_id.lower()
+    view = case_view(ctx, conn, principal, case_id)  # visibility and existence
+    steps = index.events_of(conn, case_id=case_id)
+    tax = records.tax_record(conn, case_id)
+    anchoring = None
+    if tax is not None:
+        where = batches.anchor_of(conn, tax["recordId"])
+        if where and where["root"]:
+            rows = conn.execute(
+                "SELECT * FROM ledger_index WHERE event = 'RootAnchored'"
+                " AND json_extract(args, '$.root') = ?",
+                (where["root"],),
+            ).fetchall()
+            anchoring = [
+                {"block": r["block_number"], "txHash": r["tx_hash"], "event": r["event"]}
+                for r in rows
+            ]
+    return {"caseId": case_id, "anchoring": anchoring, "steps": steps, "returns": view["returns"]}
+
+
+def operation(conn: sqlite3.Connection, principal: Principal, op_id: int) -> dict[str, Any]:
+    """The status of an accepted write."""
+    row = outbox.get(conn, op_id)
+    if row is None or (principal.role == "platform" and row.requested_by != principal.member_id):
+        raise NotFound(f"no operation {op_id}")
+    return row.operation()
+
+
+def verify(ctx: AreaContext, document: dict[str, Any]) -> dict[str, Any]:
+    """Check a disclosed document against the ledger: every check named with its outcome."""
+    try:
+        doc = DisclosedDocument.from_json(document)
+    except (CommitmentError, KeyError, TypeError, ValueError) as exc:
+        raise InvalidRecord(f"not a disclosed document: {exc}") from exc
+    result: dict[str, Any] = ctx.ledger.verifier().verify(doc).to_json()
+    return result

@@ -1,0 +1,117 @@
+"""Batches of leaves anchored as one Merkle root, and each leaf's proof once sealed.
+
+A batch is `open` while it takes leaves, `sealed` once its root and proofs are stored and its
+anchoring write is in the outbox, and `anchored` when the indexer sees the root on the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from node_gateway.store.db import transaction, utc_now
+
+
+@dataclass(frozen=True)
+class OpenBatch:
+    """The batch currently taking leaves of one kind."""
+
+    batch_id: str
+    kind: str
+    leaf_count: int
+    created_at: str
+
+    def age_ms(self) -> float:
+        """Milliseconds since the batch was opened."""
+        opened = datetime.strptime(self.created_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        return (datetime.now(UTC) - opened).total_seconds() * 1000
+
+
+def open_batch(conn: sqlite3.Connection, kind: str) -> OpenBatch:
+    """The open batch of `kind`, created if there is none (joins the caller's transaction)."""
+    with transaction(conn):
+        r = conn.execute(
+            "SELECT * FROM batches WHERE kind = ? AND status = 'open' ORDER BY created_at LIMIT 1",
+            (kind,),
+        ).fetchone()
+        if r is None:
+            batch_id = f"{kind}-{secrets.token_hex(8)}"
+            now = utc_now()
+            conn.execute(
+                "INSERT INTO batches (batch_id, kind, leaf_count, status, created_at)"
+                " VALUES (?, ?, 0, 'open', ?)",
+                (batch_id, kind, now),
+            )
+            return OpenBatch(batch_id, kind, 0, now)
+        return OpenBatch(r["batch_id"], r["kind"], int(r["leaf_count"]), r["created_at"])
+
+
+def add_leaves(conn: sqlite3.Connection, batch_id: str, leaves: list[tuple[str, str]]) -> None:
+    """Add (record_id, leaf hex) pairs to an open batch."""
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO batch_leaves (batch_id, record_id, leaf) VALUES (?, ?, ?)",
+            [(batch_id, record_id, leaf) for record_id, leaf in leaves],
+        )
+        conn.execute(
+            "UPDATE batches SET leaf_count = leaf_count + ? WHERE batch_id = ? AND status = 'open'",
+            (len(leaves), batch_id),
+        )
+
+
+def open_batches(conn: sqlite3.Connection) -> list[OpenBatch]:
+    """Every open batch that holds at least one leaf."""
+    rows = conn.execute(
+        "SELECT * FROM batches WHERE status = 'open' AND leaf_count > 0 ORDER BY created_at"
+    ).fetchall()
+    return [
+        OpenBatch(r["batch_id"], r["kind"], int(r["leaf_count"]), r["created_at"]) for r in rows
+    ]
+
+
+def leaves(conn: sqlite3.Connection, batch_id: str) -> list[tuple[str, str]]:
+    """(record_id, leaf hex) of a batch."""
+    rows = conn.execute(
+        "SELECT record_id, leaf FROM batch_leaves WHERE batch_id = ?", (batch_id,)
+    ).fetchall()
+    return [(r["record_id"], r["leaf"]) for r in rows]
+
+
+def seal(conn: sqlite3.Connection, batch_id: str, root: str, proofs: dict[str, list[str]]) -> None:
+    """Store the root and each record's proof; the batch takes no more leaves."""
+    with transaction(conn):
+        conn.executemany(
+            "UPDATE batch_leaves SET proof = ? WHERE batch_id = ? AND record_id = ?",
+            [(json.dumps(p), batch_id, rid) for rid, p in proofs.items()],
+        )
+        conn.execute(
+            "UPDATE batches SET status = 'sealed', root = ? WHERE batch_id = ? AND status = 'open'",
+            (root, batch_id),
+        )
+
+
+def anchor_of(conn: sqlite3.Connection, record_id: str) -> dict[str, object] | None:
+    """Where a record's leaf is: batch, status, root and proof (None if in no batch)."""
+    r = conn.execute(
+        "SELECT b.batch_id, b.status, b.root, l.leaf, l.proof FROM batch_leaves l"
+        " JOIN batches b ON b.batch_id = l.batch_id WHERE l.record_id = ?",
+        (record_id,),
+    ).fetchone()
+    if r is None:
+        return None
+    return {
+        "batchId": r["batch_id"],
+        "status": r["status"],
+        "root": r["root"],
+        "leaf": r["leaf"],
+        "proof": json.loads(r["proof"]) if r["proof"] else None,
+    }
+
+
+def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Batches per status."""
+    rows = conn.execute("SELECT status, count(*) AS n FROM batches GROUP BY status").fetchall()
+    return {r["status"]: int(r["n"]) for r in rows}

@@ -1,0 +1,254 @@
+"""The ledger index: contract events copied into the store from a checkpoint, and the
+projections views and lists are served from (returns_view, cases_view, batch status).
+
+`apply_events` writes one block range in one transaction together with the new checkpoint, so
+the index is always the ledger up to some block, never a part of a block.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from node_gateway.store.db import transaction
+
+INDEXER = "indexer"
+
+_STATE_OF_EVENT = {
+    "ArrivalRecorded": "arrived",
+    "InspectionRecorded": "inspected",
+    "ReturnRecognized": "recognized",
+    "ReturnDisputed": "disputed",
+}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)
+    return value
+
+
+def checkpoint(conn: sqlite3.Connection, name: str = INDEXER) -> int:
+    """The last block fully indexed (-1 when nothing is)."""
+    r = conn.execute("SELECT block_number FROM index_checkpoint WHERE name = ?", (name,)).fetchone()
+    return -1 if r is None else int(r[0])
+
+
+def apply_events(conn: sqlite3.Connection, events: list[dict[str, Any]], to_block: int) -> None:
+    """Index `events` (decoded, enriched by the ledger package) up to and including `to_block`."""
+    with transaction(conn):
+        for ev in events:
+            args = _jsonable(ev["args"])
+            conn.execute(
+                "INSERT OR IGNORE INTO ledger_index (block_number, log_index, tx_hash, contract,"
+                " event, case_id, return_id, args) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    ev["block"],
+                    ev["logIndex"],
+                    ev["txHash"],
+                    ev["contract"],
+                    ev["event"],
+                    args.get("caseId"),
+                    args.get("returnId"),
+                    json.dumps({**args, "blockTime": ev.get("blockTime")}),
+                ),
+            )
+            _project(conn, ev["event"], args, ev)
+        conn.execute(
+            "INSERT INTO index_checkpoint (name, block_number) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
+            (INDEXER, to_block),
+        )
+
+
+def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[str, Any]) -> None:
+    block, when = int(ev["block"]), int(ev.get("blockTime") or 0)
+    if name == "CaseOpened":
+        conn.execute(
+            "INSERT OR IGNORE INTO cases_view (case_id, origin_code, platform, release_time,"
+            " line_count, opened_block) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                a["caseId"],
+                ev.get("originCode", 0),
+                a["platform"],
+                a["releaseTime"],
+                a["lineCount"],
+                block,
+            ),
+        )
+    elif name == "ReturnApplied":
+        case = conn.execute(
+            "SELECT origin_code, platform FROM cases_view WHERE case_id = ?", (a["caseId"],)
+        ).fetchone()
+        conn.execute(
+            "INSERT OR IGNORE INTO returns_view (return_id, case_id, origin_code, centre_code,"
+            " platform, state, line_mask, applied_at, updated_at, updated_block)"
+            " VALUES (?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?)",
+            (
+                a["returnId"],
+                a["caseId"],
+                case["origin_code"] if case else 0,
+                ev.get("centreCode", 0),
+                case["platform"] if case else "",
+                str(a["lineMask"]),
+                when,
+                when,
+                block,
+            ),
+        )
+    elif name in _STATE_OF_EVENT:
+        extra, params = "", list[Any]()
+        if name == "ArrivalRecorded":
+            extra, params = ", late = ?", [int(bool(a["late"]))]
+        elif name == "InspectionRecorded":
+            extra, params = ", accepted_mask = ?", [str(a["acceptedMask"])]
+        conn.execute(
+            f"UPDATE returns_view SET state = ?, updated_at = ?, updated_block = ?{extra}"
+            " WHERE return_id = ?",
+            [_STATE_OF_EVENT[name], when, block, *params, a["returnId"]],
+        )
+    elif name == "LinesSettled":
+        r = conn.execute(
+            "SELECT settled_mask, accepted_mask FROM returns_view WHERE return_id = ?",
+            (a["returnId"],),
+        ).fetchone()
+        if r is not None:
+            settled = int(r["settled_mask"]) | int(a["lineMask"])
+            state = "settled" if settled == int(r["accepted_mask"]) else "recognized"
+            conn.execute(
+                "UPDATE returns_view SET settled_mask = ?, state = ?, updated_at = ?,"
+                " updated_block = ? WHERE return_id = ?",
+                (str(settled), state, when, block, a["returnId"]),
+            )
+    elif name == "RootAnchored":
+        conn.execute("UPDATE batches SET status = 'anchored' WHERE root = ?", (a["root"],))
+
+
+def events_of(
+    conn: sqlite3.Connection, *, case_id: str | None = None, return_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Indexed events of a case (including its returns') or of one return, in ledger order."""
+    if case_id is not None:
+        rows = conn.execute(
+            "SELECT * FROM ledger_index WHERE case_id = ? ORDER BY block_number, log_index",
+            (case_id,),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT * FROM ledger_index WHERE return_id = ? ORDER BY block_number, log_index",
+            (return_id,),
+        ).fetchall()
+    return [
+        {
+            "block": r["block_number"],
+            "logIndex": r["log_index"],
+            "txHash": r["tx_hash"],
+            "contract": r["contract"],
+            "event": r["event"],
+            "args": json.loads(r["args"]),
+        }
+        for r in rows
+    ]
+
+
+def return_row(conn: sqlite3.Connection, return_id: str) -> dict[str, Any] | None:
+    """One return's projection."""
+    r = conn.execute("SELECT * FROM returns_view WHERE return_id = ?", (return_id,)).fetchone()
+    return None if r is None else _return_json(r)
+
+
+def list_returns(
+    conn: sqlite3.Connection,
+    *,
+    state: str | None = None,
+    origin_code: int | None = None,
+    centre_code: int | None = None,
+    area_code: int | None = None,
+    platform: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+    after: str = "",
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Returns filtered by state, area, platform and application time, in return id order."""
+    sql = "SELECT * FROM returns_view WHERE return_id > ?"
+    params: list[Any] = [after]
+    for column, value in (
+        ("state", state),
+        ("origin_code", origin_code),
+        ("centre_code", centre_code),
+        ("platform", platform),
+    ):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    if area_code is not None:
+        sql += " AND (origin_code = ? OR centre_code = ?)"
+        params += [area_code, area_code]
+    if since is not None:
+        sql += " AND applied_at >= ?"
+        params.append(since)
+    if until is not None:
+        sql += " AND applied_at < ?"
+        params.append(until)
+    sql += " ORDER BY return_id LIMIT ?"
+    params.append(limit)
+    return [_return_json(r) for r in conn.execute(sql, params).fetchall()]
+
+
+def case_row(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
+    """A case opened on the ledger."""
+    r = conn.execute("SELECT * FROM cases_view WHERE case_id = ?", (case_id,)).fetchone()
+    if r is None:
+        return None
+    return {
+        "caseId": r["case_id"],
+        "originCode": f"{r['origin_code']:04d}",
+        "platform": r["platform"],
+        "releaseTime": r["release_time"],
+        "lineCount": r["line_count"],
+        "openedBlock": r["opened_block"],
+    }
+
+
+def returns_of_case(conn: sqlite3.Connection, case_id: str) -> list[dict[str, Any]]:
+    """The returns of one case."""
+    rows = conn.execute(
+        "SELECT * FROM returns_view WHERE case_id = ? ORDER BY applied_at, return_id", (case_id,)
+    ).fetchall()
+    return [_return_json(r) for r in rows]
+
+
+def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """Returns per state (metrics)."""
+    rows = conn.execute("SELECT state, count(*) AS n FROM returns_view GROUP BY state")
+    return {r["state"]: int(r["n"]) for r in rows.fetchall()}
+
+
+def _mask_lines(mask: int) -> list[int]:
+    return [bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1]
+
+
+def _return_json(r: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "returnId": r["return_id"],
+        "caseId": r["case_id"],
+        "originCode": f"{r['origin_code']:04d}",
+        "centreCode": f"{r['centre_code']:04d}",
+        "platform": r["platform"],
+        "state": r["state"],
+        "lines": _mask_lines(int(r["line_mask"])),
+        "acceptedLines": _mask_lines(int(r["accepted_mask"])),
+        "settledLines": _mask_lines(int(r["settled_mask"])),
+        "late": bool(r["late"]),
+        "appliedAt": r["applied_at"],
+        "updatedAt": r["updated_at"],
+        "updatedBlock": r["updated_block"],
+    }

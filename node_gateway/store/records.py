@@ -1,0 +1,110 @@
+"""Where this area's records sit: tax records with their public case headers, and the other
+documents of a case (return application, arrival, inspection, decision, settlement) by return.
+The raw records themselves are only in the vault."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from node_gateway.store.db import transaction, utc_now
+
+
+def insert_tax_records(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """Add tax records (case header fields, leaf, batch); joins the caller's transaction."""
+    now = utc_now()
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO tax_records (case_id, record_id, platform, release_time, line_count,"
+            " record_digest, leaf, batch_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r["caseId"],
+                    r["recordId"],
+                    r["platform"],
+                    r["releaseTime"],
+                    r["lineCount"],
+                    r["recordDigest"],
+                    r["leaf"],
+                    r["batchId"],
+                    now,
+                )
+                for r in rows
+            ],
+        )
+
+
+def existing_cases(conn: sqlite3.Connection, case_ids: list[str]) -> set[str]:
+    """Which of `case_ids` already have a tax record here."""
+    found: set[str] = set()
+    for start in range(0, len(case_ids), 500):
+        chunk = case_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT case_id FROM tax_records WHERE case_id IN ({marks})", chunk
+        ).fetchall()
+        found.update(r[0] for r in rows)
+    return found
+
+
+def tax_record(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
+    """A tax record's public header fields and vault id."""
+    r = conn.execute("SELECT * FROM tax_records WHERE case_id = ?", (case_id,)).fetchone()
+    if r is None:
+        return None
+    return {
+        "caseId": r["case_id"],
+        "recordId": r["record_id"],
+        "platform": r["platform"],
+        "releaseTime": r["release_time"],
+        "lineCount": r["line_count"],
+        "recordDigest": r["record_digest"],
+        "leaf": r["leaf"],
+        "batchId": r["batch_id"],
+        "createdAt": r["created_at"],
+    }
+
+
+def count_tax_records(conn: sqlite3.Connection) -> int:
+    """Tax records held."""
+    return int(conn.execute("SELECT count(*) FROM tax_records").fetchone()[0])
+
+
+def add_document(
+    conn: sqlite3.Connection,
+    record_id: str,
+    case_id: str,
+    return_id: str | None,
+    doc_type: str,
+    digest: str,
+    outbox_id: int | None,
+) -> None:
+    """Note that the vault holds `record_id`, a document of this case / return."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO case_documents (record_id, case_id, return_id, doc_type, digest,"
+            " outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (record_id, case_id, return_id, doc_type, digest, outbox_id, utc_now()),
+        )
+
+
+def documents(
+    conn: sqlite3.Connection, *, case_id: str | None = None, return_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Documents this gateway holds for a case or a return, oldest first."""
+    column, value = ("case_id", case_id) if case_id is not None else ("return_id", return_id)
+    rows = conn.execute(
+        f"SELECT * FROM case_documents WHERE {column} = ? ORDER BY created_at", (value,)
+    ).fetchall()
+    return [
+        {
+            "recordId": r["record_id"],
+            "caseId": r["case_id"],
+            "returnId": r["return_id"],
+            "docType": r["doc_type"],
+            "digest": r["digest"],
+            "operation": r["outbox_id"],
+            "createdAt": r["created_at"],
+        }
+        for r in rows
+    ]
