@@ -18,6 +18,7 @@ DOMAIN_VERSION = "1"
 RETURN_APPLICATION_TYPE = [
     {"name": "returnId", "type": "bytes32"},
     {"name": "caseId", "type": "bytes32"},
+    {"name": "originArea", "type": "bytes32"},
     {"name": "lineMask", "type": "uint128"},
     {"name": "applicationDigest", "type": "bytes32"},
     {"name": "returnCentre", "type": "bytes32"},
@@ -42,20 +43,26 @@ def mask_lines(mask: int) -> list[int]:
 
 @dataclass(frozen=True)
 class ReturnApplicationTerms:
-    """The fields of ReturnLedger.ReturnApplication that the return enterprise signs."""
+    """The fields of ReturnLedger.ReturnApplication that the return enterprise signs.
+
+    `origin_area` is the member id of the case's origin customs area (the `originArea` of the
+    case header it anchored): the ledger refuses the application for a case with another origin.
+    """
 
     return_id: bytes
     case_id: bytes
+    origin_area: bytes
     line_mask: int
     application_digest: bytes
     return_centre: bytes
     deadline: int
 
-    def as_tuple(self) -> tuple[bytes, bytes, int, bytes, bytes, int]:
+    def as_tuple(self) -> tuple[bytes, bytes, bytes, int, bytes, bytes, int]:
         """The ABI tuple of ReturnLedger.ReturnApplication."""
         return (
             self.return_id,
             self.case_id,
+            self.origin_area,
             self.line_mask,
             self.application_digest,
             self.return_centre,
@@ -84,6 +91,7 @@ class ReturnApplicationTerms:
             "message": {
                 "returnId": self.return_id,
                 "caseId": self.case_id,
+                "originArea": self.origin_area,
                 "lineMask": self.line_mask,
                 "applicationDigest": self.application_digest,
                 "returnCentre": self.return_centre,

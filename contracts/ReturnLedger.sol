@@ -22,7 +22,7 @@ import {ITaxAnchorErrors} from "./interfaces/ITaxAnchorErrors.sol";
 contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents, ITaxAnchorErrors, ConsortiumGated, EIP712 {
     /// @notice EIP-712 type of a return application.
     bytes32 public constant RETURN_APPLICATION_TYPEHASH = keccak256(
-        "ReturnApplication(bytes32 returnId,bytes32 caseId,uint128 lineMask,bytes32 applicationDigest,bytes32 returnCentre,uint64 deadline)"
+        "ReturnApplication(bytes32 returnId,bytes32 caseId,bytes32 originArea,uint128 lineMask,bytes32 applicationDigest,bytes32 returnCentre,uint64 deadline)"
     );
     /// @notice Domain tag of a case header leaf in an assessment batch.
     bytes32 public constant CASE_HEADER_TAG = keccak256("CrossReturn.CaseHeader.v1");
@@ -49,6 +49,12 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     // ------------------------------------------------------------------ application
 
     /// @notice Opens a case from its anchored header and records its first return application.
+    /// The header's origin must be the origin the platform signed (`application.originArea`), so
+    /// a relaying customs area cannot open the case as its own origin from a header it anchored
+    /// itself; the header's release time must not lie after its batch was anchored.
+    /// @dev The header leaf is checked only here, when the case opens. Revoking the leaf (or its
+    /// root) afterwards does not undo the case or its returns: the origin area disputes the
+    /// returns instead. This is a known, documented limitation.
     /// @param header the public case header, a leaf of an assessment batch of its origin area
     /// @param assessmentRoot the anchored batch root the header is proven under
     /// @param proof the sorted-pair Merkle proof of the header leaf
@@ -63,11 +69,15 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     ) external {
         _activeAccount(msg.sender, IConsortium.MemberKind.None);
         if (header.caseId != application.caseId) revert CaseMismatch(header.caseId, application.caseId);
+        if (header.originArea != application.originArea) {
+            revert OriginMismatch(header.originArea, application.originArea);
+        }
         _openCase(header, assessmentRoot, proof);
         _apply(application, signature);
     }
 
     /// @notice Records a further return application of an open case (over lines not yet applied).
+    /// The signed `originArea` must be the customs area the case was opened with.
     /// @param application the return application the platform signed
     /// @param signature the platform account's EIP-712 signature over `application`
     function applyForReturn(ReturnApplication calldata application, bytes calldata signature) external {
@@ -197,6 +207,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
                     RETURN_APPLICATION_TYPEHASH,
                     application.returnId,
                     application.caseId,
+                    application.originArea,
                     application.lineMask,
                     application.applicationDigest,
                     application.returnCentre,
@@ -233,6 +244,10 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     // ------------------------------------------------------------------ internals
 
+    /// @dev Opens a case from its header, proven under an active assessment root of the header's
+    /// origin area, whose anchoring time must not precede the header's release time. The proof is
+    /// checked once: a later revocation of the header leaf or its root does not undo the case (the
+    /// origin disputes its returns instead), a known, documented limitation.
     function _openCase(CaseHeader calldata h, bytes32 assessmentRoot, bytes32[] calldata proof) private {
         if (h.caseId == bytes32(0) || h.recordDigest == bytes32(0)) revert ZeroValue();
         CaseRecord storage c = _cases[h.caseId];
@@ -242,9 +257,10 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         if (h.releaseTime == 0 || h.releaseTime > block.timestamp) revert ReleaseInFuture(h.releaseTime, block.timestamp);
         uint16 originCode = _activeMember(h.originArea, IConsortium.MemberKind.Customs);
         _activeMember(h.platform, IConsortium.MemberKind.Platform);
-        _taxAnchor.requireActiveLeaf(
+        uint40 anchoredAt = _taxAnchor.requireActiveLeaf(
             assessmentRoot, caseHeaderLeaf(h), proof, originCode, ITaxAnchor.BatchKind.Assessment
         );
+        if (h.releaseTime > anchoredAt) revert ReleaseAfterAnchoring(h.releaseTime, anchoredAt);
         c.platform = h.platform;
         c.originCode = originCode;
         c.releaseTime = uint40(h.releaseTime);
@@ -252,10 +268,15 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         emit CaseOpened(h.caseId, h.originArea, h.platform, h.releaseTime, h.lineCount, h.recordDigest, assessmentRoot);
     }
 
+    /// @dev Records a return application of an open case; the signed origin must be the case's.
     function _apply(ReturnApplication calldata a, bytes calldata signature) private {
         if (a.returnId == bytes32(0) || a.applicationDigest == bytes32(0)) revert ZeroValue();
         CaseRecord storage c = _cases[a.caseId];
         if (c.releaseTime == 0) revert UnknownCase(a.caseId);
+        uint16 signedCode = _customsCodeOf(a.originArea);
+        if (signedCode != c.originCode) {
+            revert ApplicationOriginMismatch(a.caseId, a.originArea, signedCode, c.originCode);
+        }
         if (_returns[a.returnId].state != ReturnState.None) revert ReturnIdUsed(a.returnId);
         if (a.deadline < block.timestamp) revert SignatureExpired(a.deadline, block.timestamp);
         if (a.lineMask == 0) revert EmptyLineMask();
@@ -278,6 +299,13 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         r.state = ReturnState.Applied;
         r.appliedAt = uint40(block.timestamp);
         emit ReturnApplied(a.returnId, a.caseId, a.returnCentre, a.lineMask, a.applicationDigest, signer);
+    }
+
+    /// @dev The customs code of `memberId` (read as `_activeMember` does), 0 unless it is a
+    /// customs area. Its status does not matter: a case stays with its origin.
+    function _customsCodeOf(bytes32 memberId) private view returns (uint16) {
+        (IConsortium.MemberKind kind,, uint16 customsCode) = _consortium.memberInfo(memberId);
+        return kind == IConsortium.MemberKind.Customs ? customsCode : 0;
     }
 
     function _recoverSigner(ReturnApplication calldata a, bytes calldata signature) private view returns (address) {

@@ -90,7 +90,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         bytes32[] calldata proof,
         uint16 areaCode,
         BatchKind kind
-    ) external view {
+    ) external view returns (uint40 anchoredAt) {
         RootRecord storage r = _roots[root];
         if (r.areaCode == 0) revert RootNotAnchored(root);
         if (r.areaCode != areaCode) revert RootOfAnotherArea(root, r.areaCode, areaCode);
@@ -99,6 +99,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         uint16 leafReason = _revokedLeaves[areaCode][leaf];
         if (leafReason != 0) revert RevokedLeaf(leaf, leafReason);
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
+        return r.anchoredAt;
     }
 
     /// @notice The stored record of a root (all zero if never anchored).

@@ -90,7 +90,7 @@ def measure() -> dict[str, int]:
 
     def signed(lines: list[int]) -> tuple[ReturnApplicationTerms, bytes]:
         terms = ReturnApplicationTerms(
-            _r32(), header.case_id, line_mask(lines), _r32(), hz_id, now + 30 * 86400
+            _r32(), header.case_id, nb_id, line_mask(lines), _r32(), hz_id, now + 30 * 86400
         )
         return terms, sign_return_application(terms, key.key, chain_id, address)
 

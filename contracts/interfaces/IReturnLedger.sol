@@ -44,9 +44,13 @@ interface IReturnLedger {
     }
 
     /// @notice What a return enterprise signs (EIP-712) when it applies for a return.
+    /// `originArea` is the member id of the case's origin customs area: it binds the signature to
+    /// the case header that origin anchored, so a relaying area cannot anchor a header of its own
+    /// for the same case id and open the case as its origin with the enterprise's signature.
     struct ReturnApplication {
         bytes32 returnId;
         bytes32 caseId;
+        bytes32 originArea;
         uint128 lineMask;
         bytes32 applicationDigest;
         bytes32 returnCentre;

@@ -9,6 +9,13 @@ interface IReturnLedgerErrors {
     error ZeroValue();
     /// @notice The case header and the application name different cases.
     error CaseMismatch(bytes32 headerCaseId, bytes32 applicationCaseId);
+    /// @notice The case header names another origin area than the signed application.
+    error OriginMismatch(bytes32 headerOrigin, bytes32 signedOrigin);
+    /// @notice The signed application names another origin than the open case's (`signedCode` is
+    /// the customs code of `signedOrigin`, 0 if it is no customs area).
+    error ApplicationOriginMismatch(bytes32 caseId, bytes32 signedOrigin, uint16 signedCode, uint16 originCode);
+    /// @notice The case header claims a release after its assessment batch was anchored.
+    error ReleaseAfterAnchoring(uint64 releaseTime, uint40 anchoredAt);
     /// @notice The case is open already; apply with `applyForReturn`.
     error CaseAlreadyOpen(bytes32 caseId);
     /// @notice No case has this id.

@@ -12,11 +12,12 @@ interface ITaxAnchor {
 
     /// @notice Reverts unless `leaf` is proven under `root`, the root is anchored by the customs
     /// area with `areaCode` for `kind`, and neither the root nor the leaf is revoked.
+    /// @return anchoredAt the block time at which `root` was anchored
     function requireActiveLeaf(
         bytes32 root,
         bytes32 leaf,
         bytes32[] calldata proof,
         uint16 areaCode,
         BatchKind kind
-    ) external view;
+    ) external view returns (uint40 anchoredAt);
 }

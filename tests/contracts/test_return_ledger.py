@@ -189,6 +189,28 @@ def test_open_case_released_in_future_reverts(world: World) -> None:
     assert info.value.args_dict["releaseTime"] == future
 
 
+@pytest.mark.parametrize(("after_anchoring", "ok"), [(0, True), (1, False)])
+def test_open_case_released_after_anchoring(world: World, after_anchoring: int, ok: bool) -> None:
+    # The batch is anchored at `anchored`; its header claims a release `after_anchoring` later.
+    anchored = world.now() + 100
+    release = anchored + after_anchoring
+    header = CaseHeader(random32(), NB, PLATFORM_A, release, 2, random32())
+    world.travel_to(anchored)
+    (case,) = anchor_headers(world, NB, [header])
+    assert call(world.c.tax_anchor.functions.getRoot(case.root))[3] == anchored
+    world.travel_to(release + DAY)  # the release is past: ReleaseInFuture does not apply
+    terms = world.terms(header.case_id, 1)
+    if ok:
+        world.open_and_apply(case, terms, world.platform_a_key)
+        assert call(rl(world).getCase(header.case_id))[2] == release
+    else:
+        with expect_revert(
+            "ReleaseAfterAnchoring", {"releaseTime": release, "anchoredAt": anchored}
+        ):
+            world.open_and_apply(case, terms, world.platform_a_key)
+        assert call(rl(world).getCase(header.case_id))[2] == 0
+
+
 def test_open_case_with_zero_digest_reverts(world: World) -> None:
     header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, b"\0" * 32)
     (case,) = anchor_headers(world, NB, [header])
@@ -213,6 +235,36 @@ def test_open_case_under_other_areas_root_reverts(world: World) -> None:
         "RootOfAnotherArea", {"root": case.root, "anchoredBy": 4600, "expected": 3100}
     ):
         world.open_and_apply(case, world.terms(header.case_id, 1), world.platform_a_key)
+
+
+def test_open_case_with_other_origin_header_reverts(world: World) -> None:
+    # The attack: Zhengzhou relays an application the platform signed for Ningbo's case, after
+    # anchoring a header of its own for the same case id with itself as origin.
+    (genuine,) = world.anchor_cases(NB, PLATFORM_A, line_count=3)
+    h = genuine.header
+    own = CaseHeader(h.case_id, ZZ, PLATFORM_A, h.release_time, h.line_count, h.record_digest)
+    (forged,) = anchor_headers(world, ZZ, [own])
+    terms = world.terms(h.case_id, ALL3)
+    assert terms.origin_area == NB
+    signature = world.sign(terms, world.platform_a_key)
+    open_case = rl(world).openCaseAndApply
+    fn = open_case(own.as_tuple(), forged.root, forged.proof, terms.as_tuple(), signature)
+    with expect_revert("OriginMismatch", {"headerOrigin": ZZ, "signedOrigin": NB}):
+        world.send(fn, world.zz)
+    # Rewriting the signed origin to match breaks the platform's signature instead.
+    relayed = dataclasses.replace(terms, origin_area=ZZ)
+    fn = open_case(own.as_tuple(), forged.root, forged.proof, relayed.as_tuple(), signature)
+    with pytest.raises(ContractRevert) as info:
+        world.send(fn, world.zz)
+    assert info.value.name in {"NotAMember", "SignerNotPlatform"}
+    assert info.value.args_dict.get("account", info.value.args_dict.get("signer")) != (
+        world.platform_a_key.address
+    )
+    assert call(rl(world).getCase(h.case_id))[2] == 0  # still unopened
+    # The genuine origin's header opens the case with the same signature.
+    fn = open_case(h.as_tuple(), genuine.root, genuine.proof, terms.as_tuple(), signature)
+    world.send(fn, world.zz)
+    assert call(rl(world).getCase(h.case_id))[1] == 3100
 
 
 def test_open_case_under_payment_root_reverts(world: World) -> None:
@@ -246,8 +298,9 @@ def test_open_case_of_unknown_origin_reverts(world: World) -> None:
     stranger = random32()
     header = CaseHeader(random32(), stranger, PLATFORM_A, world.now(), 2, random32())
     (case,) = anchor_headers(world, NB, [header])
+    terms = world.terms(header.case_id, 1, origin_area=stranger)
     with expect_revert("UnknownMember", {"memberId": stranger}):
-        world.open_and_apply(case, world.terms(header.case_id, 1), world.platform_a_key)
+        world.open_and_apply(case, terms, world.platform_a_key)
 
 
 def test_open_case_of_suspended_platform_reverts(world: World) -> None:
@@ -390,6 +443,43 @@ def test_apply_empty_line_mask_reverts(world: World) -> None:
     (case,) = world.anchor_cases(NB, PLATFORM_A)
     with expect_revert("EmptyLineMask", {}):
         world.open_and_apply(case, world.terms(case.header.case_id, 0), world.platform_a_key)
+
+
+@pytest.mark.parametrize(
+    ("signed_origin", "signed_code"),
+    [(ZZ, 4600), (HZ, 2900), (PLATFORM_A, 0), (b"nobody".ljust(32, b"\0"), 0)],
+    ids=["other-origin", "return-centre", "platform", "unknown"],
+)
+def test_apply_for_return_with_other_origin_reverts(
+    world: World, signed_origin: bytes, signed_code: int
+) -> None:
+    a = apply_one(world, line_mask([1]))
+    case_id = a.case.header.case_id
+    second = world.terms(case_id, line_mask([2]), origin_area=signed_origin)
+    fn = rl(world).applyForReturn(second.as_tuple(), world.sign(second, world.platform_a_key))
+    with expect_revert(
+        "ApplicationOriginMismatch",
+        {
+            "caseId": case_id,
+            "signedOrigin": signed_origin,
+            "signedCode": signed_code,
+            "originCode": 3100,
+        },
+    ):
+        world.send(fn, world.hz)
+    assert call(rl(world).getCase(case_id))[4:] == (1, line_mask([1]))
+
+
+def test_apply_for_return_after_origin_suspended(world: World) -> None:
+    # A case stays with its origin: a suspended origin does not block later applications.
+    a = apply_one(world, line_mask([1]))
+    consortium = world.c.consortium.functions
+    world.send(consortium.proposeSuspension(NB), world.hz)
+    world.send(consortium.vote(0), world.zz)
+    second = world.terms(a.case.header.case_id, line_mask([2]))
+    fn = rl(world).applyForReturn(second.as_tuple(), world.sign(second, world.platform_a_key))
+    world.send(fn, world.hz)
+    assert get_return(world, second.return_id)[4] == ReturnState.APPLIED
 
 
 def test_apply_for_unknown_case_reverts(world: World) -> None:

@@ -144,7 +144,7 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
         """Every run starts with one valid return, so deep states are reached often."""
         (anchored,) = self.world.anchor_cases(ZZ, PLATFORM_B, line_count=3)
         case = ModelCase(anchored, ZZ, PLATFORM_B, is_open=True, applied=3)
-        terms = self.world.terms(anchored.header.case_id, 3)
+        terms = self.world.terms(anchored.header.case_id, 3, origin_area=ZZ)
         self.world.open_and_apply(anchored, terms, self.world.platform_b_key)
         model = ModelReturn(terms.return_id, case, HZ, 3)
         self.model_returns.append(model)
@@ -177,6 +177,7 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
         centre=st.sampled_from([HZ, ZZ]),
         who=WHO,
         reuse_id=st.sampled_from([False, False, False, True]),
+        right_origin=st.sampled_from([True, True, True, False]),
     )
     def apply(
         self,
@@ -187,13 +188,20 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
         centre: bytes,
         who: str,
         reuse_id: bool,
+        right_origin: bool,
     ) -> Any:
         header = case.anchored.header
         lines = lines % (1 << header.line_count) | (overflow << header.line_count)
         sender = "outsider" if who == "outsider" else "hz"
         reused = reuse_id and bool(self.model_returns)
         return_id = self.model_returns[0].return_id if reused else random32()
-        terms = self.world.terms(header.case_id, lines, return_centre=centre, return_id=return_id)
+        terms = self.world.terms(
+            header.case_id,
+            lines,
+            return_centre=centre,
+            return_id=return_id,
+            origin_area=case.origin if right_origin else (ZZ if case.origin == NB else NB),
+        )
         own_key = (
             self.world.platform_a_key
             if case.platform == PLATFORM_A
@@ -219,6 +227,8 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
         expected = "ok"
         if self.member_of(sender) is None:
             expected = "NotAMember"
+        elif not right_origin:
+            expected = "ApplicationOriginMismatch" if case.is_open else "OriginMismatch"
         elif reused:
             expected = "ReturnIdUsed"
         elif lines == 0:

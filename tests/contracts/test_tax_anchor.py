@@ -93,6 +93,11 @@ def require_active(
     return call(world.c.tax_anchor.functions.requireActiveLeaf(root, leaf, proof, area_code, kind))
 
 
+def anchored_at(world: World, root: bytes) -> int:
+    """The anchoring time of `root`, which requireActiveLeaf returns."""
+    return get_root(world, root)[3]
+
+
 def flipped(value: bytes) -> bytes:
     """`value` with its last bit flipped."""
     return value[:-1] + bytes([value[-1] ^ 1])
@@ -442,7 +447,8 @@ def test_revoke_leaf_under_own_root_keeps_other_areas_leaf_active(world: World) 
     assert leaf_revocation(world, HZ_CODE, leaf) == 1
     assert leaf_revocation(world, NB_CODE, leaf) == 0
     assert is_active(world, victim.root, leaf, victim.proof(leaf)) is True
-    assert require_active(world, victim.root, leaf, victim.proof(leaf), NB_CODE) == []
+    active = require_active(world, victim.root, leaf, victim.proof(leaf), NB_CODE)
+    assert active == anchored_at(world, victim.root)
     assert is_active(world, attacker.root, leaf, attacker.proof(leaf)) is False
 
 
@@ -474,7 +480,8 @@ def test_revoke_leaf_refused_under_every_root_of_revoking_area_only(world: World
 
     hz_proof = hz_tree.proof(shared)
     assert is_active(world, hz_tree.root, shared, hz_proof) is True
-    assert require_active(world, hz_tree.root, shared, hz_proof, HZ_CODE) == []
+    active = require_active(world, hz_tree.root, shared, hz_proof, HZ_CODE)
+    assert active == anchored_at(world, hz_tree.root)
     # The other leaves of Ningbo's trees are untouched.
     for nb_tree in (nb_first, nb_second):
         for leaf in nb_tree.leaves:
@@ -536,7 +543,8 @@ def test_is_active_inner_node_with_shorter_proof_true(world: World) -> None:
     assert inner not in tree
     assert len(shorter) == 1
     assert is_active(world, tree.root, inner, shorter) is True
-    assert require_active(world, tree.root, inner, shorter, HZ_CODE) == []
+    active = require_active(world, tree.root, inner, shorter, HZ_CODE)
+    assert active == anchored_at(world, tree.root)
     # Revoking a leaf does not revoke the inner node above it.
     revoke_leaf(world, world.hz, tree, a, 1)
     assert is_active(world, tree.root, a, tree.proof(a)) is False
@@ -546,12 +554,14 @@ def test_is_active_inner_node_with_shorter_proof_true(world: World) -> None:
 # ---------------------------------------------------------------------- requireActiveLeaf
 
 
-def test_require_active_leaf_valid_passes(world: World) -> None:
+def test_require_active_leaf_valid_passes_and_returns_anchoring_time(world: World) -> None:
     tree = anchor_tree(world, world.nb, BatchKind.PAYMENT)
+    anchored = anchored_at(world, tree.root)
+    assert anchored == world.now()
     for leaf in tree.leaves:
         assert (
             require_active(world, tree.root, leaf, tree.proof(leaf), NB_CODE, BatchKind.PAYMENT)
-            == []
+            == anchored
         )
 
 

@@ -123,11 +123,14 @@ class World:
         return_centre: bytes = HZ,
         deadline: int | None = None,
         return_id: bytes | None = None,
+        origin_area: bytes = NB,
     ) -> ReturnApplicationTerms:
-        """Return application terms for a line mask."""
+        """Return application terms for a line mask, of a case whose origin is `origin_area`
+        (Ningbo, the usual origin here, unless given)."""
         return ReturnApplicationTerms(
             return_id=return_id or random32(),
             case_id=case_id,
+            origin_area=origin_area,
             line_mask=lines,
             application_digest=random32(),
             return_centre=return_centre,
