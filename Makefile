@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install solc lint format compile check-artifacts gas test bench
+.PHONY: help install solc lint format compile check-artifacts gas test bench up demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -51,6 +51,15 @@ gas: install ## print the gas of each contract operation
 
 test: install solc lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+UP_ARGS ?=
+
+up: install ## run the 3-area demo consortium (2900, 3100, 4600) on the embedded ledger; Ctrl-C stops
+	$(VENV)/bin/crossreturn up $(UP_ARGS)
+
+demo: install ## run the demo story to completion into a fresh directory and print its summary
+	rm -rf data/demo-story
+	$(VENV)/bin/crossreturn demo --data-dir data/demo-story
 
 bench: install ## the performance benchmarks (last line: one JSON object); BENCH_ARGS='--only commitments'
 	$(PY) scripts/bench.py $(BENCH_ARGS)

@@ -199,8 +199,11 @@ class Consortium:
             self._servers.append(server)
             self._threads.append(thread)
             urls.append(f"http://{host}:{gw.settings.port}")
-        for server in self._servers:
+        for server, thread in zip(self._servers, self._threads, strict=True):
             while not server.started:
+                if not thread.is_alive():
+                    self.stop()
+                    raise OSError(f"a gateway could not listen on {host}: port in use?")
                 threading.Event().wait(0.02)
         return urls
 
