@@ -5,7 +5,8 @@ It plays the role oa-verify plays for OpenAttestation. Given a disclosed documen
 skipping one silently:
 
 - `integrity`: the digest recomputed from the revealed fields and withheld leaves is the claimed
-  one;
+  one, `/docType` is revealed with the document's claimed type as its value, and no path is
+  revealed twice;
 - `anchored`: the digest is on the ledger — a tax record's case-header / payment leaf proven under
   a root of the right kind anchored by the claimed origin area, or a return step's event
   carrying this digest;
@@ -14,7 +15,9 @@ skipping one silently:
 - `issuer`: the party that vouches for the document is an active member of the right kind
   (the origin customs area, the return centre, the platform that signed);
 - `ledger_state`: the case / return state on ReturnLedger agrees with the document (case header
-  fields, return state, accepted and settled lines against the revealed per-line results).
+  fields, return state; an application's and an inspection report's lines against the applied
+  lines, the report's results against its InspectionRecorded event's acceptedMask, a
+  settlement's lines and kind against the LinesSettled event carrying its digest).
 
 Ledger answers are cached in a `LedgerView` (per root, per area's revocations, per case and per
 return), so re-verifying thousands of documents costs few ledger calls. This module and
@@ -39,6 +42,7 @@ from clients.ledger_bindings import (
     MemberKind,
     MemberStatus,
     ReturnState,
+    SettlementKind,
     decode_log,
     event_topic,
 )
@@ -56,6 +60,8 @@ _STATE_AFTER = {
     "inspection_report": ReturnState.INSPECTED,
     "recognition": ReturnState.DISPUTED,  # disputed, recognised or settled since
 }
+_SETTLEMENT_KINDS = {SettlementKind.NOT_LEVIED: "not_levied", SettlementKind.REFUNDED: "refunded"}
+MAX_GNUM = 128  # line masks are uint128
 
 
 @dataclass(frozen=True)
@@ -294,6 +300,7 @@ class Verifier:
         """Every check on one document; each names why it failed."""
         result = VerificationResult(doc.doc_type, doc.digest)
         try:
+            doc.check_revealed()
             computed = doc.compute_digest()
             integrity = Check(
                 "integrity",
@@ -414,8 +421,9 @@ class Verifier:
         code = revealed.get("/customsCode")
         if code is not None and "origin_code" in ctx and code != f"{ctx['origin_code']:04d}":
             raise _Failed(f"revealed customsCode {code} is not the origin's code")
-        lines = {p.split("/")[2] for p in revealed if p.startswith("/lines/")}
-        if lines and max(int(i) for i in lines) >= header.line_count:
+        segments = {p[7:].partition("/")[0] for p in revealed if p.startswith("/lines/")}
+        indices = [i for i in map(_index, segments) if i is not None]
+        if indices and max(indices) >= header.line_count:
             raise _Failed("the document reveals more lines than the case header's lineCount")
         opened = self.view.case_opened(header.case_id)
         if opened is None:
@@ -527,50 +535,130 @@ class Verifier:
             raise _Failed("no return id in the evidence")
         record = self.view.return_record(ctx["return_id"])
         state = ReturnState(record[4])
-        line_mask, accepted, settled = record[1], record[2], record[3]
+        applied = record[1]
         values = doc.values()
+        lines = _revealed_lines(values)
         if doc.doc_type == "settlement":
-            for gnum in _revealed_gnums(values):
-                if not settled >> (gnum - 1) & 1:
-                    raise _Failed(f"line {gnum} is not settled on ReturnLedger")
-            kind = values.get("/kind")
-            event = ctx.get("event")
-            if kind is not None and event is not None:
-                on_ledger = "not_levied" if event[1]["kind"] == 1 else "refunded"
-                if kind != on_ledger:
-                    raise _Failed(f"the document says {kind}, the ledger {on_ledger}")
-            return f"return {state.name.lower()}; revealed lines are settled"
+            return self._settlement_state(doc, ctx, state, values, lines)
         if state < _STATE_AFTER[doc.doc_type]:
             raise _Failed(f"the return is only {state.name.lower()} on ReturnLedger")
-        if doc.doc_type == "inspection_report":
-            for index, result in _revealed_results(values):
-                line = values.get(f"/lines/{index}/gnum")
-                if not isinstance(line, int):
-                    raise _Failed(f"line {index}'s result is revealed without its gnum")
-                on_ledger = "accepted" if accepted >> (line - 1) & 1 else "rejected"
-                if result != on_ledger:
-                    raise _Failed(f"line {line} is {result} here but {on_ledger} on the ledger")
         if doc.doc_type == "return_application":
-            for gnum in _revealed_gnums(values):
-                if not line_mask >> (gnum - 1) & 1:
-                    raise _Failed(f"line {gnum} is not in the return on ReturnLedger")
+            _check_lines(lines, applied, "the return", "is not in the return on ReturnLedger")
+        if doc.doc_type == "inspection_report":
+            event = ctx.get("event")
+            if event is None or event[0] != "InspectionRecorded":
+                raise _Failed("no InspectionRecorded event carries this digest")
+            gnums = _check_lines(
+                lines,
+                applied,
+                "the return",
+                "is in the report but not in the return on ReturnLedger",
+            )
+            accepted = event[1]["acceptedMask"]
+            for index, line in sorted(lines.items()):
+                if "result" not in line:
+                    continue
+                gnum = gnums.get(index)
+                if gnum is None:
+                    raise _Failed(f"line {index}'s result is revealed without its gnum")
+                on_ledger = "accepted" if accepted >> (gnum - 1) & 1 else "rejected"
+                if line["result"] != on_ledger:
+                    raise _Failed(
+                        f"line {gnum} is {line['result']} here but {on_ledger} on the ledger"
+                    )
         return f"return is {state.name.lower()} on ReturnLedger, consistent with the document"
 
+    def _settlement_state(
+        self,
+        doc: DisclosedDocument,
+        ctx: dict[str, Any],
+        state: ReturnState,
+        values: dict[str, Any],
+        lines: dict[int, dict[str, Any]],
+    ) -> str:
+        """Compare with the one LinesSettled event that anchored this document's digest."""
+        events = [
+            args
+            for name, args in ctx.get("events", [])
+            if name == "LinesSettled" and args["settlementDigest"] == doc.digest
+        ]
+        if not events:
+            raise _Failed("no LinesSettled event carries this digest")
+        if len(events) > 1:
+            raise _Failed(
+                f"{len(events)} LinesSettled events carry this digest; "
+                "a settlement document belongs to one"
+            )
+        event = events[0]
+        _check_lines(
+            lines,
+            event["lineMask"],
+            "its LinesSettled event",
+            "is not settled by this document's LinesSettled event",
+        )
+        kind = values.get("/kind")
+        on_ledger = _SETTLEMENT_KINDS.get(event["kind"], f"kind {event['kind']}")
+        if kind is not None and kind != on_ledger:
+            raise _Failed(f"the document says {kind}, its LinesSettled event {on_ledger}")
+        return (
+            f"return {state.name.lower()}; revealed lines and kind match the LinesSettled event "
+            "carrying this digest"
+        )
 
-def _revealed_gnums(values: dict[str, Any]) -> list[int]:
-    return [
-        v
-        for p, v in values.items()
-        if p.startswith("/lines/") and p.endswith("/gnum") and isinstance(v, int)
-    ]
+
+def _revealed_lines(values: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Revealed fields of elements of the `lines` array: index -> {field: value}. Paths deeper
+    than /lines/<index>/<field>, or whose segment is an object key ("~2…"), are not lines."""
+    lines: dict[int, dict[str, Any]] = {}
+    for path, value in values.items():
+        if path.startswith("/lines/"):
+            segment, _, name = path[7:].partition("/")
+            index = _index(segment)
+            if index is not None and name and "/" not in name:
+                line = lines.get(index)
+                if line is None:
+                    line = lines[index] = {}
+                line[name] = value
+    return lines
 
 
-def _revealed_results(values: dict[str, Any]) -> list[tuple[str, Any]]:
-    return [
-        (p.split("/")[2], v)
-        for p, v in values.items()
-        if p.startswith("/lines/") and p.endswith("/result")
-    ]
+_INDICES = {str(i): i for i in range(MAX_GNUM)}  # the common indices, parsed once
+
+
+def _index(segment: str) -> int | None:
+    """An RFC 6901 array index (0 or a decimal without a leading zero), or None."""
+    index = _INDICES.get(segment)
+    if index is not None:
+        return index
+    if segment.isascii() and segment.isdigit() and (segment == "0" or segment[0] != "0"):
+        return int(segment)
+    return None
+
+
+def _check_lines(
+    lines: dict[int, dict[str, Any]], mask: int, holder: str, missing: str
+) -> dict[int, int]:
+    """The revealed lines must be lines of `mask`: each revealed gnum in it and listed once, and
+    no line index beyond the mask's line count. Returns index -> gnum of the revealed gnums."""
+    gnums: dict[int, int] = {}
+    seen: set[int] = set()
+    for index, line in sorted(lines.items()):
+        if "gnum" not in line:
+            continue
+        gnum = line["gnum"]
+        if type(gnum) is not int or not 1 <= gnum <= MAX_GNUM:
+            raise _Failed(f"line {index}'s gnum {gnum!r} is not a line number")
+        if not mask >> (gnum - 1) & 1:
+            raise _Failed(f"line {gnum} {missing}")
+        if gnum in seen:
+            raise _Failed(f"line {gnum} appears twice in the document")
+        seen.add(gnum)
+        gnums[index] = gnum
+    count = mask.bit_count()
+    beyond = [index for index in lines if index >= count]
+    if beyond:
+        raise _Failed(f"the document has line index {max(beyond)} but {holder} has {count} lines")
+    return gnums
 
 
 def _unknown_type(doc_type: str) -> Any:

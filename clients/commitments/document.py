@@ -3,9 +3,18 @@
 The scheme (write any other implementation against this text and tests/vectors/):
 
 1. **Flatten.** A canonical record (a JSON object: only strings, integers in ±(2^53-1), booleans,
-   null, arrays and objects — no floats) becomes (path, value) pairs, one per scalar. The path is
-   an RFC 6901 JSON pointer ("/buyer/name", "/lines/0/gnum"; "~" and "/" in keys escaped as "~0"
-   and "~1"). An empty array or object is itself a leaf with value `[]` or `{}`.
+   null, arrays and objects — no floats) becomes (path, value) pairs, one per scalar. In Python
+   the values must be of exactly the types str, int, bool, None, dict and list (object keys
+   exactly str): subclasses (StrEnum, IntEnum, OrderedDict…), float and Decimal raise
+   CommitmentError naming the path. The path is an RFC 6901 JSON pointer ("/buyer/name",
+   "/lines/0/gnum"; "~" and "/" in keys escaped as "~0" and "~1"). An empty array or object is
+   itself a leaf with value `[]` or `{}`.
+   **Arrays vs objects.** An array element's segment is its index in plain decimal, as RFC 6901
+   writes it. An object key that reads as an array index (matches `0|[1-9][0-9]*`) is written
+   with the marker "~2" in front: `{"0": x}` flattens to ("/~20", x), `[x]` to ("/0", x), so the
+   two give different leaves. The marker is unambiguous ("~" in a key is always escaped to "~0",
+   so "~2" never starts an escaped key otherwise); every other key — all of CrossReturn's
+   records' keys — keeps its plain RFC 6901 path.
 2. **Encode.** A field's bytes are the RFC 8785 (JCS) serialisation of the two-element array
    `[path, value]`, UTF-8: no whitespace, strings escaped as ECMAScript's JSON.stringify does
    (only `"`, `\\` and U+0000-U+001F, the latter as \\b \\t \\n \\f \\r or lowercase \\u00xx),
@@ -23,6 +32,7 @@ document's fields yields another valid disclosed document (a subset of a subset)
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -35,6 +45,7 @@ from clients.commitments.merkle import merkle_root
 from clients.errors import CrossReturnError
 
 MAX_SAFE_INTEGER = 2**53 - 1
+DOC_TYPE_PATH = "/docType"  # the same path as clients.records.classes.DOC_TYPE_PATH
 FORMAT_VERSION = 1
 
 # json's C string encoder with ensure_ascii=False escapes exactly what RFC 8785 escapes.
@@ -50,15 +61,35 @@ class CommitmentError(CrossReturnError):
 
 
 _escaped_keys: dict[str, str] = {}
+_INDEX_KEY = re.compile(r"0|[1-9][0-9]*")
+INDEX_KEY_MARK = "~2"  # written before an object key that would read as an array index
 
 
-def _escape(key: str) -> str:
+def _escape(key: Any, prefix: str) -> str:
+    if type(key) is not str:
+        raise CommitmentError(
+            f"{prefix or '(root)'}: object keys must be exact str, got {type(key).__name__} {key!r}"
+        )
     escaped = _escaped_keys.get(key)
     if escaped is None:
-        if not isinstance(key, str):
-            raise CommitmentError(f"object keys must be strings, got {key!r}")
-        escaped = _escaped_keys[key] = key.replace("~", "~0").replace("/", "~1")
+        escaped = key.replace("~", "~0").replace("/", "~1")
+        if _INDEX_KEY.fullmatch(key):
+            escaped = INDEX_KEY_MARK + escaped
+        _escaped_keys[key] = escaped
     return escaped
+
+
+def _unescape(segment: str) -> str:
+    if segment.startswith(INDEX_KEY_MARK):
+        return segment[len(INDEX_KEY_MARK) :]
+    return segment.replace("~1", "/").replace("~0", "~")
+
+
+def _not_canonical(path: str, value: Any) -> CommitmentError:
+    return CommitmentError(
+        f"{path}: {type(value).__name__} is not canonical "
+        "(exact str, int, bool, None, dict or list only; no floats)"
+    )
 
 
 def flatten(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -72,7 +103,7 @@ def flatten(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
             if not value:
                 append((prefix, {}))
             for key, child in value.items():
-                walk(prefix + "/" + _escape(key), child)
+                walk(prefix + "/" + _escape(key, prefix), child)
         elif kind is list:
             if not value:
                 append((prefix, []))
@@ -81,7 +112,7 @@ def flatten(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
         elif kind is str or kind is bool or value is None:
             append((prefix, value))
         else:
-            _check_scalar(prefix, value)
+            _check_scalar(prefix, value)  # an exact int in range, or raise
             append((prefix, value))
 
     if type(doc) is not dict:
@@ -91,39 +122,50 @@ def flatten(doc: Mapping[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _check_scalar(path: str, value: Any) -> None:
-    if value is None or isinstance(value, str | bool):
+    """Raise unless `value` is a leaf value: exact str, bool, None, int in range, `[]` or `{}`."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
         return
-    if isinstance(value, int):
+    if kind is int:
         if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             return
         raise CommitmentError(f"{path}: integer outside ±(2^53-1); encode it as a string")
-    if isinstance(value, dict | list) and not value:
+    if (kind is dict or kind is list) and not value:
         return
-    raise CommitmentError(f"{path}: {type(value).__name__} is not canonical (no floats)")
+    raise _not_canonical(path, value)
 
 
-def _encode_value(value: Any) -> str:
+def _encode_value(value: Any) -> str | None:
+    """The JCS text of a leaf value, or None when it is not one (exact types only)."""
     kind = type(value)
     if kind is str:
         return _quote(value)
+    if kind is int:
+        return str(value) if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else None
     if value is True:
         return "true"
     if value is False:
         return "false"
     if value is None:
         return "null"
-    if kind is int:
-        return str(value)
-    return "[]" if value == [] else "{}"
+    if kind is list and not value:
+        return "[]"
+    if kind is dict and not value:
+        return "{}"
+    return None
 
 
 def encode_field(path: str, value: Any) -> bytes:
-    """RFC 8785 bytes of `[path, value]`."""
+    """RFC 8785 bytes of `[path, value]`; CommitmentError names the path of a bad value."""
+    text = _encode_value(value)
+    if text is None:
+        _check_scalar(path, value)
+        raise _not_canonical(path, value)  # not reached: _check_scalar raised
     prefix = _prefixes.get(path)
     if prefix is None:
         prefix = _prefixes[path] = ("[" + _quote(path) + ",").encode()
     try:
-        return prefix + (_encode_value(value) + "]").encode()
+        return prefix + (text + "]").encode()
     except UnicodeEncodeError as exc:  # a lone surrogate cannot be UTF-8
         raise CommitmentError(f"{path}: text is not valid Unicode") from exc
 
@@ -163,7 +205,7 @@ class Commitment:
         revealed: list[RevealedField] = []
         withheld: list[bytes] = []
         for path, value in self.fields():
-            if path == "/docType" or chosen(path):
+            if path == DOC_TYPE_PATH or chosen(path):
                 revealed.append(RevealedField(path, value, self.salts[path]))
             else:
                 withheld.append(self.leaves[path])
@@ -172,7 +214,7 @@ class Commitment:
 
 def commit(doc: Mapping[str, Any], salts: Mapping[str, bytes] | None = None) -> Commitment:
     """Commit a canonical record with a fresh 32-byte salt per field (or the given salts)."""
-    if not isinstance(doc.get("docType"), str):
+    if type(doc.get("docType")) is not str:
         raise CommitmentError("a record needs a string /docType")
     fields = flatten(doc)
     if salts is None:
@@ -237,6 +279,29 @@ class DisclosedDocument:
             raise CommitmentError("a disclosed document has at least one leaf")
         return merkle_root(leaves)
 
+    def check_revealed(self) -> None:
+        """Raise CommitmentError unless no path is revealed twice and /docType is revealed with
+        this document's `doc_type` as its value: the wrapper's doc_type is only a claim, the
+        revealed field is what the digest proves."""
+        paths = [f.path for f in self.revealed]
+        if len(set(paths)) != len(paths):
+            seen: set[str] = set()
+            for path in paths:
+                if path in seen:
+                    raise CommitmentError(f"{path} is revealed twice")
+                seen.add(path)
+        doc_type = next((f for f in self.revealed if f.path == DOC_TYPE_PATH), None)
+        if doc_type is None:
+            raise CommitmentError(
+                f"{DOC_TYPE_PATH} is not revealed, so the document type is unproven"
+            )
+        revealed_type = doc_type.value
+        if type(revealed_type) is not str or revealed_type != self.doc_type:
+            raise CommitmentError(
+                f"the revealed {DOC_TYPE_PATH} {revealed_type!r} is not the document's type "
+                f"{self.doc_type!r}"
+            )
+
     def values(self) -> dict[str, Any]:
         """Revealed path -> value."""
         return {f.path: f.value for f in self.revealed}
@@ -248,7 +313,7 @@ class DisclosedDocument:
     def disclose(self, keep: Iterable[str] | Callable[[str], bool]) -> DisclosedDocument:
         """Reveal a subset of the revealed fields; the rest become withheld leaves."""
         chosen = _chooser(keep)
-        revealed = [f for f in self.revealed if f.path == "/docType" or chosen(f.path)]
+        revealed = [f for f in self.revealed if f.path == DOC_TYPE_PATH or chosen(f.path)]
         withheld = list(self.withheld)
         withheld.extend(f.leaf() for f in self.revealed if f not in revealed)
         return DisclosedDocument(
@@ -319,7 +384,7 @@ def unflatten(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     when only some elements are present, so nothing is invented."""
     root: dict[str, Any] = {}
     for path, value in pairs:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+        parts = [_unescape(p) for p in path.split("/")[1:]]
         node = root
         for part in parts[:-1]:
             node = node.setdefault(part, {})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from enum import IntEnum, StrEnum
 from typing import Any
 
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clients.commitments.document import (
+    DOC_TYPE_PATH,
     CommitmentError,
     DisclosedDocument,
     RevealedField,
@@ -80,6 +83,80 @@ def test_encode_field_matches_json_module_for_pairs() -> None:
     for path, value in flatten(DOC):
         expected = json.dumps([path, value], ensure_ascii=False, separators=(",", ":"))
         assert encode_field(path, value) == expected.encode()
+
+
+class Colour(StrEnum):
+    RED = "red"
+
+
+class Level(IntEnum):
+    HIGH = 3
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [Colour.RED, Level.HIGH, OrderedDict(a=1), OrderedDict(), type("S", (str,), {})("s")],
+)
+def test_flatten_rejects_subclasses_of_canonical_types_naming_the_path(bad: Any) -> None:
+    with pytest.raises(CommitmentError, match="/outer/x: .*exact"):
+        flatten({"outer": {"x": bad}})
+
+
+@pytest.mark.parametrize("bad", [Colour.RED, Level.HIGH, [1], {"a": 1}, 1.5, 2**53])
+def test_encode_field_rejects_non_canonical_values_naming_the_path(bad: Any) -> None:
+    with pytest.raises(CommitmentError, match="^/v: "):
+        encode_field("/v", bad)
+
+
+def test_revealed_field_with_enum_value_cannot_pose_as_empty_object() -> None:
+    salt = b"\x01" * 32
+    with pytest.raises(CommitmentError, match="/v"):
+        RevealedField("/v", Level.HIGH, salt).leaf()
+    with pytest.raises(CommitmentError, match="/v"):
+        RevealedField("/v", [1], salt).leaf()
+    assert RevealedField("/v", {}, salt).leaf() == field_leaf(salt, "/v", {})
+
+
+def test_commit_rejects_enum_values_and_keys() -> None:
+    with pytest.raises(CommitmentError, match="/kind"):
+        commit({"docType": "x", "kind": Colour.RED})
+    with pytest.raises(CommitmentError, match="/n"):
+        commit({"docType": "x", "n": Level.HIGH})
+    with pytest.raises(CommitmentError, match="key"):
+        commit({"docType": "x", "m": {Colour.RED: 1}})
+
+
+def test_commit_array_and_index_keyed_object_give_different_digests() -> None:
+    as_list = {"docType": "x", "a": ["v"]}
+    as_dict = {"docType": "x", "a": {"0": "v"}}
+    assert flatten(as_list) != flatten(as_dict)
+    salt = b"\x05" * 32
+    salts = {path: salt for doc in (as_list, as_dict) for path, _ in flatten(doc)}
+    assert commit(as_list, salts).digest != commit(as_dict, salts).digest
+
+
+def test_flatten_marks_only_object_keys_that_read_as_array_indices() -> None:
+    doc = {"0": 1, "10": 2, "01": 3, "-": 4, "0a": 5, "": 6, "a": [7, {"1": 8}]}
+    assert flatten(doc) == [
+        ("/~20", 1),
+        ("/~210", 2),
+        ("/01", 3),
+        ("/-", 4),
+        ("/0a", 5),
+        ("/", 6),
+        ("/a/0", 7),
+        ("/a/1/~21", 8),
+    ]
+
+
+def test_unflatten_reads_index_key_marker_back() -> None:
+    assert flatten({"~2": 1, "~20": 2}) == [("/~02", 1), ("/~020", 2)]
+    assert unflatten([("/~20/x", 1), ("/a/0", 2), ("/~02", 3), ("/~020", 4)]) == {
+        "0": {"x": 1},
+        "a": {"0": 2},
+        "~2": 3,
+        "~20": 4,
+    }
 
 
 def test_encode_field_rejects_lone_surrogate() -> None:
@@ -194,6 +271,41 @@ def test_unflatten_rebuilds_partial_objects() -> None:
     }
 
 
+def test_doc_type_path_is_the_records_doc_type_path() -> None:
+    from clients.records.classes import DOC_TYPE_PATH as RECORDS_DOC_TYPE_PATH
+
+    assert DOC_TYPE_PATH == RECORDS_DOC_TYPE_PATH == "/docType"
+
+
+def test_check_revealed_accepts_a_disclosure() -> None:
+    commit(DOC).disclose(["/lines"]).check_revealed()
+    commit(DOC).disclose(["/lines"]).disclose([]).check_revealed()
+
+
+def test_check_revealed_without_doc_type_raises() -> None:
+    d = commit(DOC).disclose(["/lines"])
+    hidden = DisclosedDocument(
+        d.doc_type, d.digest, d.revealed[1:], sorted([*d.withheld, d.revealed[0].leaf()])
+    )
+    assert hidden.compute_digest() == d.digest
+    with pytest.raises(CommitmentError, match="/docType is not revealed"):
+        hidden.check_revealed()
+
+
+def test_check_revealed_with_other_doc_type_raises() -> None:
+    d = commit(DOC).disclose(["/lines"])
+    with pytest.raises(CommitmentError, match="'tax_assessment'.*'settlement'"):
+        DisclosedDocument("settlement", d.digest, d.revealed, d.withheld).check_revealed()
+
+
+def test_check_revealed_with_duplicate_path_raises() -> None:
+    d = commit(DOC).disclose(["/lines"])
+    twice = DisclosedDocument(d.doc_type, d.digest, [*d.revealed, d.revealed[2]], d.withheld)
+    assert twice.compute_digest() == d.digest  # the Merkle root de-duplicates the leaf
+    with pytest.raises(CommitmentError, match="/lines/0/gname is revealed twice"):
+        twice.check_revealed()
+
+
 # ---------------------------------------------------------------- tampering (hypothesis)
 
 COMMITTED = commit(DOC)
@@ -201,7 +313,10 @@ DISCLOSED = COMMITTED.disclose(["/lines", "/invtNo"])
 
 
 @settings(max_examples=60, deadline=None)
-@given(index=st.integers(min_value=0), new=st.one_of(st.text(max_size=5), st.integers()))
+@given(
+    index=st.integers(min_value=0),
+    new=st.one_of(st.text(max_size=5), st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)),
+)
 def test_changing_any_revealed_value_breaks_integrity(index: int, new: Any) -> None:
     fields = list(DISCLOSED.revealed)
     i = index % len(fields)

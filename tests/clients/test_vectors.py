@@ -57,6 +57,7 @@ def test_eip712_vector_signature_recovers_signer() -> None:
     terms = ReturnApplicationTerms(
         b(a["returnId"]),
         b(a["caseId"]),
+        b(a["originArea"]),
         a["lineMask"],
         b(a["applicationDigest"]),
         b(a["returnCentre"]),

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from clients.commitments.document import Commitment, DisclosedDocument, RevealedField, commit
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
-from clients.commitments.merkle import MerkleTree
+from clients.commitments.merkle import MerkleTree, merkle_root
 from clients.ledger_bindings import BatchKind
 from clients.signing import line_mask
 from clients.verify import (
@@ -177,6 +177,46 @@ def test_verify_unknown_document_type_fails_every_ledger_check(world: World) -> 
     assert set(failed(verify(world, doc))) == set(CHECKS[1:])
 
 
+def test_verify_doc_type_not_revealed_fails_integrity(world: World) -> None:
+    doc = anchor_assessment(world).disclosed()
+    assert doc.revealed[0].path == "/docType"
+    hidden = replace(
+        doc, revealed=doc.revealed[1:], withheld=sorted([*doc.withheld, doc.revealed[0].leaf()])
+    )
+    assert failed(verify(world, hidden)) == {
+        "integrity": "/docType is not revealed, so the document type is unproven"
+    }
+
+
+def test_verify_wrapper_doc_type_other_than_revealed_fails_integrity(world: World) -> None:
+    doc = anchor_assessment(world).disclosed()
+    result = verify(world, replace(doc, doc_type="tax_payment"))
+    assert failed(result)["integrity"] == (
+        "the revealed /docType 'tax_assessment' is not the document's type 'tax_payment'"
+    )
+
+
+def test_verify_duplicate_revealed_path_fails_integrity(world: World) -> None:
+    doc = anchor_assessment(world).disclosed()
+    twice = replace(doc, revealed=[*doc.revealed, doc.revealed[1]])
+    assert failed(verify(world, twice)) == {
+        "integrity": f"{doc.revealed[1].path} is revealed twice"
+    }
+
+
+def test_verify_two_committed_doc_types_fail_integrity(world: World) -> None:
+    # A committer who hashes two /docType leaves must not get both past the verifier.
+    fields = [
+        RevealedField("/docType", "tax_assessment", b"\x01" * 32),
+        RevealedField("/docType", "tax_payment", b"\x02" * 32),
+        RevealedField("/total", "1.00", b"\x03" * 32),
+    ]
+    digest = merkle_root(f.leaf() for f in fields)
+    doc = DisclosedDocument("tax_payment", digest, fields, [])
+    assert doc.compute_digest() == digest
+    assert failed(verify(world, doc))["integrity"] == "/docType is revealed twice"
+
+
 # ---------------------------------------------------------------- hypothesis: tampering
 
 
@@ -270,10 +310,13 @@ def run_lifecycle(
     dispute: bool = False,
     settle: list[int] | None = None,
     reported: list[int] | None = None,
+    inspected: tuple[int, ...] = (1, 2),
+    kind: str = "not_levied",
 ) -> Lifecycle:
-    """Take one return through every step. The documents say `reported` lines were accepted and
-    the settlement lists the `accepted` lines, while the ledger records `accepted` and settles
-    `settle` (defaults: the same lines), so tests can anchor documents that disagree."""
+    """Take one return (lines 1 and 2 applied for) through every step. The inspection report
+    lists the `inspected` lines and says `reported` ones were accepted; the settlement lists the
+    `accepted` lines as `kind`; the ledger records `accepted` and settles `settle` (defaults: the
+    same lines) not levied, so tests can anchor documents that disagree."""
     reported = accepted if reported is None else reported
     a = anchor_assessment(world)
     rid = random32()
@@ -292,7 +335,7 @@ def run_lifecycle(
                 "returnId": rid_hex,
                 "lines": [
                     {"gnum": g, "result": "accepted" if g in reported else "rejected"}
-                    for g in (1, 2)
+                    for g in inspected
                 ],
             }
         ),
@@ -303,7 +346,7 @@ def run_lifecycle(
             {
                 "docType": "settlement",
                 "returnId": rid_hex,
-                "kind": "not_levied",
+                "kind": kind,
                 "lines": [{"gnum": g, "amount": "1.00"} for g in accepted],
             }
         ),
@@ -358,6 +401,32 @@ def test_verify_inspection_report_disagreeing_with_ledger_fails_ledger_state(
     assert failed(result) == {"ledger_state": "line 2 is accepted here but rejected on the ledger"}
 
 
+def test_verify_inspection_report_rejecting_unapplied_line_fails_ledger_state(
+    world: World,
+) -> None:
+    life = run_lifecycle(world, accepted=[1], inspected=(1, 2, 3))
+    result = verify(world, step_doc(life, "inspection_report"))
+    assert failed(result) == {
+        "ledger_state": "line 3 is in the report but not in the return on ReturnLedger"
+    }
+
+
+def test_verify_inspection_report_listing_a_line_twice_fails_ledger_state(world: World) -> None:
+    life = run_lifecycle(world, accepted=[1], inspected=(1, 2, 2))
+    result = verify(world, step_doc(life, "inspection_report"))
+    assert failed(result) == {"ledger_state": "line 2 appears twice in the document"}
+
+
+def test_verify_inspection_report_with_more_lines_than_applied_fails_ledger_state(
+    world: World,
+) -> None:
+    life = run_lifecycle(world, accepted=[1], inspected=(1, 2, 2))
+    doc = step_doc(life, "inspection_report", ["/lines/2", "/returnId"])
+    assert failed(verify(world, doc)) == {
+        "ledger_state": "the document has line index 2 but the return has 2 lines"
+    }
+
+
 def test_verify_inspection_result_without_gnum_fails_ledger_state(world: World) -> None:
     life = run_lifecycle(world, accepted=[1])
     doc = step_doc(life, "inspection_report", ["/lines/0/result", "/returnId"])
@@ -380,7 +449,46 @@ def test_verify_revealed_return_id_mismatch_fails_anchored(world: World) -> None
 def test_verify_settlement_claiming_unsettled_line_fails_ledger_state(world: World) -> None:
     life = run_lifecycle(world, accepted=[1, 2], settle=[1])
     result = verify(world, step_doc(life, "settlement"))
-    assert failed(result) == {"ledger_state": "line 2 is not settled on ReturnLedger"}
+    assert failed(result) == {
+        "ledger_state": "line 2 is not settled by this document's LinesSettled event"
+    }
+
+
+def test_verify_settlement_listing_line_of_another_settlement_fails_ledger_state(
+    world: World,
+) -> None:
+    # The document lists lines 1 and 2 but its own event settled line 1 only; line 2 was settled
+    # later under another digest, so the return's overall settled mask covers both.
+    life = run_lifecycle(world, accepted=[1, 2], settle=[1])
+    fn = world.c.return_ledger.functions.settleNotLevied(
+        life.return_id, line_mask([2]), random32(), True
+    )
+    world.send(fn, world.nb)
+    result = verify(world, step_doc(life, "settlement"))
+    assert failed(result) == {
+        "ledger_state": "line 2 is not settled by this document's LinesSettled event"
+    }
+    only_line_1 = step_doc(life, "settlement", ["/lines/0", "/returnId", "/kind"])
+    assert verify(world, only_line_1).ok
+
+
+def test_verify_settlement_of_other_kind_than_its_event_fails_ledger_state(world: World) -> None:
+    life = run_lifecycle(world, accepted=[1], kind="refunded")
+    result = verify(world, step_doc(life, "settlement"))
+    assert failed(result) == {
+        "ledger_state": "the document says refunded, its LinesSettled event not_levied"
+    }
+
+
+def test_verify_settlement_digest_anchoring_two_events_fails_ledger_state(world: World) -> None:
+    life = run_lifecycle(world, accepted=[1, 2], settle=[1])
+    digest = life.docs["settlement"].digest
+    fn = world.c.return_ledger.functions.settleNotLevied(
+        life.return_id, line_mask([2]), digest, True
+    )
+    world.send(fn, world.nb)
+    result = verify(world, step_doc(life, "settlement"))
+    assert "2 LinesSettled events carry this digest" in failed(result)["ledger_state"]
 
 
 def test_verify_recognition_after_dispute_passes(world: World) -> None:
@@ -416,3 +524,18 @@ def test_verify_sample_record_disclosed_by_class(world: World) -> None:
     doc = goods.with_anchor(case_anchor(header, tree.root, tree.proof(header.leaf())))
     result = verify(world, doc)
     assert result.ok, result.to_json()
+
+
+def test_revealed_lines_reads_only_elements_of_the_lines_array() -> None:
+    from clients.verify import _revealed_lines
+
+    values = {
+        "/lines/0/gnum": 1,
+        "/lines/300/gnum": 7,  # out of range: kept, so the line-count checks can flag it
+        "/lines/01/gnum": 2,  # not an RFC 6901 index
+        "/lines/~20/gnum": 3,  # an object key "0", not an array element
+        "/lines/0/a/b": 4,  # deeper than a line's own field
+        "/lines/5": 5,
+        "/other/0/gnum": 6,
+    }
+    assert _revealed_lines(values) == {0: {"gnum": 1}, 300: {"gnum": 7}}

@@ -131,6 +131,7 @@ def eip712_vector() -> dict[str, Any]:
     terms = ReturnApplicationTerms(
         keccak256(b"return"),
         keccak256(b"case"),
+        b"customs-3100".ljust(32, b"\0"),
         0b101,
         keccak256(b"application"),
         b"customs-2900".ljust(32, b"\0"),
@@ -147,6 +148,7 @@ def eip712_vector() -> dict[str, Any]:
         "application": {
             "returnId": h(terms.return_id),
             "caseId": h(terms.case_id),
+            "originArea": h(terms.origin_area),
             "lineMask": terms.line_mask,
             "applicationDigest": h(terms.application_digest),
             "returnCentre": h(terms.return_centre),
