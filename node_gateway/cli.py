@@ -280,3 +280,45 @@ def demo(data_dir: Path, as_json: bool, records: int) -> None:
     finally:
         c.stop()
     click.echo(json.dumps(result, indent=None if as_json else 2))
+
+
+@admin.command("rotate-vault-key", short_help="New vault key; re-encrypt every record.")
+@GATEWAY_DB
+@click.option(
+    "--keys-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="the gateway's vault key directory (data_dir/keys)",
+)
+@click.option("--retire-old", is_flag=True, help="move keys no record uses into keys/retired/")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def rotate_vault_key(db_path: Path, keys_dir: Path, retire_old: bool, as_json: bool) -> None:
+    """Write a new current key, re-encrypt every vault record under it (in batches, each its
+    own transaction, safe to interrupt and re-run), optionally retire the old keys.
+
+    Example: crossreturn admin rotate-vault-key --db data/gateway-2900.db --keys-dir data/keys
+    """
+    from node_gateway.store import Keyring, StoreError, Vault
+
+    conn = _open_store(db_path)
+    try:
+        keyring = Keyring.load(keys_dir)
+        new_key = keyring.rotate()
+        vault = Vault(conn, keyring)
+        count = vault.reencrypt_all()
+        retired = []
+        if retire_old:
+            for key_id in keyring.key_ids:
+                if key_id != new_key:
+                    keyring.retire(key_id, vault)
+                    retired.append(key_id)
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        conn.close()
+    result = {"currentKey": new_key, "reencrypted": count, "retired": retired}
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        click.echo(f"current key {new_key}; {count} records re-encrypted; retired {retired or '-'}")
