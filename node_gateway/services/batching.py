@@ -41,7 +41,7 @@ def seal(conn: sqlite3.Connection, batch_id: str, kind: str) -> str:
     tree = MerkleTree(bytes.fromhex(leaf[2:]) for _, leaf in pairs)
     root = "0x" + tree.root.hex()
     proofs = {
-        rid: ["0x" + p.hex() for p in tree.proof(bytes.fromhex(leaf[2:]))] for rid, leaf in pairs
+        leaf: ["0x" + p.hex() for p in tree.proof(bytes.fromhex(leaf[2:]))] for _, leaf in pairs
     }
     with transaction(conn):
         batches.seal(conn, batch_id, root, proofs)

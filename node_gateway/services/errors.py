@@ -163,3 +163,27 @@ class NotYourReturn(DomainError):
     status = 403
     code = "not_responsible"
     title = "Not responsible"
+
+
+class UnknownInventoryList(DomainError):
+    """422: a payment names an inventory list this area holds no tax record for."""
+
+    status = 422
+    code = "unknown_inventory_list"
+    title = "Unknown inventory list"
+
+
+class DuplicatePayment(DomainError):
+    """409: a case's tax is already recorded as paid."""
+
+    status = 409
+    code = "duplicate_payment"
+    title = "Duplicate payment"
+
+
+class SettlementKindMismatch(DomainError):
+    """409: refunded needs an anchored payment of the case; not_levied needs none."""
+
+    status = 409
+    code = "settlement_kind_mismatch"
+    title = "Settlement kind does not match the payment"

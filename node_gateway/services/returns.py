@@ -34,14 +34,14 @@ from node_gateway.services.errors import (
     LinesMismatch,
     NotAnchored,
     NotFound,
-    NotSupported,
     NotYourReturn,
+    SettlementKindMismatch,
     StepInProgress,
     StepOutOfOrder,
     WindowClosed,
     WrongArea,
 )
-from node_gateway.services.tax_records import salts_json
+from node_gateway.services.tax_records import payment_proof, salts_json
 from node_gateway.store import Vault, outbox, records, transaction
 
 
@@ -384,12 +384,17 @@ def settle(
         raise LinesMismatch(f"lines {gnums} are not all accepted ({_lines(r.accepted_mask)})")
     if mask & r.settled_mask:
         raise LinesMismatch(f"lines {_lines(mask & r.settled_mask)} are already settled")
-    if doc["kind"] == "refunded":
-        raise NotSupported(
-            "refunded settlements need the case's anchored tax payment; payment anchoring is "
-            "not served by this gateway version — settle as not_levied or use the ledger CLI"
-        )
+    paid = payment_proof(conn, _h(r.case_id))
+    if doc["kind"] == "refunded" and paid is None:
+        raise SettlementKindMismatch("no tax payment of this case is recorded: settle not_levied")
+    if doc["kind"] == "not_levied" and paid is not None:
+        raise SettlementKindMismatch("the tax of this case was paid: settle refunded")
     quota = doc.get("quota") is not None
+    base = {"returnId": return_id, "lineMask": mask, "quotaAdjusted": quota}
+    if paid is None:
+        kind, extra = "settle_not_levied", {}
+    else:
+        kind, extra = "settle_refunded", {"payment": paid}
     return _store(
         ctx,
         conn,
@@ -398,11 +403,6 @@ def settle(
         salts=None,
         case_id=_h(r.case_id),
         return_id=return_id,
-        kind="settle_not_levied",
-        payload=lambda d: {
-            "returnId": return_id,
-            "lineMask": mask,
-            "digest": d,
-            "quotaAdjusted": quota,
-        },
+        kind=kind,
+        payload=lambda d: {**base, **extra, "digest": d},
     )

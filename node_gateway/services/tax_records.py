@@ -16,16 +16,19 @@ from typing import Any
 
 from clients.commitments.document import CommitmentError, commit
 from clients.commitments.ids import case_id as make_case_id
-from clients.commitments.ledger_leaves import CaseHeader
+from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.ledger_bindings import MemberKind, MemberStatus, member_id
 from clients.records import DocType, RecordValidationError, canonical, parse_record
 from node_gateway.services.batching import add_to_batches
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import (
+    DuplicatePayment,
     DuplicateRecord,
     InvalidRecord,
+    NotAnchored,
     NotFound,
     TooManyRecords,
+    UnknownInventoryList,
     UnknownMember,
     WrongArea,
 )
@@ -156,6 +159,74 @@ def ingest(
         }
         for r in rows
     ]
+
+
+def ingest_payment(
+    ctx: AreaContext, conn: sqlite3.Connection, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Accept the withholding agent's payment of a period's tax bills: one vault record, one
+    payment leaf per case (DESIGN §5), anchored in payment batches."""
+    try:
+        payment = canonical(parse_record(DocType.TAX_PAYMENT.value, data))
+    except RecordValidationError as exc:
+        errors = [
+            {"path": f"/record{e.path}", "rule": e.rule, "message": e.message} for e in exc.errors
+        ]
+        shown = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
+        raise InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors) from exc
+    if payment["customsCode"] != ctx.code:
+        raise WrongArea(f"customs code {payment['customsCode']} is not this area's ({ctx.code})")
+    cases: list[str] = []
+    for i, item in enumerate(payment["items"]):
+        cid = case_id_of(ctx, item["invtNo"])
+        if records.tax_record(conn, cid) is None:
+            raise UnknownInventoryList(
+                f"/record/items/{i}/invtNo: no tax record of {item['invtNo']} in area {ctx.code}"
+            )
+        if records.payment_of(conn, cid) is not None or cid in cases:
+            raise DuplicatePayment(f"/record/items/{i}: {item['invtNo']} is already paid")
+        cases.append(cid)
+    c = commit(payment)
+    digest = "0x" + c.digest.hex()
+    record_id = f"tax_payment:{digest}"
+    code = int(ctx.code)
+    leaves = [
+        (cid, "0x" + payment_leaf(bytes.fromhex(cid[2:]), code, c.digest).hex()) for cid in cases
+    ]
+    with transaction(conn):
+        Vault(conn, ctx.keyring).put(
+            record_id, DocType.TAX_PAYMENT.value, {"record": payment, "salts": salts_json(c.salts)}
+        )
+        placed = add_to_batches(
+            conn, "payment", [(record_id, leaf) for _, leaf in leaves], ctx.settings.batch_size
+        )
+        records.insert_payments(
+            conn,
+            [
+                {
+                    "caseId": cid,
+                    "recordId": record_id,
+                    "paymentDigest": digest,
+                    "leaf": leaf,
+                    "batchId": batch,
+                }
+                for (cid, leaf), batch in zip(leaves, placed, strict=True)
+            ],
+        )
+    ctx.wake.set()
+    return {"paymentDigest": digest, "cases": cases, "batchIds": sorted(set(placed))}
+
+
+def payment_proof(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
+    """The anchored payment of a case as ReturnLedger.PaymentProof JSON, None if unpaid;
+    raises NotAnchored while its batch is not on the ledger yet."""
+    paid = records.payment_of(conn, case_id)
+    if paid is None:
+        return None
+    where = batches.anchor_of(conn, leaf=paid["leaf"])
+    if where is None or where["status"] != "anchored":
+        raise NotAnchored(f"the tax payment of case {case_id} is not anchored yet")
+    return {"root": where["root"], "paymentDigest": paid["paymentDigest"], "proof": where["proof"]}
 
 
 def header_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:

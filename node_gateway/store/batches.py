@@ -11,6 +11,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from node_gateway.store.db import transaction, utc_now
 
@@ -81,11 +82,11 @@ def leaves(conn: sqlite3.Connection, batch_id: str) -> list[tuple[str, str]]:
 
 
 def seal(conn: sqlite3.Connection, batch_id: str, root: str, proofs: dict[str, list[str]]) -> None:
-    """Store the root and each record's proof; the batch takes no more leaves."""
+    """Store the root and each leaf's proof (`proofs` by leaf); the batch takes no more leaves."""
     with transaction(conn):
         conn.executemany(
-            "UPDATE batch_leaves SET proof = ? WHERE batch_id = ? AND record_id = ?",
-            [(json.dumps(p), batch_id, rid) for rid, p in proofs.items()],
+            "UPDATE batch_leaves SET proof = ? WHERE batch_id = ? AND leaf = ?",
+            [(json.dumps(p), batch_id, leaf) for leaf, p in proofs.items()],
         )
         conn.execute(
             "UPDATE batches SET status = 'sealed', root = ? WHERE batch_id = ? AND status = 'open'",
@@ -93,12 +94,15 @@ def seal(conn: sqlite3.Connection, batch_id: str, root: str, proofs: dict[str, l
         )
 
 
-def anchor_of(conn: sqlite3.Connection, record_id: str) -> dict[str, object] | None:
-    """Where a record's leaf is: batch, status, root and proof (None if in no batch)."""
+def anchor_of(
+    conn: sqlite3.Connection, record_id: str | None = None, *, leaf: str | None = None
+) -> dict[str, Any] | None:
+    """Where a record's (or a leaf's) leaf is: batch, status, root and proof (None if none)."""
+    column, value = ("l.record_id", record_id) if leaf is None else ("l.leaf", leaf)
     r = conn.execute(
         "SELECT b.batch_id, b.status, b.root, l.leaf, l.proof FROM batch_leaves l"
-        " JOIN batches b ON b.batch_id = l.batch_id WHERE l.record_id = ?",
-        (record_id,),
+        f" JOIN batches b ON b.batch_id = l.batch_id WHERE {column} = ?",
+        (value,),
     ).fetchone()
     if r is None:
         return None

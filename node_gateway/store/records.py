@@ -108,3 +108,31 @@ def documents(
         }
         for r in rows
     ]
+
+
+def insert_payments(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """Add the payment leaves of a tax payment (one row per case); joins the caller's tx."""
+    now = utc_now()
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO tax_payments (case_id, record_id, payment_digest, leaf, batch_id,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (r["caseId"], r["recordId"], r["paymentDigest"], r["leaf"], r["batchId"], now)
+                for r in rows
+            ],
+        )
+
+
+def payment_of(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
+    """The tax payment covering a case, if any."""
+    r = conn.execute("SELECT * FROM tax_payments WHERE case_id = ?", (case_id,)).fetchone()
+    if r is None:
+        return None
+    return {
+        "caseId": r["case_id"],
+        "recordId": r["record_id"],
+        "paymentDigest": r["payment_digest"],
+        "leaf": r["leaf"],
+        "batchId": r["batch_id"],
+    }

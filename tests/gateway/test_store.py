@@ -37,6 +37,7 @@ TABLES = {
     "case_documents",
     "returns_view",
     "cases_view",
+    "tax_payments",
 }
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32

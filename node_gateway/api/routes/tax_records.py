@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
-from node_gateway.schemas import TaxRecordIn, TaxRecordsIn
+from node_gateway.schemas import StepIn, TaxRecordIn, TaxRecordsIn
 from node_gateway.services import tax_records, views
 from node_gateway.services.auth import Principal
 from node_gateway.services.errors import NotFound
@@ -66,3 +66,14 @@ def case_header(case_id: str, ctx: CtxDep, db: DbDep, who: Reader) -> dict[str, 
     if who.role == "platform" and header["platform"] != who.member_id:
         raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
     return header
+
+
+@router.post("/tax-payments", status_code=202, summary="Accept a tax payment")
+def post_tax_payment(
+    body: StepIn, ctx: CtxDep, db: DbDep, who: Writer, write: WriteDep, response: Response
+) -> Any:
+    """The withholding agent's payment of a period's tax bills (canonical tax_payment): one
+    payment leaf per covered case, anchored in payment batches; a refund must prove it."""
+    return idempotent(
+        response, db, who, write, lambda: tax_records.ingest_payment(ctx, db, body.record)
+    )

@@ -74,3 +74,34 @@ CREATE TABLE cases_view (
     line_count   INTEGER NOT NULL,
     opened_block INTEGER NOT NULL
 );
+
+-- A tax payment (one record of the withholding agent, covering many inventory lists) gives one
+-- payment leaf per case, all naming the same vault record: batch leaves are keyed by leaf, not
+-- by record. The table is rebuilt because SQLite cannot change a primary key in place.
+CREATE TABLE batch_leaves_v2 (
+    batch_id  TEXT NOT NULL REFERENCES batches (batch_id),
+    record_id TEXT NOT NULL REFERENCES vault_records (record_id),
+    leaf      TEXT NOT NULL CHECK (
+                  length(leaf) = 66 AND leaf GLOB '0x*'
+                  AND substr(leaf, 3) NOT GLOB '*[^0-9a-f]*'
+              ),
+    proof     TEXT CHECK (proof IS NULL OR (json_valid(proof) AND json_type(proof) = 'array')),
+    PRIMARY KEY (batch_id, leaf)
+);
+INSERT INTO batch_leaves_v2 (batch_id, record_id, leaf, proof)
+    SELECT batch_id, record_id, leaf, proof FROM batch_leaves;
+DROP TABLE batch_leaves;
+ALTER TABLE batch_leaves_v2 RENAME TO batch_leaves;
+CREATE INDEX batch_leaves_by_record ON batch_leaves (record_id);
+CREATE INDEX batch_leaves_by_leaf ON batch_leaves (leaf);
+
+-- Tax payments of this area's cases: the payment record (vault) and each case's payment leaf.
+CREATE TABLE tax_payments (
+    case_id        TEXT NOT NULL PRIMARY KEY REFERENCES tax_records (case_id),
+    record_id      TEXT NOT NULL REFERENCES vault_records (record_id),
+    payment_digest TEXT NOT NULL CHECK (length(payment_digest) = 66),
+    leaf           TEXT NOT NULL UNIQUE CHECK (length(leaf) = 66),
+    batch_id       TEXT NOT NULL REFERENCES batches (batch_id),
+    created_at     TEXT NOT NULL
+);
+CREATE INDEX tax_payments_by_record ON tax_payments (record_id);
