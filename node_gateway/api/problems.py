@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from clients.errors import LedgerError
+
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("crossreturn.gateway")
 
@@ -89,6 +91,17 @@ def install_problem_handlers(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         title = code.replace("_", " ").capitalize()
         return problem(exc.status_code, code, title, str(exc.detail), request.url.path)
+
+    @app.exception_handler(LedgerError)
+    async def ledger(request: Request, exc: LedgerError) -> JSONResponse:
+        log.warning("ledger unavailable on %s: %s", request.url.path, exc)
+        return problem(
+            503,
+            "ledger_unavailable",
+            "Ledger unavailable",
+            "the ledger cannot be reached right now; nothing was written, retry later",
+            request.url.path,
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -8,10 +8,11 @@ re-built identically after a restart.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from eth_account import Account
 from web3 import Web3
@@ -31,6 +32,23 @@ from clients.ledger_bindings import (
 from clients.verify import LedgerView, Verifier
 
 TX_GAS = 1_500_000
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _read(fn: F) -> F:
+    """A ledger read: any failure to reach the node becomes LedgerError (the API's 503)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise LedgerError(f"ledger read {fn.__name__} failed: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Backend(Protocol):
@@ -166,6 +184,7 @@ class AreaLedger:
         return str(self._account.address)
 
     @property
+    @_read
     def chain_id(self) -> int:
         """The chain id (read once)."""
         if self._chain_id is None:
@@ -201,6 +220,7 @@ class AreaLedger:
                 raise LedgerError(f"ledger call failed: {exc}") from exc
             raise revert from exc
 
+    @_read
     def next_nonce(self) -> int:
         """The account's next nonce as the ledger counts it (pending included)."""
         return int(self.w3.eth.get_transaction_count(self._account.address, "pending"))
@@ -254,14 +274,17 @@ class AreaLedger:
 
     # ------------------------------------------------------------ reads
 
+    @_read
     def head_block(self) -> int:
         """The latest block number."""
         return int(self.w3.eth.block_number)
 
+    @_read
     def now(self) -> int:
         """Ledger time: the latest block's timestamp."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    @_read
     def block_time(self, number: int) -> int:
         """A block's timestamp."""
         return int(self.w3.eth.get_block(number)["timestamp"])
@@ -274,29 +297,35 @@ class AreaLedger:
             return False
         return True
 
+    @_read
     def member(self, member: bytes) -> tuple[MemberKind, MemberStatus, int]:
         """A member's kind, status and customs code (kind None if unknown)."""
         kind, status, code = self.contracts.consortium.functions.memberInfo(member).call()
         return MemberKind(kind), MemberStatus(status), int(code)
 
+    @_read
     def member_of_account(self, account: str) -> bytes:
         """The member an account belongs to (zero bytes if none)."""
         info = self.contracts.consortium.functions.accountInfo(account).call()
         return bytes(info[0])
 
+    @_read
     def customs_member(self, code: int) -> bytes:
         """The customs area with this code (zero bytes if none)."""
         return bytes(self.contracts.consortium.functions.customsMember(code).call())
 
+    @_read
     def parameter(self, key: bytes) -> int:
         """A governed rule parameter."""
         return int(self.contracts.consortium.functions.parameter(key).call())
 
+    @_read
     def root_anchored(self, root: bytes) -> bool:
         """Whether a batch root is anchored."""
         record = self.contracts.tax_anchor.functions.getRoot(root).call()
         return bool(record[0])
 
+    @_read
     def get_return(self, return_id: bytes) -> ReturnOnLedger | None:
         """A return as the ledger stores it (None when unknown)."""
         r = self.contracts.return_ledger.functions.getReturn(return_id).call()
@@ -321,6 +350,7 @@ class AreaLedger:
             line_count=int(c[3]),
         )
 
+    @_read
     def case_applied_mask(self, case_id: bytes) -> int | None:
         """The lines of a case already applied for (None when the case is not open)."""
         c = self.contracts.return_ledger.functions.getCase(case_id).call()
@@ -328,6 +358,7 @@ class AreaLedger:
             return None
         return int(c[5])
 
+    @_read
     def events(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
         """Every CrossReturn event in the block range, decoded, in ledger order."""
         logs = self.w3.eth.get_logs(
