@@ -183,9 +183,12 @@ def apply(
             raise NotAnchored(f"root {body.root} is not anchored on the ledger")
         kind = "open_and_apply"
     else:
-        if applied is not None and applied & t.lineMask:
-            raise LinesAlreadyApplied(f"lines {applied & t.lineMask:#x} of the case are applied")
         kind = "apply"
+    taken = (applied or 0) | _lines_in_flight(conn, t.caseId.lower())
+    if taken & t.lineMask:
+        raise LinesAlreadyApplied(
+            f"lines {_lines(taken & t.lineMask)} of the case are applied or being applied"
+        )
     application = t.model_dump()
     application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
 
@@ -221,6 +224,20 @@ def _case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
         (case_id,),
     ).fetchone()
     return row is not None
+
+
+def _lines_in_flight(conn: sqlite3.Connection, case_id: str) -> int:
+    """Lines of the case in applications this gateway has accepted but not yet sent."""
+    rows = conn.execute(
+        "SELECT json_extract(payload, '$.application.lineMask') FROM outbox"
+        " WHERE kind IN ('apply', 'open_and_apply') AND status IN ('pending', 'sent')"
+        " AND json_extract(payload, '$.application.caseId') = ?",
+        (case_id,),
+    ).fetchall()
+    mask = 0
+    for (value,) in rows:
+        mask |= int(value)
+    return mask
 
 
 def _ready(

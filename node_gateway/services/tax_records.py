@@ -10,6 +10,7 @@ sealed; the batch root reaches the ledger through the outbox.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,9 @@ def ingest(
     prepared: list[dict[str, Any]] = []
     platforms: dict[str, bool] = {}
     seen: dict[str, int] = {}
+    # A release after the batch's anchoring could never open a case (ReleaseAfterAnchoring);
+    # the batch is anchored at or after both clocks' "now".
+    latest = max(ctx.ledger.now(), int(time.time()))
     for i, item in enumerate(items):
         where = f"/records/{i}"
         try:
@@ -81,6 +85,16 @@ def ingest(
             ]
             continue
         doc = canonical(record)
+        released_at = int(record.release_time.timestamp())  # type: ignore[attr-defined]
+        if released_at > latest:
+            errors.append(
+                {
+                    "path": f"{where}/record/releaseTime",
+                    "rule": "release_in_future",
+                    "message": f"released at {released_at}, after the ledger's time {latest}",
+                }
+            )
+            continue
         if doc["customsCode"] != ctx.code:
             raise WrongArea(
                 f"{where}: customs code {doc['customsCode']} is not this area's ({ctx.code})",

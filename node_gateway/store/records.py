@@ -83,7 +83,9 @@ def add_document(
     with transaction(conn):
         conn.execute(
             "INSERT INTO case_documents (record_id, case_id, return_id, doc_type, digest,"
-            " outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            # The same document sent again after its write failed points at the new write.
+            " ON CONFLICT (record_id) DO UPDATE SET outbox_id = excluded.outbox_id",
             (record_id, case_id, return_id, doc_type, digest, outbox_id, utc_now()),
         )
 

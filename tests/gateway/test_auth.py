@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fastapi.routing import APIRoute
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
 from node_gateway.api.deps import Allow
@@ -18,13 +19,44 @@ from node_gateway.config import GatewaySettings
 from node_gateway.main import create_app
 from node_gateway.services.auth import ROLES, AuthError, authenticate, issue_key, keys, revoke
 from node_gateway.store import migrate, open_db
+from tests.utils.gateway import CENTRE, UNKNOWN_ID, GatewayWorld
 
 # Routes anyone may call without a key; every other route must declare its roles.
 PUBLIC = {"/health", "/ready", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-# The route x role matrix: expected status per role (declared once, here).
+
+
+def only(status: int, *roles: str) -> dict[str, int]:
+    """`status` for `roles` (they reach the handler), 403 for every other role."""
+    return {role: status if role in roles else 403 for role in ROLES}
+
+
+READERS = ("officer", "system", "platform", "auditor")
+# The route x role matrix: expected status per role (declared once, here), for a request the
+# handler answers without writing: unknown ids (404), no body or no required query (422).
+# It is played against the return centre's live gateway, so an allowed role reaches the handler.
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/whoami"): dict.fromkeys(ROLES, 200),
+    ("GET", "/metrics"): only(200, "admin", "system"),
+    ("POST", "/v1/tax-records"): only(422, "system", "officer"),
+    ("POST", "/v1/tax-records/bulk"): only(422, "system", "officer"),
+    ("POST", "/v1/tax-payments"): only(422, "system", "officer"),
+    ("GET", "/v1/cases/lookup"): only(422, *READERS),
+    ("GET", "/v1/cases/{case_id}/header"): only(404, *READERS),
+    ("GET", "/v1/cases/{case_id}"): only(404, *READERS),
+    ("GET", "/v1/cases/{case_id}/trail"): only(404, *READERS),
+    ("POST", "/v1/returns"): only(422, "platform"),
+    ("GET", "/v1/returns"): only(200, *READERS),
+    ("GET", "/v1/returns/{return_id}"): only(404, *READERS),
+    ("POST", "/v1/returns/{return_id}/arrival"): only(422, "officer", "system"),
+    ("POST", "/v1/returns/{return_id}/inspection"): only(422, "officer", "system"),
+    ("POST", "/v1/returns/{return_id}/recognition"): only(422, "officer"),
+    ("POST", "/v1/returns/{return_id}/dispute"): only(422, "officer"),
+    ("POST", "/v1/returns/{return_id}/settlement"): only(422, "officer", "system"),
+    ("GET", "/v1/operations/{op_id}"): dict.fromkeys(ROLES, 404),
+    ("POST", "/v1/verify"): dict.fromkeys(ROLES, 422),
 }
+# What the matrix puts in path parameters: ids no gateway holds.
+PATH_PARAMS = {"case_id": UNKNOWN_ID, "return_id": UNKNOWN_ID, "op_id": "999999999"}
 
 
 @pytest.fixture
@@ -104,30 +136,51 @@ def _declared_roles(route: APIRoute) -> frozenset[str] | None:
     return None
 
 
-def test_every_route_declares_roles_and_is_in_the_matrix(
-    app_and_keys: tuple[TestClient, dict[str, str]],
-) -> None:
-    client, _ = app_and_keys
-    routes = [r for r in client.app.routes if isinstance(r, APIRoute)]  # type: ignore[attr-defined]
-    for route in routes:
-        if route.path in PUBLIC:
-            continue
-        assert _declared_roles(route) is not None, f"{route.path} declares no roles"
-        for method in route.methods or ():
-            assert (method, route.path) in MATRIX, f"{method} {route.path} missing from MATRIX"
+def _app_routes(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
+    """Every API route of `app` by (method, full path). FastAPI keeps included routers nested
+    (`app.routes` holds the routers, not their routes), so walk the route contexts."""
+    found: dict[tuple[str, str], APIRoute] = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and context.path not in PUBLIC:
+            for method in route.methods or ():
+                found[(method, str(context.path))] = route
+    return found
+
+
+def test_every_route_declares_roles_and_is_in_the_matrix(gw: GatewayWorld) -> None:
+    app = gw.consortium.centre.app
+    routes = _app_routes(app)
+    documented = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        if path not in PUBLIC
+        for method in operations
+    }
+    assert set(routes) == documented  # the walk above misses no route
+    for (method, path), route in routes.items():
+        roles = _declared_roles(route)
+        assert roles is not None, f"{path} declares no roles"
+        assert (method, path) in MATRIX, f"{method} {path} missing from MATRIX"
+        admitted = {role for role, status in MATRIX[(method, path)].items() if status != 403}
+        assert admitted == roles, f"{method} {path}: MATRIX admits {admitted}, the route {roles}"
+    assert set(MATRIX) <= set(routes), f"not routes of the app: {set(MATRIX) - set(routes)}"
+    assert all(set(expected) == set(ROLES) for expected in MATRIX.values())
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(MATRIX))
-def test_route_role_matrix(
-    app_and_keys: tuple[TestClient, dict[str, str]], method: str, path: str
-) -> None:
-    client, role_keys = app_and_keys
-    for role, expected in MATRIX[(method, path)].items():
-        r = client.request(method, path, headers={"Authorization": f"Bearer {role_keys[role]}"})
-        assert r.status_code == expected, (role, r.text)
-    r = client.request(method, path)
+def test_route_role_matrix(gw: GatewayWorld, method: str, path: str) -> None:
+    client = gw.clients[CENTRE]
+    url = path.format(**PATH_PARAMS)
+    with gw.unchanged():
+        for role, expected in MATRIX[(method, path)].items():
+            r = client.request(method, url, headers=gw.headers(CENTRE, role))
+            assert r.status_code == expected, (role, r.text)
+            if expected == 403:
+                assert r.json()["code"] == "forbidden"
+    r = client.request(method, url)
     assert r.status_code == 401 and r.json()["code"] == "unauthenticated"
-    r = client.request(method, path, headers={"X-API-Key": "cr_0_bad"})
+    r = client.request(method, url, headers={"X-API-Key": "cr_0_bad"})
     assert r.status_code == 401
 
 
