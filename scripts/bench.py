@@ -5,6 +5,11 @@ Groups (`--only NAME` runs one):
   field, leaves and digest), `verify_integrity_per_s` (digests recomputed from disclosed
   documents), `verify_documents_per_s` (the full verifier over documents from 10 anchored
   batches on the embedded ledger, ledger answers cached per root).
+- gateway: the three-gateway consortium over real HTTP (scripts/bench_gateway.py):
+  `anchor_records_per_s` (bulk tax records until anchored; `ingest_records_per_s` for the HTTP
+  part), `ledger_raw_tx_per_s` (signed contract calls one at a time on the same chain),
+  `lifecycle_events_per_s` (return steps over the API until confirmed) and `lifecycle_ratio`
+  (lifecycle / raw), each beside its goal. Sizes: `--gateway-*` flags, or `--scale 0.1`.
 
 Figures are measured in this run on this machine; goals live in README beside them.
 """
@@ -124,13 +129,39 @@ def _bench_verifier(docs: list[dict[str, Any]], batches: int, per_batch: int) ->
     }
 
 
-GROUPS: dict[str, Callable[[float], dict[str, Any]]] = {"commitments": bench_commitments}
+def _gateway(args: argparse.Namespace) -> dict[str, Any]:
+    from scripts.bench_gateway import GatewayBenchConfig, bench_gateway
+
+    try:
+        cfg = GatewayBenchConfig.scaled(
+            args.scale,
+            records=args.gateway_records,
+            bulk=args.gateway_bulk,
+            returns=args.gateway_returns,
+            raw_txs=args.gateway_raw_txs,
+            base_port=args.gateway_port,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"gateway bench: {exc}") from exc
+    return bench_gateway(cfg)
+
+
+GROUPS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "commitments": lambda args: bench_commitments(args.scale),
+    "gateway": _gateway,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(GROUPS), help="run one group")
     parser.add_argument("--scale", type=float, default=1.0, help="work multiplier (0.1 = quick)")
+    gw = parser.add_argument_group("gateway group (defaults scale with --scale)")
+    gw.add_argument("--gateway-records", type=int, help="tax records to anchor (10,000)")
+    gw.add_argument("--gateway-bulk", type=int, help="records per bulk POST (1,000)")
+    gw.add_argument("--gateway-returns", type=int, help="returns taken through 5 steps (40)")
+    gw.add_argument("--gateway-raw-txs", type=int, help="raw signed ledger transactions (200)")
+    gw.add_argument("--gateway-port", type=int, help="first of three ports (default: free ones)")
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")
@@ -141,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and name != args.only:
             continue
         print(f"running {name} …", file=sys.stderr)
-        figures[name] = run(args.scale)
+        figures[name] = run(args)
     print(json.dumps(figures))
     return 0
 
