@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 from eth_account import Account
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from clients.errors import ContractRevert, LedgerError
 from clients.ledger_bindings import (
@@ -138,6 +138,8 @@ class AreaLedger:
         self.w3 = backend.w3
         self.contracts: Contracts = attach_contracts(self.w3, addresses)
         self._account = Account.from_key(private_key)
+        # Reads name a sender: without one web3 asks the node for its accounts on every call.
+        self._from: TxParams = {"from": self._account.address}
         self._chain_id: int | None = None
         self._lock = threading.Lock()
         rl = self.contracts.return_ledger.functions
@@ -225,9 +227,15 @@ class AreaLedger:
         """The account's next nonce as the ledger counts it (pending included)."""
         return int(self.w3.eth.get_transaction_count(self._account.address, "pending"))
 
-    def sign(self, fn: ContractFunction, nonce: int) -> SignedTx:
-        """Sign `fn` with the area's key at `nonce` (nothing is sent)."""
-        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+    @_read
+    def base_fee(self) -> int:
+        """The head block's base fee (0 on a chain without one, e.g. Besu with zero gas)."""
+        return int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+
+    def sign(self, fn: ContractFunction, nonce: int, base_fee: int | None = None) -> SignedTx:
+        """Sign `fn` with the area's key at `nonce` (nothing is sent); `base_fee` defaults to
+        the head's (a fee read once serves a burst: on these chains it does not rise)."""
+        base = self.base_fee() if base_fee is None else base_fee
         tx = dict(
             fn.build_transaction(
                 {  # type: ignore[arg-type]
@@ -287,6 +295,9 @@ class AreaLedger:
     @_read
     def block_time(self, number: int) -> int:
         """A block's timestamp."""
+        known = getattr(self.backend, "block_timestamp", None)
+        if known is not None:
+            return int(known(number))
         return int(self.w3.eth.get_block(number)["timestamp"])
 
     def is_up(self) -> bool:
@@ -300,39 +311,39 @@ class AreaLedger:
     @_read
     def member(self, member: bytes) -> tuple[MemberKind, MemberStatus, int]:
         """A member's kind, status and customs code (kind None if unknown)."""
-        kind, status, code = self.contracts.consortium.functions.memberInfo(member).call()
+        kind, status, code = self.contracts.consortium.functions.memberInfo(member).call(self._from)
         return MemberKind(kind), MemberStatus(status), int(code)
 
     @_read
     def member_of_account(self, account: str) -> bytes:
         """The member an account belongs to (zero bytes if none)."""
-        info = self.contracts.consortium.functions.accountInfo(account).call()
+        info = self.contracts.consortium.functions.accountInfo(account).call(self._from)
         return bytes(info[0])
 
     @_read
     def customs_member(self, code: int) -> bytes:
         """The customs area with this code (zero bytes if none)."""
-        return bytes(self.contracts.consortium.functions.customsMember(code).call())
+        return bytes(self.contracts.consortium.functions.customsMember(code).call(self._from))
 
     @_read
     def parameter(self, key: bytes) -> int:
         """A governed rule parameter."""
-        return int(self.contracts.consortium.functions.parameter(key).call())
+        return int(self.contracts.consortium.functions.parameter(key).call(self._from))
 
     @_read
     def root_anchored(self, root: bytes) -> bool:
         """Whether a batch root is anchored."""
-        record = self.contracts.tax_anchor.functions.getRoot(root).call()
+        record = self.contracts.tax_anchor.functions.getRoot(root).call(self._from)
         return bool(record[0])
 
     @_read
     def get_return(self, return_id: bytes) -> ReturnOnLedger | None:
         """A return as the ledger stores it (None when unknown)."""
-        r = self.contracts.return_ledger.functions.getReturn(return_id).call()
+        r = self.contracts.return_ledger.functions.getReturn(return_id).call(self._from)
         state = ReturnState(r[4])
         if state == ReturnState.NONE:
             return None
-        c = self.contracts.return_ledger.functions.getCase(r[0]).call()
+        c = self.contracts.return_ledger.functions.getCase(r[0]).call(self._from)
         return ReturnOnLedger(
             return_id=return_id,
             case_id=bytes(r[0]),
@@ -353,7 +364,7 @@ class AreaLedger:
     @_read
     def case_applied_mask(self, case_id: bytes) -> int | None:
         """The lines of a case already applied for (None when the case is not open)."""
-        c = self.contracts.return_ledger.functions.getCase(case_id).call()
+        c = self.contracts.return_ledger.functions.getCase(case_id).call(self._from)
         if int(c[2]) == 0:
             return None
         return int(c[5])
@@ -361,13 +372,16 @@ class AreaLedger:
     @_read
     def events(self, from_block: int, to_block: int) -> list[dict[str, Any]]:
         """Every CrossReturn event in the block range, decoded, in ledger order."""
-        logs = self.w3.eth.get_logs(
-            {
-                "fromBlock": from_block,
-                "toBlock": to_block,
-                "address": list(self.contracts.addresses().values()),  # type: ignore[typeddict-item]
-            }
-        )
+        captured = getattr(self.backend, "logs_between", None)
+        logs = captured(from_block, to_block) if captured is not None else None
+        if logs is None:
+            logs = self.w3.eth.get_logs(
+                {
+                    "fromBlock": from_block,
+                    "toBlock": to_block,
+                    "address": list(self.contracts.addresses().values()),  # type: ignore[typeddict-item]
+                }
+            )
         out: list[dict[str, Any]] = []
         for log in logs:
             decoded = decode_log(self.contracts, log)

@@ -97,6 +97,11 @@ class EmbeddedChain:
         self._backend = _DeterministicBackend(genesis_parameters=params)
         self.tester = EthereumTester(self._backend)
         self.w3 = Web3(_LockedProvider(self.tester, self._lock))
+        # Each block's logs and timestamp, captured as it is mined (and replayed): followers
+        # read them here instead of eth-tester's get_logs, which loads every receipt again.
+        self._block_logs: dict[int, list[Any]] = {}
+        self._block_times: dict[int, int] = {}
+        self._note_head()
         self.replayed = self._replay(entries[1:])
 
     # ------------------------------------------------------------ journal
@@ -126,9 +131,11 @@ class EmbeddedChain:
             try:
                 if "travel" in entry:
                     self.tester.time_travel(int(entry["travel"]))
+                    self._note_head()
                 else:
                     self._backend.set_next_timestamp(int(entry["ts"]))
-                    self.w3.eth.send_raw_transaction(bytes.fromhex(entry["tx"]))
+                    tx_hash = self.w3.eth.send_raw_transaction(bytes.fromhex(entry["tx"]))
+                    self._note(self.w3.eth.get_transaction_receipt(tx_hash))
             except Exception as exc:
                 raise LedgerJournalError(f"{self._path}:{number}: replay failed: {exc}") from exc
         return len(entries)
@@ -140,9 +147,46 @@ class EmbeddedChain:
         with self._lock:
             tx_hash = self.w3.eth.send_raw_transaction(raw)
             receipt = self.w3.eth.get_transaction_receipt(tx_hash)
-            block = self.w3.eth.get_block(receipt["blockNumber"])
-            self._append({"ts": int(block["timestamp"]), "tx": bytes(raw).hex()})
+            timestamp = self._note(receipt)
+            self._append({"ts": timestamp, "tx": bytes(raw).hex()})
             return receipt
+
+    def _note_head(self) -> int:
+        head = self._backend.chain.get_canonical_head()
+        self._block_times[int(head.block_number)] = int(head.timestamp)
+        self._block_logs.setdefault(int(head.block_number), [])
+        return int(head.timestamp)
+
+    def _note(self, receipt: TxReceipt) -> int:
+        """Remember the logs and timestamp of the (auto-mined, one-tx) block of `receipt`."""
+        number = int(receipt["blockNumber"])
+        header = self._backend.chain.get_canonical_block_header_by_number(number)
+        self._block_times[number] = int(header.timestamp)
+        self._block_logs[number] = list(receipt["logs"])
+        return int(header.timestamp)
+
+    # ------------------------------------------------------------ follower reads
+
+    def logs_between(self, from_block: int, to_block: int) -> list[Any] | None:
+        """Every log of blocks `from_block..to_block` as captured when mined, or None when some
+        block of the range was mined another way (then ask the node)."""
+        with self._lock:
+            out: list[Any] = []
+            for number in range(from_block, to_block + 1):
+                logs = self._block_logs.get(number)
+                if logs is None:
+                    return None
+                out.extend(logs)
+            return out
+
+    def block_timestamp(self, number: int) -> int:
+        """A block's timestamp."""
+        with self._lock:
+            known = self._block_times.get(number)
+            if known is not None:
+                return known
+            header = self._backend.chain.get_canonical_block_header_by_number(number)
+            return int(header.timestamp)
 
     def travel_to(self, timestamp: int) -> None:
         """Move ledger time forward: the next block carries `timestamp` (mines one block)."""
@@ -150,6 +194,7 @@ class EmbeddedChain:
             if timestamp <= self.now():
                 raise ValueError("ledger time only moves forward")
             self.tester.time_travel(timestamp)
+            self._note_head()
             self._append({"travel": timestamp})
 
     # ------------------------------------------------------------ reads

@@ -640,7 +640,8 @@ def test_poll_operation_confirmed(gw: GatewayWorld) -> None:
 
 def test_poll_operation_failed_when_signature_expired(gw: GatewayWorld) -> None:
     """Accepted while its signature was valid; by the time the gateway sends it, ledger time has
-    passed the deadline, so the contract refuses it and the operation fails with the reason."""
+    passed the deadline, so the contract refuses it (mined with status 0, its nonce used) and
+    the operation fails with the decoded reason."""
     (case,) = gw.anchored_cases()
     now = gw.now()
     app = gw.application(case, (1,), deadline=now + 3)
@@ -652,7 +653,7 @@ def test_poll_operation_failed_when_signature_expired(gw: GatewayWorld) -> None:
     failed = op.json()
     assert failed["status"] == "failed"
     assert "SignatureExpired" in failed["error"]
-    assert failed["block"] is None and failed["txHash"] is None
+    assert failed["block"] is not None and failed["txHash"].startswith("0x")
     assert_problem(
         gw.call(CENTRE, "auditor", "GET", f"/v1/returns/{app.return_id}"), 404, "not_found"
     )

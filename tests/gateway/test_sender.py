@@ -70,24 +70,38 @@ def test_crash_after_submitting_confirms_without_resending(consortium: Consortiu
     assert consortium.chain.head() == head  # nothing was sent again
 
 
-def test_refused_write_fails_without_using_a_nonce(consortium: Consortium) -> None:
+def test_refused_write_with_preflight_fails_without_using_a_nonce(
+    consortium: Consortium,
+) -> None:
     gw = consortium.gateways["2900"]
     conn = gw.connections.get()
     bad = outbox.enqueue(
         conn, "arrival", {"returnId": "0x" + "11" * 32, "digest": "0x" + "22" * 32}
     )
-    _, good = _anchor_row(consortium, 3)
-    gw3100 = consortium.gateways["3100"]
     nonce_before = gw.ledger.next_nonce()
-    Sender(conn, gw.ledger).run_once()
+    Sender(conn, gw.ledger, preflight=True).run_once()
     failed = outbox.get(conn, bad)
     assert failed is not None and failed.status == "failed"
     assert failed.error is not None and failed.error.startswith("UnknownReturn(")
     assert failed.nonce is None and failed.tx_hash is None
     assert gw.ledger.next_nonce() == nonce_before
-    Sender(gw3100.connections.get(), gw3100.ledger).run_once()
-    ok = outbox.get(gw3100.connections.get(), good)
+
+
+def test_refused_write_is_mined_failed_with_its_reason_and_no_gap(consortium: Consortium) -> None:
+    gw = consortium.gateways["2900"]
+    conn = gw.connections.get()
+    bad = outbox.enqueue(
+        conn, "arrival", {"returnId": "0x" + "11" * 32, "digest": "0x" + "22" * 32}
+    )
+    good = outbox.enqueue(conn, "anchor", {"root": "0x" + "33" * 32, "kind": 1, "leafCount": 1})
+    nonce_before = gw.ledger.next_nonce()
+    Sender(conn, gw.ledger).run_once()
+    failed, ok = outbox.get(conn, bad), outbox.get(conn, good)
+    assert failed is not None and failed.status == "failed" and failed.block_number is not None
+    assert failed.error is not None and failed.error.startswith("UnknownReturn(")
     assert ok is not None and ok.status == "confirmed"
+    assert (failed.nonce, ok.nonce) == (nonce_before, nonce_before + 1)
+    assert gw.ledger.next_nonce() == nonce_before + 2
 
 
 def test_node_outage_keeps_writes_queued_then_sends_once(
