@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -32,6 +33,7 @@ from clients.ledger_bindings import (
 from clients.verify import LedgerView, Verifier
 
 TX_GAS = 1_500_000
+CACHE_S = 5.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -142,6 +144,7 @@ class AreaLedger:
         self._from: TxParams = {"from": self._account.address}
         self._chain_id: int | None = None
         self._lock = threading.Lock()
+        self._cache: dict[tuple[str, Any], tuple[float, Any]] = {}
         rl = self.contracts.return_ledger.functions
         ta = self.contracts.tax_anchor.functions
         self._builders: dict[str, Callable[[dict[str, Any]], ContractFunction]] = {
@@ -290,6 +293,9 @@ class AreaLedger:
     @_read
     def now(self) -> int:
         """Ledger time: the latest block's timestamp."""
+        fast = getattr(self.backend, "now", None)
+        if fast is not None:
+            return int(fast())
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     @_read
@@ -309,16 +315,34 @@ class AreaLedger:
         return True
 
     @_read
+    def _cached(self, key: tuple[str, Any], read: Callable[[], Any]) -> Any:
+        """Membership and rule parameters change rarely and only by governance: a gateway's
+        own checks may use a reading up to CACHE_S old (the contracts check the live value)."""
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_S:
+            return hit[1]
+        value = read()
+        self._cache[key] = (now, value)
+        return value
+
+    @_read
     def member(self, member: bytes) -> tuple[MemberKind, MemberStatus, int]:
         """A member's kind, status and customs code (kind None if unknown)."""
-        kind, status, code = self.contracts.consortium.functions.memberInfo(member).call(self._from)
-        return MemberKind(kind), MemberStatus(status), int(code)
+
+        def read() -> tuple[MemberKind, MemberStatus, int]:
+            fn = self.contracts.consortium.functions.memberInfo(member)
+            kind, status, code = fn.call(self._from)
+            return MemberKind(kind), MemberStatus(status), int(code)
+
+        result: tuple[MemberKind, MemberStatus, int] = self._cached(("member", member), read)
+        return result
 
     @_read
     def member_of_account(self, account: str) -> bytes:
         """The member an account belongs to (zero bytes if none)."""
-        info = self.contracts.consortium.functions.accountInfo(account).call(self._from)
-        return bytes(info[0])
+        fn = self.contracts.consortium.functions.accountInfo(account)
+        return bytes(self._cached(("account", account), lambda: fn.call(self._from)[0]))
 
     @_read
     def customs_member(self, code: int) -> bytes:
@@ -328,7 +352,8 @@ class AreaLedger:
     @_read
     def parameter(self, key: bytes) -> int:
         """A governed rule parameter."""
-        return int(self.contracts.consortium.functions.parameter(key).call(self._from))
+        fn = self.contracts.consortium.functions.parameter(key)
+        return int(self._cached(("parameter", key), lambda: fn.call(self._from)))
 
     @_read
     def root_anchored(self, root: bytes) -> bool:

@@ -201,7 +201,8 @@ class EmbeddedChain:
 
     def now(self) -> int:
         """The latest block's timestamp."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        with self._lock:
+            return int(self._backend.chain.get_canonical_head().timestamp)
 
     def head(self) -> dict[str, Any]:
         """The head block's number, hash and state root."""

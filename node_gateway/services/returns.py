@@ -42,7 +42,7 @@ from node_gateway.services.errors import (
     WrongArea,
 )
 from node_gateway.services.tax_records import payment_proof, salts_json
-from node_gateway.store import Vault, outbox, records, transaction
+from node_gateway.store import Vault, index, outbox, records, transaction
 
 
 def _h(value: bytes) -> str:
@@ -161,12 +161,16 @@ def apply(
         raise BadSignature(f"the signature expired at {t.deadline} (ledger time {now})")
     if now > h.releaseTime + ctx.ledger.parameter(APPLY_WINDOW):
         raise WindowClosed("the application window of this case has closed")
-    if ctx.ledger.get_return(terms.return_id) is not None or outbox.open_for_subject(
+    if index.return_known(conn, t.returnId.lower()) or outbox.open_for_subject(
         conn, t.returnId.lower()
     ):
         raise DuplicateReturn(f"return {t.returnId} exists")
 
-    applied = ctx.ledger.case_applied_mask(terms.case_id)
+    # The index first (no ledger call); a case it does not know may still be open on the
+    # ledger (the index lags a little), so that answer is confirmed with the ledger.
+    applied = index.case_applied_mask(conn, t.caseId.lower())
+    if applied is None:
+        applied = ctx.ledger.case_applied_mask(terms.case_id)
     if applied is None and not _case_opening(conn, t.caseId.lower()):
         header = CaseHeader(
             _b(h.caseId),
@@ -179,7 +183,9 @@ def apply(
         proof = [_b(p) for p in body.proof]
         if process_proof(header.leaf(), proof) != _b(body.root):
             raise CaseMismatch("the Merkle proof does not lead from the case header to the root")
-        if not ctx.ledger.root_anchored(_b(body.root)):
+        if not index.root_anchored(conn, body.root.lower()) and not ctx.ledger.root_anchored(
+            _b(body.root)
+        ):
             raise NotAnchored(f"root {body.root} is not anchored on the ledger")
         kind = "open_and_apply"
     else:
@@ -240,6 +246,28 @@ def _lines_in_flight(conn: sqlite3.Connection, case_id: str) -> int:
     return mask
 
 
+def _indexed(conn: sqlite3.Connection, rid: bytes) -> ReturnOnLedger | None:
+    row = index.return_state(conn, _h(rid))
+    if row is None:
+        return None
+    return ReturnOnLedger(
+        return_id=rid,
+        case_id=_b(row["caseId"]),
+        state=ReturnState[row["state"].upper()],
+        line_mask=row["lineMask"],
+        accepted_mask=row["acceptedMask"],
+        settled_mask=row["settledMask"],
+        late=row["late"],
+        applied_at=row["appliedAt"],
+        arrived_at=0,  # not indexed; no step reads it
+        centre_code=row["centreCode"],
+        origin_code=row["originCode"],
+        platform=_b(row["platform"]),
+        release_time=row["releaseTime"],
+        line_count=row["lineCount"],
+    )
+
+
 def _ready(
     ctx: AreaContext, conn: sqlite3.Connection, return_id: str, states: set[ReturnState]
 ) -> ReturnOnLedger:
@@ -247,7 +275,11 @@ def _ready(
         rid = _b(return_id)
     except ValueError as exc:
         raise NotFound(f"no return {return_id}") from exc
-    r = ctx.ledger.get_return(rid)
+    # The index answers the common case without a ledger call; whenever it does not show the
+    # state the step needs (it may lag behind another area's step), the ledger decides.
+    r = _indexed(conn, rid)
+    if r is None or r.state not in states:
+        r = ctx.ledger.get_return(rid)
     if r is None:
         if outbox.open_for_subject(conn, return_id):
             raise StepInProgress(f"return {return_id} is still on its way to the ledger")

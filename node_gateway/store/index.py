@@ -252,3 +252,56 @@ def _return_json(r: sqlite3.Row) -> dict[str, Any]:
         "updatedAt": r["updated_at"],
         "updatedBlock": r["updated_block"],
     }
+
+
+def return_state(conn: sqlite3.Connection, return_id: str) -> dict[str, Any] | None:
+    """A return's indexed state with integer masks and its case's header fields."""
+    r = conn.execute(
+        "SELECT r.*, c.release_time, c.line_count FROM returns_view r"
+        " JOIN cases_view c ON c.case_id = r.case_id WHERE r.return_id = ?",
+        (return_id,),
+    ).fetchone()
+    if r is None:
+        return None
+    return {
+        "caseId": r["case_id"],
+        "state": r["state"],
+        "lineMask": int(r["line_mask"]),
+        "acceptedMask": int(r["accepted_mask"]),
+        "settledMask": int(r["settled_mask"]),
+        "late": bool(r["late"]),
+        "appliedAt": int(r["applied_at"]),
+        "centreCode": int(r["centre_code"]),
+        "originCode": int(r["origin_code"]),
+        "platform": r["platform"],
+        "releaseTime": int(r["release_time"]),
+        "lineCount": int(r["line_count"]),
+    }
+
+
+def case_applied_mask(conn: sqlite3.Connection, case_id: str) -> int | None:
+    """The lines of an indexed case already applied for (None when the index has no case)."""
+    if conn.execute("SELECT 1 FROM cases_view WHERE case_id = ?", (case_id,)).fetchone() is None:
+        return None
+    mask = 0
+    for (value,) in conn.execute(
+        "SELECT line_mask FROM returns_view WHERE case_id = ?", (case_id,)
+    ).fetchall():
+        mask |= int(value)
+    return mask
+
+
+def root_anchored(conn: sqlite3.Connection, root: str) -> bool:
+    """Whether the index has seen `root` anchored."""
+    row = conn.execute(
+        "SELECT 1 FROM ledger_index WHERE event = 'RootAnchored'"
+        " AND json_extract(args, '$.root') = ? LIMIT 1",
+        (root,),
+    ).fetchone()
+    return row is not None
+
+
+def return_known(conn: sqlite3.Connection, return_id: str) -> bool:
+    """Whether the index has the return."""
+    row = conn.execute("SELECT 1 FROM returns_view WHERE return_id = ?", (return_id,)).fetchone()
+    return row is not None
