@@ -288,6 +288,9 @@ class AreaLedger:
     @_read
     def head_block(self) -> int:
         """The latest block number."""
+        fast = getattr(self.backend, "head_number", None)
+        if fast is not None:
+            return int(fast())
         return int(self.w3.eth.block_number)
 
     @_read

@@ -199,6 +199,11 @@ class EmbeddedChain:
 
     # ------------------------------------------------------------ reads
 
+    def head_number(self) -> int:
+        """The latest block's number."""
+        with self._lock:
+            return int(self._backend.chain.get_canonical_head().block_number)
+
     def now(self) -> int:
         """The latest block's timestamp."""
         with self._lock:

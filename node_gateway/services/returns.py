@@ -166,10 +166,10 @@ def apply(
     ):
         raise DuplicateReturn(f"return {t.returnId} exists")
 
-    # The index first (no ledger call); a case it does not know may still be open on the
-    # ledger (the index lags a little), so that answer is confirmed with the ledger.
+    # The index first (no ledger call); when it does not know the case and is behind the head,
+    # the case may have been opened in the blocks it has not read yet: the ledger decides.
     applied = index.case_applied_mask(conn, t.caseId.lower())
-    if applied is None:
+    if applied is None and index.checkpoint(conn) < ctx.ledger.head_block():
         applied = ctx.ledger.case_applied_mask(terms.case_id)
     if applied is None and not _case_opening(conn, t.caseId.lower()):
         header = CaseHeader(
