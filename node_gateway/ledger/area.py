@@ -411,22 +411,32 @@ class AreaLedger:
                 }
             )
         out: list[dict[str, Any]] = []
+        # Gateways sharing one embedded chain decode each log once between them.
+        memo: dict[tuple[int, int], Any] | None = getattr(self.backend, "decoded_logs", None)
         for log in logs:
-            decoded = decode_log(self.contracts, log)
-            if decoded is None:
-                continue
-            name, args = decoded
-            out.append(
-                {
-                    "block": int(log["blockNumber"]),
-                    "logIndex": int(log["logIndex"]),
-                    "txHash": "0x" + bytes(log["transactionHash"]).hex(),
-                    "contract": _contract_name(self.contracts, log["address"]),
-                    "event": name,
-                    "args": args,
-                }
-            )
+            key = (int(log["blockNumber"]), int(log["logIndex"]))
+            event: dict[str, Any] | None = memo.get(key) if memo is not None else None
+            if event is None:
+                event = self._decode(log)  # {} for a log that is not ours
+                if memo is not None:
+                    memo[key] = event
+            if event:
+                out.append({**event, "args": dict(event["args"])})
         return out
+
+    def _decode(self, log: Any) -> dict[str, Any]:
+        decoded = decode_log(self.contracts, log)
+        if decoded is None:
+            return {}
+        name, args = decoded
+        return {
+            "block": int(log["blockNumber"]),
+            "logIndex": int(log["logIndex"]),
+            "txHash": "0x" + bytes(log["transactionHash"]).hex(),
+            "contract": _contract_name(self.contracts, log["address"]),
+            "event": name,
+            "args": args,
+        }
 
     def verifier(self) -> Verifier:
         """A standalone verifier on the current head."""

@@ -68,6 +68,20 @@ class _LockedProvider(EthereumTesterProvider):
             return super().make_request(method, params)
 
 
+class _Bounded(dict[tuple[int, int], Any]):
+    """A dict that forgets its oldest entries beyond `limit` (followers read recent blocks)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self._limit = limit
+
+    def __setitem__(self, key: tuple[int, int], value: Any) -> None:
+        super().__setitem__(key, value)
+        if len(self) > self._limit:
+            for old in list(self)[: len(self) - self._limit]:
+                del self[old]
+
+
 def _is_prague(backend: PyEVMBackend) -> bool:
     from eth.vm.forks.prague import PragueVM
 
@@ -101,6 +115,8 @@ class EmbeddedChain:
         # read them here instead of eth-tester's get_logs, which loads every receipt again.
         self._block_logs: dict[int, list[Any]] = {}
         self._block_times: dict[int, int] = {}
+        # Decoded events by (block, log index), shared by the gateways on this chain.
+        self.decoded_logs: dict[tuple[int, int], Any] = _Bounded(50_000)
         self._note_head()
         self.replayed = self._replay(entries[1:])
 
