@@ -44,6 +44,8 @@ from node_gateway.services.errors import (
 from node_gateway.services.tax_records import payment_proof, salts_json
 from node_gateway.store import Vault, index, outbox, records, transaction
 
+TAIL_BLOCKS = 64  # beyond this lag, ask the contract rather than read the blocks' logs
+
 
 def _h(value: bytes) -> str:
     return "0x" + value.hex()
@@ -166,11 +168,7 @@ def apply(
     ):
         raise DuplicateReturn(f"return {t.returnId} exists")
 
-    # The index first (no ledger call); when it does not know the case and is behind the head,
-    # the case may have been opened in the blocks it has not read yet: the ledger decides.
-    applied = index.case_applied_mask(conn, t.caseId.lower())
-    if applied is None and index.checkpoint(conn) < ctx.ledger.head_block():
-        applied = ctx.ledger.case_applied_mask(terms.case_id)
+    applied = _case_lines(ctx, conn, t.caseId.lower())
     if applied is None and not _case_opening(conn, t.caseId.lower()):
         header = CaseHeader(
             _b(h.caseId),
@@ -230,6 +228,27 @@ def _case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
         (case_id,),
     ).fetchone()
     return row is not None
+
+
+def _case_lines(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> int | None:
+    """The lines of a case applied for on the ledger, None when the case is not open: the
+    index, plus the events of the few blocks it has not read yet (a cheap log read), or the
+    contract itself when the index is far behind."""
+    applied = index.case_applied_mask(conn, case_id)
+    indexed, head = index.checkpoint(conn), ctx.ledger.head_block()
+    if indexed >= head:
+        return applied
+    if head - indexed > TAIL_BLOCKS:
+        return ctx.ledger.case_applied_mask(_b(case_id))
+    for ev in ctx.ledger.events(indexed + 1, head):
+        args = ev["args"]
+        if "caseId" not in args or _h(bytes(args["caseId"])) != case_id:
+            continue
+        if ev["event"] == "CaseOpened":
+            applied = applied or 0
+        elif ev["event"] == "ReturnApplied":
+            applied = (applied or 0) | int(args["lineMask"])
+    return applied
 
 
 def _lines_in_flight(conn: sqlite3.Connection, case_id: str) -> int:
