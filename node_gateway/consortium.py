@@ -18,12 +18,13 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from clients.ledger_bindings import MemberKind
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.bootstrap import MemberSpec, found
 from node_gateway.ledger.embedded import EmbeddedChain
+from node_gateway.peer.client import DirectTransport, HttpTransport
 from node_gateway.runtime import Gateway
 from node_gateway.services.auth import issue_key
 from node_gateway.store import migrate, open_db
@@ -55,6 +56,13 @@ def _key(path: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def _recognition(setting: str | dict[str, str], code: str) -> Literal["automatic", "officer"]:
+    value = setting.get(code, "officer") if isinstance(setting, dict) else setting
+    if value not in ("automatic", "officer"):
+        raise ValueError(f"recognition must be 'automatic' or 'officer', got {value!r}")
+    return "automatic" if value == "automatic" else "officer"
+
+
 @dataclass
 class Consortium:
     """The demo consortium rooted in one data dir."""
@@ -65,6 +73,7 @@ class Consortium:
     credentials: dict[str, dict[str, str]]
     gateways: dict[str, Gateway] = field(default_factory=dict)
     fresh: bool = False
+    transport: Any = None
     _servers: list[Any] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -78,9 +87,10 @@ class Consortium:
         genesis_timestamp: int | None = None,
         batch_size: int = 1000,
         batch_interval_ms: int = 1000,
-        recognition: str = "officer",
+        recognition: str | dict[str, str] = "officer",
     ) -> Consortium:
-        """Open the consortium in `data_dir`, founding it on first use."""
+        """Open the consortium in `data_dir`, founding it on first use. `recognition` is
+        "automatic" or "officer" for every area, or a mapping customs code -> setting."""
         data_dir = Path(data_dir)
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         chain = EmbeddedChain(data_dir / "ledger", genesis_timestamp)
@@ -123,6 +133,8 @@ class Consortium:
             tmp.replace(manifest_path)
         manifest = json.loads(manifest_path.read_text())
         self = cls(data_dir, chain, manifest, {}, fresh=fresh)
+        transport = DirectTransport()
+        self.transport = transport
         for area in manifest["areas"]:
             settings = GatewaySettings(
                 area_label=area["label"],
@@ -132,11 +144,13 @@ class Consortium:
                 port=int(area["port"]),
                 batch_size=batch_size,
                 batch_interval_ms=batch_interval_ms,
-                recognition=recognition,  # type: ignore[arg-type]
+                recognition=_recognition(recognition, area["code"]),
             )
-            self.gateways[area["code"]] = Gateway(
-                settings, chain, manifest["addresses"], keys[area["label"]]
-            )
+            gw = Gateway(settings, chain, manifest["addresses"], keys[area["label"]], transport)
+            url = f"http://127.0.0.1:{settings.port}"
+            transport.handlers[url] = gw.answer_peer
+            gw.publish_profile(url)
+            self.gateways[area["code"]] = gw
         self.credentials = self._credentials()
         return self
 
@@ -205,6 +219,11 @@ class Consortium:
                     self.stop()
                     raise OSError(f"a gateway could not listen on {host}: port in use?")
                 threading.Event().wait(0.02)
+        # Served: gateways now reach each other over HTTP, as separate organisations would.
+        http = HttpTransport()
+        for gw in self.gateways.values():
+            if gw.peer is not None:
+                gw.peer.transport = http
         return urls
 
     def stop(self) -> None:

@@ -8,7 +8,15 @@ from fastapi import FastAPI
 
 from node_gateway.api.limits import BodyLimit
 from node_gateway.api.problems import install_problem_handlers
-from node_gateway.api.routes import cases, health, operations, returns, session, tax_records
+from node_gateway.api.routes import (
+    cases,
+    health,
+    operations,
+    peer,
+    returns,
+    session,
+    tax_records,
+)
 from node_gateway.config import GatewaySettings
 from node_gateway.services.context import AreaContext
 from node_gateway.store.pool import ThreadConnections
@@ -36,7 +44,7 @@ def create_app(
     app.state.readiness = readiness or {}
     app.state.context = context
     install_problem_handlers(app)
-    for module in (health, session, tax_records, returns, cases, operations):
+    for module in (health, session, tax_records, returns, cases, operations, peer):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from fastapi import FastAPI
 
+from node_gateway.api.problems import DomainError
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.area import AreaLedger, Backend
 from node_gateway.ledger.indexer import Indexer
 from node_gateway.ledger.sender import Sender
 from node_gateway.main import create_app
+from node_gateway.peer.client import PeerClient, PeerTransport
+from node_gateway.services import disclosure, recognition
 from node_gateway.services.batching import seal_due
 from node_gateway.services.context import AreaContext, make_context
 from node_gateway.store import outbox
@@ -39,10 +43,12 @@ class Gateway:
         backend: Backend,
         addresses: dict[str, str],
         private_key: bytes,
+        transport: PeerTransport | None = None,
     ) -> None:
         self.settings = settings
         self.ledger = AreaLedger(backend, addresses, private_key)
         self.context: AreaContext = make_context(settings, self.ledger)
+        self.peer: PeerClient | None = PeerClient(self.context, transport) if transport else None
         self.connections = ThreadConnections(settings.database)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -77,7 +83,22 @@ class Gateway:
             self._node_up = sender.node_up
             if sender.node_up:
                 done += Indexer(conn, self.ledger).run_once()
+                done += recognition.run_once(self.context, conn, self.peer)
             return done
+
+    def answer_peer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Answer a peer request in this process (DirectTransport), as the route would."""
+        try:
+            return 200, disclosure.answer(self.context, self.connections.get(), body)
+        except DomainError as exc:
+            return exc.status, {"code": exc.code, "detail": exc.detail}
+
+    def publish_profile(self, gateway_url: str) -> None:
+        """Register this area's encryption key and gateway URL on the Consortium if they
+        differ from what is registered."""
+        key = self.context.encryption.public_bytes()
+        if self.ledger.profile(self.context.member) != (key, gateway_url):
+            self.ledger.update_profile(key, gateway_url)
 
     def drain(self, timeout_s: float = 120.0, seal_open: bool = True) -> None:
         """Work until no batch is open (if `seal_open`), no write is queued and the index is

@@ -118,3 +118,15 @@ def idempotent(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return body
+
+
+class PeerSigned:
+    """Marks a gateway-to-gateway route: no API key; the body carries a request signed by a
+    registered account of a member (checked by node_gateway.peer.auth). The route x role test
+    treats these routes as their own category."""
+
+    def __call__(self) -> None:
+        return None
+
+
+peer_signed = PeerSigned()

@@ -168,6 +168,9 @@ class AreaLedger:
             "settle_not_levied": lambda p: rl.settleNotLevied(
                 _b(p["returnId"]), int(p["lineMask"]), _b(p["digest"]), bool(p["quotaAdjusted"])
             ),
+            "disclose": lambda p: rl.logDisclosure(
+                _b(p["caseId"]), _b(p["requester"]), _b(p["digest"])
+            ),
             "settle_refunded": lambda p: rl.settleRefunded(
                 _b(p["returnId"]),
                 int(p["lineMask"]),
@@ -229,6 +232,10 @@ class AreaLedger:
     def next_nonce(self) -> int:
         """The account's next nonce as the ledger counts it (pending included)."""
         return int(self.w3.eth.get_transaction_count(self._account.address, "pending"))
+
+    def sign_message(self, message: Any) -> str:
+        """Sign an off-chain message (e.g. a peer request) with the area's account (0x-hex)."""
+        return "0x" + bytes(self._account.sign_message(message).signature).hex()
 
     @_read
     def base_fee(self) -> int:
@@ -318,19 +325,20 @@ class AreaLedger:
         return True
 
     @_read
-    def _cached(self, key: tuple[str, Any], read: Callable[[], Any]) -> Any:
+    def _cached(self, key: tuple[str, Any], read: Callable[[], Any], fresh: bool = False) -> Any:
         """Membership and rule parameters change rarely and only by governance: a gateway's
-        own checks may use a reading up to CACHE_S old (the contracts check the live value)."""
+        own checks may use a reading up to CACHE_S old (the contracts check the live value);
+        `fresh` reads the ledger now (authenticating another member's request)."""
         now = time.monotonic()
         hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < CACHE_S:
+        if not fresh and hit is not None and now - hit[0] < CACHE_S:
             return hit[1]
         value = read()
         self._cache[key] = (now, value)
         return value
 
     @_read
-    def member(self, member: bytes) -> tuple[MemberKind, MemberStatus, int]:
+    def member(self, member: bytes, fresh: bool = False) -> tuple[MemberKind, MemberStatus, int]:
         """A member's kind, status and customs code (kind None if unknown)."""
 
         def read() -> tuple[MemberKind, MemberStatus, int]:
@@ -338,14 +346,29 @@ class AreaLedger:
             kind, status, code = fn.call(self._from)
             return MemberKind(kind), MemberStatus(status), int(code)
 
-        result: tuple[MemberKind, MemberStatus, int] = self._cached(("member", member), read)
+        result: tuple[MemberKind, MemberStatus, int] = self._cached(("member", member), read, fresh)
         return result
 
     @_read
-    def member_of_account(self, account: str) -> bytes:
+    def member_of_account(self, account: str, fresh: bool = False) -> bytes:
         """The member an account belongs to (zero bytes if none)."""
         fn = self.contracts.consortium.functions.accountInfo(account)
-        return bytes(self._cached(("account", account), lambda: fn.call(self._from)[0]))
+        return bytes(self._cached(("account", account), lambda: fn.call(self._from)[0], fresh))
+
+    @_read
+    def profile(self, member: bytes) -> tuple[bytes, str]:
+        """A member's registered encryption public key and gateway URL."""
+        fn = self.contracts.consortium.functions.getMember(member)
+        m = self._cached(("profile", member), lambda: fn.call(self._from))
+        return bytes(m[6]), str(m[7])
+
+    def update_profile(self, encryption_key: bytes, gateway_url: str) -> Mined:
+        """Publish this area's encryption key and gateway URL (sent now, not via the outbox)."""
+        fn = self.contracts.consortium.functions.updateProfile(encryption_key, gateway_url)
+        signed = self.sign(fn, self.next_nonce())
+        mined = self.submit(signed.raw)
+        self._cache.clear()
+        return mined
 
     @_read
     def customs_member(self, code: int) -> bytes:

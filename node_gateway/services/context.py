@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clients.envelope import EncryptionKeys
 from clients.ledger_bindings import member_id
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.area import AreaLedger
@@ -16,6 +17,7 @@ from node_gateway.peer.policy import DisclosurePolicy, load_policy
 from node_gateway.store.vault import Keyring
 
 ID_SECRET_FILE = "id-secret.bin"
+ENCRYPTION_KEY_FILE = "hpke.key"
 
 
 @dataclass
@@ -27,6 +29,7 @@ class AreaContext:
     id_secret: bytes
     ledger: AreaLedger
     policy: DisclosurePolicy
+    encryption: EncryptionKeys
     wake: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -73,6 +76,20 @@ def load_keyring(keys_dir: Path) -> Keyring:
     return Keyring.load(keys_dir)
 
 
+def load_encryption_keys(keys_dir: Path) -> EncryptionKeys:
+    """The area's HPKE keys (ML-KEM-768 + X25519; created on first use, mode 0600); their
+    public part is what the area registers on the Consortium."""
+    path = keys_dir / ENCRYPTION_KEY_FILE
+    if not path.exists():
+        keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(EncryptionKeys.generate(hybrid=True).private_bytes())
+            fh.flush()
+            os.fsync(fh.fileno())
+    return EncryptionKeys.from_private_bytes(path.read_bytes())
+
+
 def make_context(settings: GatewaySettings, ledger: AreaLedger) -> AreaContext:
     """Load the area's keys and policy around a connected ledger."""
     keys_dir = settings.keys_dir
@@ -82,4 +99,5 @@ def make_context(settings: GatewaySettings, ledger: AreaLedger) -> AreaContext:
         id_secret=load_id_secret(keys_dir),
         ledger=ledger,
         policy=load_policy(settings.policy_file),
+        encryption=load_encryption_keys(keys_dir),
     )

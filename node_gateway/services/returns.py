@@ -64,7 +64,7 @@ def _parse(doc_type: DocType, data: dict[str, Any]) -> dict[str, Any]:
         raise InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors) from exc
 
 
-def _store(
+def store_step(
     ctx: AreaContext,
     conn: sqlite3.Connection,
     principal: Principal,
@@ -202,7 +202,7 @@ def apply(
             p.update(header=h.model_dump(), root=body.root, proof=body.proof)
         return p
 
-    return _store(
+    return store_step(
         ctx,
         conn,
         principal,
@@ -347,7 +347,7 @@ def arrival(
     _same_return(doc, return_id)
     if doc["centreCode"] != ctx.code:
         raise WrongArea(f"the record's centreCode {doc['centreCode']} is not {ctx.code}")
-    return _store(
+    return store_step(
         ctx,
         conn,
         principal,
@@ -382,7 +382,7 @@ def inspection(
     accepted = line_mask([line["gnum"] for line in doc["lines"] if line["result"] == "accepted"])
     if r.late and accepted:
         raise WindowClosed("the goods arrived after the arrival window: every line is rejected")
-    return _store(
+    return store_step(
         ctx,
         conn,
         principal,
@@ -419,7 +419,7 @@ def decide(
     if doc["decision"] != decision:
         raise CaseMismatch(f"the record's decision is {doc['decision']!r}, this route {decision!r}")
     kind = "recognition" if decision == "recognized" else "dispute"
-    return _store(
+    return store_step(
         ctx,
         conn,
         principal,
@@ -463,7 +463,7 @@ def settle(
         kind, extra = "settle_not_levied", {}
     else:
         kind, extra = "settle_refunded", {"payment": paid}
-    return _store(
+    return store_step(
         ctx,
         conn,
         principal,

@@ -41,6 +41,16 @@ def checkpoint(conn: sqlite3.Connection, name: str = INDEXER) -> int:
     return -1 if r is None else int(r[0])
 
 
+def set_checkpoint(conn: sqlite3.Connection, name: str, block: int) -> None:
+    """Record that follower `name` has processed everything up to `block`."""
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO index_checkpoint (name, block_number) VALUES (?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
+            (name, max(block, 0)),
+        )
+
+
 def apply_events(conn: sqlite3.Connection, events: list[dict[str, Any]], to_block: int) -> None:
     """Index `events` (decoded, enriched by the ledger package) up to and including `to_block`."""
     with transaction(conn):

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from node_gateway.api.deps import Allow
+from node_gateway.api.deps import Allow, peer_signed
 from node_gateway.cli import main
 from node_gateway.config import GatewaySettings
 from node_gateway.main import create_app
@@ -129,6 +129,15 @@ def app_and_keys(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     app.state.connections.close()
 
 
+# Gateway-to-gateway routes: no API key, a signed request instead (tests/gateway/test_peer.py
+# covers their refusals). A route is here exactly when it depends on `peer_signed`.
+PEER_ROUTES = {("POST", "/peer/v1/disclosures")}
+
+
+def _peer_signed(route: APIRoute) -> bool:
+    return any(dep.call is peer_signed for dep in route.dependant.dependencies)
+
+
 def _declared_roles(route: APIRoute) -> frozenset[str] | None:
     for dep in route.dependant.dependencies:
         if isinstance(dep.call, Allow):
@@ -158,13 +167,18 @@ def test_every_route_declares_roles_and_is_in_the_matrix(gw: GatewayWorld) -> No
         for method in operations
     }
     assert set(routes) == documented  # the walk above misses no route
+    peer = {key for key, route in routes.items() if _peer_signed(route)}
+    assert peer == PEER_ROUTES
     for (method, path), route in routes.items():
+        if (method, path) in PEER_ROUTES:
+            assert _declared_roles(route) is None, f"{path}: a peer route takes no API key"
+            continue
         roles = _declared_roles(route)
         assert roles is not None, f"{path} declares no roles"
         assert (method, path) in MATRIX, f"{method} {path} missing from MATRIX"
         admitted = {role for role, status in MATRIX[(method, path)].items() if status != 403}
         assert admitted == roles, f"{method} {path}: MATRIX admits {admitted}, the route {roles}"
-    assert set(MATRIX) <= set(routes), f"not routes of the app: {set(MATRIX) - set(routes)}"
+    assert set(MATRIX) <= set(routes) - PEER_ROUTES, f"not routes: {set(MATRIX) - set(routes)}"
     assert all(set(expected) == set(ROLES) for expected in MATRIX.values())
 
 

@@ -38,6 +38,7 @@ TABLES = {
     "returns_view",
     "cases_view",
     "tax_payments",
+    "peer_nonces",
 }
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32

@@ -1,0 +1,27 @@
+"""The peer API: other members' gateways (and auditors' SDKs) ask this gateway for disclosures
+of the records it holds. Authenticated by a signed request, not an API key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+
+from node_gateway.api.deps import CtxDep, DbDep, peer_signed
+from node_gateway.services import disclosure
+
+router = APIRouter(prefix="/peer/v1", tags=["peer"], dependencies=[Depends(peer_signed)])
+
+
+@router.post("/disclosures", summary="Disclose a record to a member playing a role on it")
+def post_disclosure(
+    ctx: CtxDep,
+    db: DbDep,
+    body: dict[str, Any] = Body(  # noqa: B008 - FastAPI's idiom
+        description="{request: {requester, holder, subject, docType, timestamp, nonce}, "
+        "signature}: an EIP-712 DisclosureRequest signed by a registered account"
+    ),
+) -> dict[str, Any]:
+    """Answers `{request, digest, envelope}`: the allowed fields as disclosed documents, sealed
+    with HPKE to the requester's registered key; the digest is logged on the ledger."""
+    return disclosure.answer(ctx, db, body)

@@ -1,0 +1,117 @@
+"""The requester side of the peer API: ask another member's gateway for a disclosure, open the
+sealed answer, check it against its logged digest and parse the disclosed documents.
+
+The holder's URL comes from its profile on the Consortium. The transport is HTTP (httpx) in
+production; a consortium hosted in one process (`crossreturn demo`, tests) may hand requests
+straight to the holder's answer function — the request is still signed, checked, sealed and
+logged exactly the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from clients.commitments.document import CommitmentError, DisclosedDocument
+from clients.envelope import EnvelopeError, open_envelope
+from clients.peer import DisclosureRequest, disclosure_digest
+from node_gateway.peer.errors import PeerUnavailable
+from node_gateway.services.context import AreaContext
+
+PATH = "/peer/v1/disclosures"
+TIMEOUT_S = 10.0
+
+
+class PeerTransport(Protocol):
+    """Delivers a signed request body to a holder's gateway; returns (status, JSON body)."""
+
+    def post(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST `body` to `url`."""
+        ...
+
+
+class HttpTransport:
+    """Peer requests over HTTP(S)."""
+
+    def __init__(self, timeout_s: float = TIMEOUT_S) -> None:
+        self._client = httpx.Client(timeout=timeout_s)
+
+    def post(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST JSON; a network failure becomes PeerUnavailable."""
+        try:
+            r = self._client.post(url, json=body)
+            return r.status_code, dict(r.json())
+        except (httpx.HTTPError, ValueError) as exc:
+            raise PeerUnavailable(f"{url}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+
+class DirectTransport:
+    """Hands requests to answer functions by gateway URL (one process hosts the holders)."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]] = {}
+
+    def post(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Call the holder registered for the URL's gateway."""
+        base = url.removesuffix(PATH)
+        handler = self.handlers.get(base)
+        if handler is None:
+            raise PeerUnavailable(f"no gateway at {base} in this process")
+        return handler(body)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """An opened answer: its documents and the digest the holder logged."""
+
+    documents: list[DisclosedDocument]
+    digest: str
+
+
+class PeerClient:
+    """Asks other members' gateways for what the policy lets this area see."""
+
+    def __init__(self, ctx: AreaContext, transport: PeerTransport) -> None:
+        self.ctx = ctx
+        self.transport = transport
+
+    def fetch(self, holder: bytes, subject: str, doc_type: str) -> Disclosure:
+        """The documents of `doc_type` about `subject` that `holder` discloses to this area."""
+        ledger = self.ctx.ledger
+        _key, url = ledger.profile(holder)
+        if not url:
+            raise PeerUnavailable(f"member 0x{holder.hex()} registered no gateway URL")
+        request = DisclosureRequest.new(self.ctx.member_hex, "0x" + holder.hex(), subject, doc_type)
+        consortium = ledger.contracts.consortium.address
+        signature = ledger.sign_message(request.message(ledger.chain_id, consortium))
+        status, body = self.transport.post(
+            url.rstrip("/") + PATH, {"request": request.to_json(), "signature": signature}
+        )
+        if status != 200:
+            raise PeerUnavailable(
+                f"{url} refused ({status} {body.get('code')}): {body.get('detail')}",
+                peerStatus=status,
+                peerCode=body.get("code"),
+            )
+        try:
+            plaintext = open_envelope(
+                body["envelope"], self.ctx.encryption, request.envelope_info()
+            )
+        except (EnvelopeError, KeyError, TypeError) as exc:
+            raise PeerUnavailable(f"{url}: the answer cannot be opened: {exc}") from exc
+        digest = disclosure_digest(plaintext)
+        if digest != body.get("digest"):
+            raise PeerUnavailable(f"{url}: the answer does not match the digest it logs")
+        try:
+            documents = [DisclosedDocument.from_json(d) for d in json.loads(plaintext)["documents"]]
+        except (CommitmentError, KeyError, TypeError, ValueError) as exc:
+            raise PeerUnavailable(f"{url}: malformed disclosed documents: {exc}") from exc
+        return Disclosure(documents, digest)

@@ -1,0 +1,167 @@
+"""The holder side of gateway-to-gateway disclosure (DESIGN §4).
+
+An authenticated request (node_gateway.peer.auth) is answered only if the requester plays a
+role on the subject — the origin or the return centre of the return, the platform of the case,
+an auditor — and only with the fields the disclosure policy gives that role, as disclosed
+documents anyone can verify against the ledger, sealed to the requester's registered key.
+Every answer is logged in `disclosure_log` and its digest anchored through ReturnLedger's
+disclosure log (via the outbox), so auditors can see who saw what.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from clients.commitments.document import commit
+from clients.commitments.ledger_leaves import CaseHeader
+from clients.envelope import EnvelopeError, seal
+from clients.ledger_bindings import MemberKind, member_id
+from clients.peer import DisclosureRequest, answer_plaintext, disclosure_digest
+from clients.records import DocType
+from clients.verify import case_anchor, return_anchor
+from node_gateway.peer.auth import verify_request
+from node_gateway.peer.errors import NotInvolved, PolicyDenied
+from node_gateway.services.context import AreaContext
+from node_gateway.services.errors import NotFound
+from node_gateway.services.tax_records import header_of
+from node_gateway.store import Vault, index, outbox, records, transaction, utc_now
+
+RETURN_DOCS = frozenset(
+    {
+        DocType.RETURN_APPLICATION.value,
+        DocType.ARRIVAL.value,
+        DocType.INSPECTION_REPORT.value,
+        DocType.RECOGNITION.value,
+        DocType.SETTLEMENT.value,
+    }
+)
+
+
+def _role_on_return(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    requester: str,
+    kind: MemberKind,
+    code: int,
+    return_id: str,
+) -> tuple[str, str]:
+    """(policy role, case id) of the requester on a return."""
+    r = index.return_state(conn, return_id)
+    if r is None:
+        on_ledger = ctx.ledger.get_return(bytes.fromhex(return_id[2:]))
+        if on_ledger is None:
+            raise NotFound(f"no return {return_id}")
+        r = {
+            "caseId": "0x" + on_ledger.case_id.hex(),
+            "originCode": on_ledger.origin_code,
+            "centreCode": on_ledger.centre_code,
+            "platform": "0x" + on_ledger.platform.hex(),
+        }
+    if kind == MemberKind.AUDITOR:
+        return "auditor", r["caseId"]
+    if kind == MemberKind.PLATFORM and requester == r["platform"]:
+        return "platform", r["caseId"]
+    if kind == MemberKind.CUSTOMS and code == r["originCode"]:
+        return "origin", r["caseId"]
+    if kind == MemberKind.CUSTOMS and code == r["centreCode"]:
+        return "return_centre", r["caseId"]
+    raise NotInvolved("the requester plays no role on this return")
+
+
+def _role_on_case(
+    conn: sqlite3.Connection,
+    requester: str,
+    kind: MemberKind,
+    code: int,
+    platform: str,
+    case_id: str,
+) -> str:
+    if kind == MemberKind.AUDITOR:
+        return "auditor"
+    if kind == MemberKind.PLATFORM and requester == platform:
+        return "platform"
+    if kind == MemberKind.CUSTOMS and any(
+        int(r["centreCode"]) == code for r in index.returns_of_case(conn, case_id)
+    ):
+        return "return_centre"
+    raise NotInvolved("the requester is not the return centre of any return of this case")
+
+
+def _disclosed(
+    ctx: AreaContext, role: str, stored: dict[str, Any], anchor: dict[str, Any]
+) -> dict[str, Any]:
+    salts = {p: bytes.fromhex(s) for p, s in stored["salts"].items()}
+    c = commit(stored["record"], salts)
+    if not ctx.policy.classes(role, c.doc_type):
+        raise PolicyDenied(f"the policy gives role {role!r} nothing of {c.doc_type}")
+    return c.disclose(ctx.policy.selector(role, c.doc_type)).with_anchor(anchor).to_json()
+
+
+def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
+    """Authenticate, authorise, disclose, seal, log: the whole answer to one peer request."""
+    request, kind, code = verify_request(ctx, conn, body)
+    vault = Vault(conn, ctx.keyring)
+    documents: list[dict[str, Any]] = []
+    if request.doc_type in RETURN_DOCS:
+        role, case_id = _role_on_return(ctx, conn, request.requester, kind, code, request.subject)
+        anchor = return_anchor(bytes.fromhex(request.subject[2:]))
+        for d in records.documents(conn, return_id=request.subject):
+            if d["docType"] == request.doc_type:
+                documents.append(_disclosed(ctx, role, vault.get(d["recordId"]), anchor))
+    elif request.doc_type == DocType.TAX_ASSESSMENT.value:
+        case_id = request.subject
+        tax = records.tax_record(conn, case_id)
+        if tax is None:
+            raise NotFound(f"no tax record of case {case_id} here")
+        platform = "0x" + member_id(tax["platform"]).hex()
+        role = _role_on_case(conn, request.requester, kind, code, platform, case_id)
+        h = header_of(ctx, conn, case_id)
+        if h["anchorStatus"] != "anchored":
+            raise NotFound(f"the tax record of case {case_id} is not anchored yet")
+        header = CaseHeader(
+            bytes.fromhex(case_id[2:]),
+            ctx.member,
+            member_id(tax["platform"]),
+            tax["releaseTime"],
+            tax["lineCount"],
+            bytes.fromhex(tax["recordDigest"][2:]),
+        )
+        anchor = case_anchor(
+            header, bytes.fromhex(h["root"][2:]), [bytes.fromhex(p[2:]) for p in h["proof"]]
+        )
+        documents.append(_disclosed(ctx, role, vault.get(tax["recordId"]), anchor))
+    else:
+        raise NotFound(f"no documents of type {request.doc_type!r} are disclosed")
+    if not documents:
+        raise NotFound(f"no {request.doc_type} of {request.subject} here")
+
+    plaintext = answer_plaintext(documents)
+    digest = disclosure_digest(plaintext)
+    key, _url = ctx.ledger.profile(bytes.fromhex(request.requester[2:]))
+    try:
+        envelope = seal(plaintext, key, request.envelope_info())
+    except EnvelopeError as exc:
+        raise NotInvolved(f"the requester registered no usable encryption key: {exc}") from exc
+    fields = sorted({f["path"] for doc in documents for f in doc.get("revealed", [])})
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO disclosure_log (case_id, requester, digest, fields, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (case_id, request.requester, digest, json.dumps(fields), utc_now()),
+        )
+        outbox.enqueue(
+            conn,
+            "disclose",
+            {"caseId": case_id, "requester": request.requester, "digest": digest},
+            subject=None,
+            requested_by=request.requester,
+        )
+    ctx.wake.set()
+    return {"request": request.to_json(), "digest": digest, "envelope": envelope}
+
+
+def request_of(body: dict[str, Any]) -> DisclosureRequest:
+    """The request part of a peer body (for logging)."""
+    return DisclosureRequest.from_json(body["request"])

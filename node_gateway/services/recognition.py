@@ -1,0 +1,272 @@
+"""Automatic recognition at the origin (DESIGN §3, the pilot's "closed loop").
+
+The engine follows InspectionRecorded events (from the index) of returns whose origin is this
+area. For each, it asks the return centre (peer API) for the inspection report and the return
+application, as the policy discloses them to an origin, and checks:
+
+- each document is intact and is the very document whose digest the ledger holds;
+- the report covers exactly the applied lines, and its accepted lines are the ledger's;
+- every line exists in this area's tax assessment and no more pieces are returned than were
+  declared;
+- windows: a late arrival has every line rejected (the contract enforces it; checked again).
+
+The platform's signature over the application was checked on chain by ReturnLedger when it was
+recorded (ReturnApplied names the signer). All good: a recognition decision (mode automatic)
+and the settlement of the accepted lines — not levied, or refunded where the case's tax
+payment is on the ledger — go into the outbox. Anything off: a dispute whose reason (committed,
+kept off the ledger) says what, for the officers' queue (`GET /v1/returns?state=disputed`).
+A setting per area (`recognition = "automatic" | "officer"`) chooses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from clients.commitments.document import DisclosedDocument
+from clients.records import (
+    DocType,
+    QuotaAdjustment,
+    RecognitionDecision,
+    SettlementLine,
+    SettlementRecord,
+    TaxAssessment,
+    canonical,
+    parse_record,
+)
+from node_gateway.peer.client import PeerClient
+from node_gateway.peer.errors import PeerUnavailable
+from node_gateway.services import returns
+from node_gateway.services.auth import Principal
+from node_gateway.services.context import AreaContext
+from node_gateway.services.errors import NotAnchored
+from node_gateway.services.tax_records import assessment, payment_proof
+from node_gateway.store import index, outbox, transaction
+
+log = logging.getLogger(__name__)
+
+FOLLOWER = "recognition"
+ENGINE = "recognition-engine"
+MAX_REASON = 500
+
+
+def _mask(gnums: list[int]) -> int:
+    mask = 0
+    for g in gnums:
+        mask |= 1 << (g - 1)
+    return mask
+
+
+def _lines_of(doc: DisclosedDocument, field: str) -> dict[int, Any]:
+    """{line index: value of /lines/<i>/<field>} among the revealed fields."""
+    found: dict[int, Any] = {}
+    for path, value in doc.values().items():
+        parts = path.split("/")
+        if len(parts) == 4 and parts[1] == "lines" and parts[3] == field and parts[2].isdigit():
+            found[int(parts[2])] = value
+    return found
+
+
+def _event(conn: sqlite3.Connection, return_id: str, name: str) -> dict[str, Any] | None:
+    for ev in index.events_of(conn, return_id=return_id):
+        if ev["event"] == name:
+            args: dict[str, Any] = ev["args"]
+            return args
+    return None
+
+
+def check_return(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    peer: PeerClient,
+    return_id: str,
+    state: dict[str, Any],
+    inspected: dict[str, Any],
+) -> list[str]:
+    """Everything that keeps this area from recognising the result (empty: recognise)."""
+    problems: list[str] = []
+    centre = ctx.ledger.customs_member(int(state["centreCode"]))
+    tax = TaxAssessment.model_validate(assessment(ctx, conn, state["caseId"])["record"])
+    declared = {line.gnum: line.qty for line in tax.lines}
+    applied = [g for g in range(1, 129) if state["lineMask"] >> (g - 1) & 1]
+
+    report_digest = str(inspected["reportDigest"]).lower()
+    reports = peer.fetch(centre, return_id, DocType.INSPECTION_REPORT.value).documents
+    report = next((d for d in reports if "0x" + d.digest.hex() == report_digest), None)
+    if report is None:
+        problems.append("the return centre disclosed no inspection report with the ledger's digest")
+    elif report.compute_digest() != report.digest:
+        problems.append("the inspection report's fields do not hash to its digest")
+    else:
+        gnums, results = _lines_of(report, "gnum"), _lines_of(report, "result")
+        if sorted(gnums.values()) != applied:
+            problems.append(f"the report covers lines {sorted(gnums.values())}, not {applied}")
+        accepted = [gnums[i] for i, r in results.items() if r == "accepted" and i in gnums]
+        if _mask(accepted) != int(inspected["acceptedMask"]):
+            problems.append("the report's accepted lines differ from those on the ledger")
+        unknown = sorted(set(gnums.values()) - set(declared))
+        if unknown:
+            problems.append(f"lines {unknown} are not in the declaration")
+        if state["late"] and accepted:
+            problems.append("the goods arrived after the arrival window but lines were accepted")
+
+    applied_event = _event(conn, return_id, "ReturnApplied")
+    application_digest = str((applied_event or {}).get("applicationDigest", "")).lower()
+    applications = peer.fetch(centre, return_id, DocType.RETURN_APPLICATION.value).documents
+    application = next(
+        (d for d in applications if "0x" + d.digest.hex() == application_digest), None
+    )
+    if application is None:
+        problems.append("the return centre disclosed no application with the ledger's digest")
+    elif application.compute_digest() != application.digest:
+        problems.append("the return application's fields do not hash to its digest")
+    else:
+        gnums, qtys = _lines_of(application, "gnum"), _lines_of(application, "qty")
+        for i, gnum in gnums.items():
+            if gnum not in declared:
+                problems.append(f"line {gnum} of the application is not in the declaration")
+            elif int(qtys.get(i, 0)) > declared[gnum]:
+                problems.append(
+                    f"line {gnum}: {qtys[i]} pieces returned, {declared[gnum]} declared"
+                )
+    return problems
+
+
+def settlement_for(
+    tax: TaxAssessment, return_id: str, gnums: list[int], kind: str, when: datetime
+) -> SettlementRecord:
+    """The settlement of whole lines `gnums` of a case: their taxes not levied or refunded, the
+    buyer's yearly quota given back by their value."""
+    settled = [line for line in tax.lines if line.gnum in set(gnums)]
+    lines = [
+        SettlementLine(
+            gnum=line.gnum,
+            customs_duty=line.customs_duty,
+            vat=line.vat,
+            consumption_tax=line.consumption_tax,
+            amount=line.customs_duty + line.vat + line.consumption_tax,
+        )
+        for line in settled
+    ]
+    return SettlementRecord(
+        return_id=return_id,
+        origin_code=tax.customs_code,
+        kind=kind,  # type: ignore[arg-type]
+        settled_time=when,
+        lines=lines,
+        total=sum((line.amount for line in lines), Decimal("0.00")),
+        quota=QuotaAdjustment(
+            buyer_id_number=tax.buyer.id_number,
+            year=tax.release_time.year,
+            amount=sum((line.total_price for line in settled), Decimal("0.00")),
+        ),
+    )
+
+
+def decide(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    peer: PeerClient,
+    return_id: str,
+    state: dict[str, Any],
+    inspected: dict[str, Any],
+) -> str:
+    """Check one inspected return and queue recognition + settlement, or a dispute."""
+    problems = check_return(ctx, conn, peer, return_id, state, inspected)
+    when = datetime.fromtimestamp(ctx.ledger.now(), UTC)
+    engine = Principal(ctx.label, "system", ENGINE)
+    decision = RecognitionDecision(
+        return_id=return_id,
+        origin_code=ctx.code,
+        decided_time=when,
+        decision="disputed" if problems else "recognized",
+        mode="automatic",
+        officer=None,
+        reason="; ".join(problems)[:MAX_REASON],
+    )
+    kind = "dispute" if problems else "recognition"
+    with transaction(conn):
+        returns.store_step(
+            ctx,
+            conn,
+            engine,
+            doc=canonical(decision),
+            salts=None,
+            case_id=state["caseId"],
+            return_id=return_id,
+            kind=kind,
+            payload=lambda d: {"returnId": return_id, "digest": d},
+        )
+        accepted = [g for g in range(1, 129) if int(inspected["acceptedMask"]) >> (g - 1) & 1]
+        if not problems and accepted:
+            _settle(ctx, conn, engine, return_id, state, accepted, when)
+    return kind
+
+
+def _settle(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    engine: Principal,
+    return_id: str,
+    state: dict[str, Any],
+    accepted: list[int],
+    when: datetime,
+) -> None:
+    try:
+        paid = payment_proof(conn, state["caseId"])
+    except NotAnchored:
+        log.info("return %s: payment not anchored yet; settlement left to an officer", return_id)
+        return
+    tax = parse_record(DocType.TAX_ASSESSMENT, assessment(ctx, conn, state["caseId"])["record"])
+    assert isinstance(tax, TaxAssessment)
+    record = settlement_for(tax, return_id, accepted, "refunded" if paid else "not_levied", when)
+    base = {"returnId": return_id, "lineMask": _mask(accepted), "quotaAdjusted": True}
+    extra = {"payment": paid} if paid else {}
+    returns.store_step(
+        ctx,
+        conn,
+        engine,
+        doc=canonical(record),
+        salts=None,
+        case_id=state["caseId"],
+        return_id=return_id,
+        kind="settle_refunded" if paid else "settle_not_levied",
+        payload=lambda d: {**base, **extra, "digest": d},
+    )
+
+
+def run_once(ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient | None) -> int:
+    """Decide every newly inspected return of this origin; returns decisions queued."""
+    if ctx.settings.recognition != "automatic" or peer is None:
+        return 0
+    after = index.checkpoint(conn, FOLLOWER)
+    upto = index.checkpoint(conn)
+    if upto <= after:
+        return 0
+    rows = conn.execute(
+        "SELECT block_number, return_id, args FROM ledger_index WHERE event = 'InspectionRecorded'"
+        " AND block_number > ? AND block_number <= ? ORDER BY block_number, log_index",
+        (after, upto),
+    ).fetchall()
+    decided = 0
+    done_block = upto
+    for row in rows:
+        return_id = row["return_id"]
+        state = index.return_state(conn, return_id)
+        if state is None or f"{state['originCode']:04d}" != ctx.code:
+            continue
+        if state["state"] != "inspected" or outbox.open_for_subject(conn, return_id):
+            continue  # already decided (by an officer or an earlier pass)
+        try:
+            decide(ctx, conn, peer, return_id, state, json.loads(row["args"]))
+            decided += 1
+        except PeerUnavailable as exc:
+            log.warning("return %s: cannot reach the return centre yet: %s", return_id, exc)
+            done_block = int(row["block_number"]) - 1  # retry from this block
+            break
+    index.set_checkpoint(conn, FOLLOWER, done_block)
+    return decided
