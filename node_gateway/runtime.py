@@ -22,7 +22,7 @@ from node_gateway.ledger.indexer import Indexer
 from node_gateway.ledger.sender import Sender
 from node_gateway.main import create_app
 from node_gateway.peer.client import PeerClient, PeerTransport
-from node_gateway.services import disclosure, recognition
+from node_gateway.services import disclosure, expectations, recognition
 from node_gateway.services.batching import seal_due
 from node_gateway.services.context import AreaContext, make_context
 from node_gateway.store import outbox
@@ -84,6 +84,7 @@ class Gateway:
             if sender.node_up:
                 done += Indexer(conn, self.ledger).run_once()
                 done += recognition.run_once(self.context, conn, self.peer)
+                done += expectations.run_once(self.context, conn, self.peer)
             return done
 
     def answer_peer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -20,7 +20,7 @@ from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import InvalidRecord, NotFound
 from node_gateway.services.tax_records import header_of
-from node_gateway.store import Vault, batches, index, outbox, records
+from node_gateway.store import Vault, batches, expected, index, outbox, records
 
 HOLDER_ROLES = frozenset({"officer", "system", "admin"})
 STATES = ("applied", "arrived", "inspected", "disputed", "recognized", "settled")
@@ -88,12 +88,16 @@ def return_view(
         ]
         if not mine:
             raise NotFound(f"no return {return_id}")
-    return {
+    view: dict[str, Any] = {
         "returnId": return_id,
         "ledger": row,
         "pending": pending,
         "documents": _documents(ctx, conn, principal, return_id),
     }
+    if principal.role in HOLDER_ROLES:
+        # At the return centre: the declared goods to expect at inspection (from the origin).
+        view["expected"] = expected.get(conn, return_id)
+    return view
 
 
 def case_view(

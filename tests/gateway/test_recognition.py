@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from clients.applications import application_body
 from clients.commitments.document import DisclosedDocument
@@ -191,3 +192,33 @@ def test_disclosed_report_verifies_against_the_ledger(world: dict[str, Any]) -> 
     assert isinstance(doc, DisclosedDocument)
     result = ningbo.ledger.verifier().verify(doc)
     assert result.ok, result.to_json()
+
+
+def test_return_centre_knows_what_to_expect_without_personal_data(world: dict[str, Any]) -> None:
+    c = world["c"]
+    a = world["lists"]["3100"][0]
+    conn = c.centre.connections.get()
+    rows = conn.execute("SELECT return_id, lines, problems FROM expected_goods").fetchall()
+    assert rows, "the centre fetched no expectations"
+    declared_names = {line.gname for line in a.lines}
+    everything = " ".join(r["lines"] for r in rows)
+    assert any(name in everything for name in declared_names)
+    for r in rows:
+        for line in json.loads(r["lines"]):
+            assert set(line) <= {
+                "gnum",
+                "itemRecordNo",
+                "gcode",
+                "gname",
+                "qty",
+                "unit",
+                "qtyReturned",
+            }
+    assert a.buyer.name not in everything and a.buyer.id_number not in everything
+    over = [json.loads(r["problems"]) for r in rows if json.loads(r["problems"])]
+    assert any("pieces applied for" in p for problems in over for p in problems)
+    view = TestClient(c.centre.app).get(
+        f"/v1/returns/{rows[0]['return_id']}",
+        headers={"Authorization": f"Bearer {c.credentials['2900']['officer']}"},
+    )
+    assert view.status_code == 200 and view.json()["expected"]["lines"]

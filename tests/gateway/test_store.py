@@ -39,6 +39,7 @@ TABLES = {
     "cases_view",
     "tax_payments",
     "peer_nonces",
+    "expected_goods",
 }
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32
