@@ -197,6 +197,9 @@ if __name__ == "__main__":
 # ---------------------------------------------------------------------- consortium
 
 
+# Ningbo recognises automatically; Zhengzhou leaves recognition to its officers.
+DEMO_RECOGNITION = {"3100": "automatic", "4600": "officer", "2900": "officer"}
+
 CONSORTIUM_DIR = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -224,7 +227,7 @@ def up(data_dir: Path, base_port: int, demo: bool) -> None:
     from node_gateway.consortium import Consortium
     from node_gateway.demo import run_story
 
-    c = Consortium.open(data_dir, base_port=base_port)
+    c = Consortium.open(data_dir, base_port=base_port, recognition=DEMO_RECOGNITION)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -269,7 +272,7 @@ def demo(data_dir: Path, as_json: bool, records: int) -> None:
     from node_gateway.consortium import Consortium
     from node_gateway.demo import run_story
 
-    c = Consortium.open(data_dir)
+    c = Consortium.open(data_dir, recognition=DEMO_RECOGNITION)
     try:
         if not c.fresh:
             _fail(f"{data_dir} already holds a consortium; the demo needs a new directory")

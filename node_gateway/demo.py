@@ -44,6 +44,7 @@ def run_story(
     c: Consortium,
     records_per_origin: int = 520,
     returns_per_stage: int = 9,
+    auto_returns: int = 12,
     messages: Path | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, Any]:
@@ -87,19 +88,20 @@ def run_story(
     c.drain()
     progress("tax record batches anchored")
 
+    # Zhengzhou (officer-only recognition) carries returns to every state by hand; Ningbo
+    # (automatic recognition) recognises and settles by itself — and disputes the one return
+    # that claims more pieces than were declared.
     total = returns_per_stage * len(STAGES)
     cases: list[tuple[str, Any, str]] = []
-    for i in range(total):
-        code = ORIGINS[i % 2]
-        a = assessments[code][i // 2]
-        gnums = [line.gnum for line in a.lines]
-        app = sample_return_application(a, gnums=gnums[: max(1, len(gnums) - i % 2)])
+    auto: list[tuple[str, Any, str]] = []
+
+    def apply(code: str, a: Any, gnums: list[int], qty: dict[int, int] | None = None) -> str:
+        app = sample_return_application(a, gnums=gnums, qty=qty)
         app = app.model_copy(update={"applied_time": _when(now)})
         gw = c.gateways[code]
-        conn = gw.connections.get()
         case_id = tax_records.case_id_of(gw.context, a.invt_no)
         body = application_body(
-            tax_records.header_of(gw.context, conn, case_id),
+            tax_records.header_of(gw.context, gw.connections.get(), case_id),
             app,
             centre.context.member_hex,
             c.client_key(PLATFORM),
@@ -112,9 +114,19 @@ def run_story(
             platform,
             ReturnApplicationIn.model_validate(body),
         )
-        cases.append((done["returnId"], a, code))
+        return str(done["returnId"])
+
+    for i in range(total):
+        a = assessments["4600"][i]
+        gnums = [line.gnum for line in a.lines]
+        cases.append((apply("4600", a, gnums[: max(1, len(gnums) - i % 2)]), a, "4600"))
+    for i in range(auto_returns):
+        a = assessments["3100"][i]
+        gnums = [line.gnum for line in a.lines]
+        over = {gnums[0]: a.lines[0].qty + 3} if i == auto_returns - 1 else None
+        auto.append((apply("3100", a, gnums, over), a, "3100"))
     c.drain()
-    progress(f"{total} return applications on the ledger")
+    progress(f"{total + auto_returns} return applications on the ledger")
 
     def step(stage: str, fn: Callable[[str, Any, str], None]) -> None:
         first = STAGES.index(stage) * returns_per_stage
@@ -124,7 +136,7 @@ def run_story(
         progress(f"{len(cases) - first} returns {stage}")
 
     cconn = centre.connections.get()
-    applied = {rid: sorted(int(g) for g in _lines(rid, c)) for rid, _, _ in cases}
+    applied = {rid: sorted(int(g) for g in _lines(rid, c)) for rid, _, _ in cases + auto}
 
     def arrive(rid: str, a: Any, code: str) -> None:
         app = sample_return_application(a)
@@ -163,6 +175,15 @@ def run_story(
     step("disputed", dispute)
     step("recognized", recognize)
     step("settled", settle)
+
+    for rid, a, code in auto:
+        arrive(rid, a, code)
+    c.drain()
+    for rid, a, code in auto:
+        inspect(rid, a, code)
+    c.drain()  # Ningbo's engine fetches the reports from Hangzhou and decides
+    c.drain()
+    progress(f"{len(auto)} Ningbo returns decided automatically")
     return summary(c)
 
 
@@ -170,6 +191,23 @@ def _lines(return_id: str, c: Consortium) -> list[int]:
     r = c.centre.ledger.get_return(bytes.fromhex(return_id[2:]))
     assert r is not None
     return [bit + 1 for bit in range(r.line_mask.bit_length()) if r.line_mask >> bit & 1]
+
+
+def _automatic(c: Consortium) -> dict[str, int]:
+    """Decisions Ningbo's engine took (from its vault: mode "automatic")."""
+    from node_gateway.store import Vault
+
+    gw = c.gateways["3100"]
+    conn = gw.connections.get()
+    vault = Vault(conn, gw.context.keyring)
+    found: Counter[str] = Counter()
+    for (record_id,) in conn.execute(
+        "SELECT record_id FROM case_documents WHERE doc_type = 'recognition'"
+    ).fetchall():
+        record = vault.get(record_id)["record"]
+        if record["mode"] == "automatic":
+            found[record["decision"]] += 1
+    return dict(sorted(found.items()))
 
 
 def summary(c: Consortium) -> dict[str, Any]:
@@ -180,8 +218,10 @@ def summary(c: Consortium) -> dict[str, Any]:
         code: int(gw.connections.get().execute("SELECT count(*) FROM tax_records").fetchone()[0])
         for code, gw in c.gateways.items()
     }
+    automatic = _automatic(c)
     return {
         "head": c.chain.head(),
+        "automaticRecognition": automatic,
         "taxRecords": records,
         "returns": dict(sorted(states.items())),
         "returnsTotal": sum(states.values()),
