@@ -233,3 +233,22 @@ def test_path_param_free_route_is_not_a_500_on_garbage(world: dict[str, Any]) ->
         PATH, content=b"not json", headers={"content-type": "application/json"}
     )
     assert r.status_code == 422
+
+
+def test_removed_signing_account_is_refused(world: dict[str, Any]) -> None:
+    c = world["c"]
+    old, new = Account.create(), Account.create()
+    sponsor = LocalSigner(
+        c.chain,
+        bytes.fromhex((c.data_dir / "areas" / "3100" / "keys" / "account.key").read_text().strip()),
+    )
+    consortium = world["contracts"].consortium.functions
+    platform = member_id("platform-rotating")
+    sponsor.send(consortium.registerPlatform(platform, old.address, b"", ""))
+    _, before = _signed(world, old.key, "platform-rotating", world["rid"], "return_application")
+    # Signed by a current account: authenticated (then refused for playing no role).
+    _refused(world["client"].post(PATH, json=before), 403, "not_involved")
+    sponsor.send(consortium.addPlatformAccount(platform, new.address))
+    sponsor.send(consortium.removePlatformAccount(platform, old.address))
+    _, after = _signed(world, old.key, "platform-rotating", world["rid"], "return_application")
+    _refused(world["client"].post(PATH, json=after), 401, "bad_peer_signature")
