@@ -33,6 +33,15 @@ class TaxRecordsIn(Body):
     records: list[TaxRecordIn] = Field(min_length=1)
 
 
+class CebTaxRecordsIn(Body):
+    """A CEB621 message of inventory lists with the CEB816 message of their tax bills, as XML
+    text, and the platform member the lists were declared for."""
+
+    platform: str = Field(pattern=LABEL, description="member label of the e-commerce platform")
+    ceb621: str = Field(min_length=1, description="a CEB621Message (XML) of inventory lists")
+    ceb816: str = Field(min_length=1, description="the CEB816Message (XML) of their tax bills")
+
+
 class CaseHeaderIn(Body):
     """ReturnLedger.CaseHeader as served by the origin gateway."""
 

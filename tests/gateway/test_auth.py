@@ -39,6 +39,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/metrics"): only(200, "admin", "system"),
     ("POST", "/v1/tax-records"): only(422, "system", "officer"),
     ("POST", "/v1/tax-records/bulk"): only(422, "system", "officer"),
+    ("POST", "/v1/tax-records/ceb"): only(422, "system", "officer"),
     ("POST", "/v1/tax-payments"): only(422, "system", "officer"),
     ("GET", "/v1/cases/lookup"): only(422, *READERS),
     ("GET", "/v1/cases/{case_id}/header"): only(404, *READERS),

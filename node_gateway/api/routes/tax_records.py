@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from node_gateway.adapters import read_tax_assessments
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
-from node_gateway.schemas import StepIn, TaxRecordIn, TaxRecordsIn
+from node_gateway.schemas import CebTaxRecordsIn, StepIn, TaxRecordIn, TaxRecordsIn
 from node_gateway.services import tax_records, views
 from node_gateway.services.auth import Principal
 from node_gateway.services.errors import NotFound
@@ -44,6 +45,44 @@ def post_tax_records(
         write,
         lambda: {"accepted": tax_records.ingest(ctx, db, [r.model_dump() for r in body.records])},
     )
+
+
+@router.post(
+    "/tax-records/ceb",
+    status_code=202,
+    summary="Accept the inventory lists of a CEB621 message with their CEB816 tax bills",
+)
+def post_ceb_tax_records(
+    body: CebTaxRecordsIn, ctx: CtxDep, db: DbDep, who: Writer, write: WriteDep, response: Response
+) -> Any:
+    """The area system's own messages, as JSON `{"platform", "ceb621", "ceb816"}` holding the
+    two XML documents as text: every `ceb:Inventory` of the CEB621 becomes a tax assessment
+    with the `ceb:Tax` of the same `invtNo` in the CEB816 (node_gateway.adapters.ceb621), all
+    for `platform`, then they are accepted as `/tax-records/bulk` accepts records: all or
+    nothing. Answers `{"accepted": [{"invtNo", "caseId", "recordDigest", "leaf", "batchId"}]}`
+    in the CEB621's order.
+
+    Refusals (problem+json): `invalid_xml` (malformed, a DTD or entity, too deep; 413 when too
+    large), `unmatched_tax_bill` (a list without its bill or the reverse), `invalid_record`
+    (fields by element path, `/CEB621Message/Inventory[3]/InventoryList[2]/qty`), then those
+    of the bulk route (`wrong_area`, `duplicate_record`, ...; record paths `/records/<i>` are
+    in the CEB621's order).
+    """
+
+    # Parsed before the write transaction, so a large message does not hold the store's lock.
+    records = read_tax_assessments(body.ceb621, body.ceb816)
+    items = [{"platform": body.platform, "record": record} for record in records]
+
+    def accept() -> dict[str, Any]:
+        accepted = tax_records.ingest(ctx, db, items)
+        return {
+            "accepted": [
+                {"invtNo": record["invtNo"], **result}
+                for record, result in zip(records, accepted, strict=True)
+            ]
+        }
+
+    return idempotent(response, db, who, write, accept)
 
 
 @router.get("/cases/lookup", summary="The pseudonymous case id of an inventory list")

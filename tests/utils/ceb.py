@@ -1,0 +1,227 @@
+"""Writers of CEB messages from canonical records, for adapter tests: CEB621 inventory lists,
+CEB816 tax bills and CEB625 return lists, with the elements real messages carry beyond what
+the records need (guid, names, ports, a BaseTransfer), so the adapters are seen ignoring them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+from xml.etree.ElementTree import Element, SubElement, register_namespace, tostring
+
+from clients.records import ReturnApplication, TaxAssessment, canonical
+from node_gateway.adapters.ceb import CEB_NS, CST, format_ceb_time
+
+register_namespace("ceb", CEB_NS)
+
+
+def _el(parent: Element, name: str, text: object | None = None) -> Element:
+    child = SubElement(parent, f"{{{CEB_NS}}}{name}")
+    if text is not None:
+        child.text = str(text)
+    return child
+
+
+def _fields(parent: Element, values: Sequence[tuple[str, object]]) -> None:
+    for name, value in values:
+        _el(parent, name, value)
+
+
+def _message(name: str) -> Element:
+    root = Element(f"{{{CEB_NS}}}{name}", {"guid": str(uuid.uuid4()).upper(), "version": "1.0"})
+    return root
+
+
+def _transfer(root: Element, agent_code: str) -> None:
+    _fields(
+        _el(root, "BaseTransfer"),
+        [
+            ("copCode", agent_code),
+            ("copName", "报关企业"),
+            ("dxpMode", "DXP"),
+            ("dxpId", "DXPENT0000000001"),
+        ],
+    )
+
+
+def _xml(root: Element) -> str:
+    body = tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def _five(amount: Decimal) -> str:
+    """An amount with five decimals, as CEB tax bills write them."""
+    return f"{amount:.5f}"
+
+
+def ceb621(assessments: Sequence[TaxAssessment]) -> str:
+    """One CEB621Message holding the inventory list of every assessment."""
+    root = _message("CEB621Message")
+    for a in assessments:
+        inventory = _el(root, "Inventory")
+        head = _el(inventory, "InventoryHead")
+        _fields(
+            head,
+            [
+                ("guid", str(uuid.uuid4()).upper()),
+                ("appType", "1"),
+                ("appTime", format_ceb_time(a.release_time)),
+                ("appStatus", "2"),
+                ("orderNo", a.order_no),
+                ("ebpCode", a.ebp_code),
+                ("ebpName", "跨境电商平台"),
+                ("ebcCode", a.ebc_code),
+                ("ebcName", "跨境电商企业"),
+                ("logisticsNo", a.logistics_no),
+                ("logisticsCode", "3100980001"),
+                ("logisticsName", "物流企业"),
+                ("copNo", a.order_no),
+                ("assureCode", a.agent_code),
+                ("emsNo", a.ems_no),
+                ("invtNo", a.invt_no),
+                ("ieFlag", "I"),
+                ("declTime", a.release_time.astimezone(CST).strftime("%Y%m%d")),
+                ("customsCode", a.customs_code),
+                ("portCode", a.customs_code),
+                ("buyerIdType", a.buyer.id_type),
+                ("buyerIdNumber", a.buyer.id_number),
+                ("buyerName", a.buyer.name),
+                ("buyerTelephone", a.buyer.phone),
+                ("consigneeAddress", a.buyer.address),
+                ("agentCode", a.agent_code),
+                ("agentName", "申报企业"),
+                ("tradeMode", a.trade_mode),
+                ("trafMode", "4"),
+                ("country", "502"),
+                ("freight", "0"),
+                ("insuredFee", "0"),
+                ("currency", "142"),
+                ("packNo", "1"),
+                ("grossWeight", "1.2"),
+                ("netWeight", "1.0"),
+            ],
+        )
+        for line in a.lines:
+            _fields(
+                _el(inventory, "InventoryList"),
+                [
+                    ("gnum", line.gnum),
+                    ("itemRecordNo", line.item_record_no),
+                    ("itemNo", f"SKU{line.gnum:04d}"),
+                    ("gcode", line.gcode),
+                    ("gname", line.gname),
+                    ("gmodel", "规格型号"),
+                    ("country", "116"),
+                    ("currency", "142"),
+                    ("qty", line.qty),
+                    ("unit", line.unit),
+                    ("qty1", line.qty),
+                    ("unit1", line.unit),
+                    ("price", line.price),
+                    ("totalPrice", line.total_price),
+                ],
+            )
+    _transfer(root, assessments[0].agent_code if assessments else "3100980001")
+    return _xml(root)
+
+
+def ceb816(assessments: Sequence[TaxAssessment], status: str = "1") -> str:
+    """One CEB816Message holding the tax bill of every assessment (in the order given)."""
+    root = _message("CEB816Message")
+    for a in assessments:
+        tax = _el(root, "Tax")
+        _fields(
+            _el(tax, "TaxHeadRd"),
+            [
+                ("guid", str(uuid.uuid4()).upper()),
+                ("returnTime", format_ceb_time(a.release_time, millis=True)),
+                ("invtNo", a.invt_no),
+                ("taxNo", f"{a.invt_no}_0"),
+                ("customsTax", _five(a.totals.customs_duty)),
+                ("valueAddedTax", _five(a.totals.vat)),
+                ("consumptionTax", _five(a.totals.consumption_tax)),
+                ("status", status),
+                ("entDutyNo", ""),
+                ("note", ""),
+                ("assureCode", a.agent_code),
+                ("ebcCode", a.ebc_code),
+                ("logisticsCode", "3100980001"),
+                ("agentCode", a.agent_code),
+                ("customsCode", a.customs_code),
+                ("orderNo", a.order_no),
+            ],
+        )
+        for line in a.lines:
+            _fields(
+                _el(tax, "TaxListRd"),
+                [
+                    ("gnum", line.gnum),
+                    ("gcode", line.gcode),
+                    ("taxPrice", _five(line.total_price)),
+                    ("customsTax", _five(line.customs_duty)),
+                    ("valueAddedTax", _five(line.vat)),
+                    ("consumptionTax", _five(line.consumption_tax)),
+                ],
+            )
+    return _xml(root)
+
+
+def ceb625(applications: Sequence[ReturnApplication], with_centre: bool = True) -> str:
+    """One CEB625Message holding every return application (with the pilot's
+    returnCustomsCode unless `with_centre` is False)."""
+    root = _message("CEB625Message")
+    for app in applications:
+        refund = _el(root, "InvtRefund")
+        head = _el(refund, "InvtRefundHead")
+        values: list[tuple[str, object]] = [
+            ("guid", str(uuid.uuid4()).upper()),
+            ("appType", "1"),
+            ("appTime", format_ceb_time(app.applied_time)),
+            ("appStatus", "2"),
+            ("customsCode", app.customs_code),
+            ("orderNo", app.order_no),
+            ("ebpCode", app.ebp_code),
+            ("ebpName", "跨境电商平台"),
+            ("ebcCode", app.ebp_code),
+            ("ebcName", "跨境电商企业"),
+            ("logisticsNo", app.logistics_no),
+            ("logisticsCode", "3100980001"),
+            ("logisticsName", "物流企业"),
+            ("copNo", app.order_no),
+            ("invtNo", app.invt_no),
+            ("buyerIdType", "1"),
+            ("buyerIdNumber", "330106199001011234"),
+            ("buyerName", "张三"),
+            ("buyerTelephone", "13800000000"),
+            ("agentCode", app.agent_code),
+            ("agentName", "申报企业"),
+            ("reason", app.reason),
+        ]
+        if with_centre:
+            values.append(("returnCustomsCode", app.return_centre_code))
+        _fields(head, values)
+        for line in app.lines:
+            _fields(
+                _el(refund, "InvtRefundList"),
+                [
+                    ("gnum", line.gnum),
+                    ("gcode", "3304990099"),
+                    ("gname", "商品"),
+                    ("qty", line.qty),
+                    ("unit", "142"),
+                ],
+            )
+    _transfer(root, applications[0].agent_code if applications else "3100980001")
+    return _xml(root)
+
+
+def expected(record: TaxAssessment | ReturnApplication) -> dict[str, Any]:
+    """The canonical form the adapters give back: times in China Standard Time, since CEB
+    times carry no offset."""
+    if isinstance(record, TaxAssessment):
+        record = record.model_copy(update={"release_time": record.release_time.astimezone(CST)})
+    else:
+        record = record.model_copy(update={"applied_time": record.applied_time.astimezone(CST)})
+    return canonical(record)
