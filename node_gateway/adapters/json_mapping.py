@@ -41,7 +41,6 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +52,7 @@ from node_gateway.adapters.errors import (
     MappingError,
     SourceProblem,
 )
+from node_gateway.adapters.json_guard import json_depth
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
@@ -61,8 +61,6 @@ DOC_TYPES = (DocType.TAX_ASSESSMENT, DocType.RETURN_APPLICATION)  # the records 
 LINES = "/lines"
 _OFFSET = re.compile(r"([+-])([01][0-9]|2[0-3]):([0-5][0-9])")
 _DIGITS = re.compile(r"-?[0-9]{1,18}")
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 @dataclass(frozen=True)
@@ -315,18 +313,6 @@ def _draft(record: Any, where: str, mapping: JsonMapping) -> Draft:
             values = [draft.get(ref) for ref in rule.sum]
             draft.put(rule.pointer, total(values), where, derived=True)
     return draft
-
-
-def json_depth(text: str) -> int:
-    """How deep arrays and objects nest in JSON text, found without parsing it.
-
-    Checked before `json.loads`, whose C scanner recurses once per level: in a process with
-    py-evm's recursion limit (100,000) a deep enough document overflows the C stack and kills
-    the process instead of raising RecursionError.
-    """
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
-    steps = accumulate(1 if c in "[{" else -1 for c in brackets)
-    return max(steps, default=0)
 
 
 def _load_json(data: str | bytes, max_bytes: int, max_depth: int) -> Any:

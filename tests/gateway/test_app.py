@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +133,27 @@ def test_unexpected_error_is_problem_500_without_internals() -> None:
 def test_openapi_lists_health_routes() -> None:
     paths = client().get("/openapi.json").json()["paths"]
     assert {"/health", "/ready"} <= set(paths)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", None])
+def test_deeply_nested_json_is_problem_422_and_the_process_survives(
+    content_type: str | None,
+) -> None:
+    # 200,000 levels would overflow the C stack inside json.loads under py-evm's recursion
+    # limit and kill the process (a segfault, not an exception).
+    import eth  # noqa: F401 - as in every gateway process: raises the recursion limit
+
+    assert sys.getrecursionlimit() >= 100_000
+    headers = {"content-type": content_type} if content_type else {}
+    body = b"[" * 200_000 + b"]" * 200_000
+    c = client(max_body=1_000_000)
+    r = c.post("/v1/test/items", content=body, headers=headers)
+    assert_problem(r, 422, "too_deep")
+    assert c.post("/v1/test/items", json={"qty": 2}).json() == {"qty": 2}
+
+
+def test_json_depth_skips_brackets_inside_strings() -> None:
+    from node_gateway.adapters.json_guard import json_depth
+
+    assert json_depth(b'{"a": "[[[[[[", "b": [1, {"c": "]]]\\"[["}]}') == 3
+    assert json_depth(b"[]") == 1 and json_depth(b"7") == 0
