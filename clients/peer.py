@@ -22,6 +22,7 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 
 from clients.commitments.keccak import keccak256
+from clients.signing import typed_envelope
 
 DOMAIN_NAME = "CrossReturn Peer"
 DOMAIN_VERSION = "1"
@@ -90,22 +91,14 @@ class DisclosureRequest:
     def typed_data(self, chain_id: int, consortium: str) -> dict[str, Any]:
         """The EIP-712 message."""
         return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "DisclosureRequest": REQUEST_TYPE,
-            },
-            "primaryType": "DisclosureRequest",
-            "domain": {
-                "name": DOMAIN_NAME,
-                "version": DOMAIN_VERSION,
-                "chainId": chain_id,
-                "verifyingContract": consortium,
-            },
+            **typed_envelope(
+                "DisclosureRequest",
+                REQUEST_TYPE,
+                DOMAIN_NAME,
+                DOMAIN_VERSION,
+                chain_id,
+                consortium,
+            ),
             "message": {
                 "requester": _b(self.requester),
                 "holder": _b(self.holder),

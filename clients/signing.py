@@ -26,6 +26,36 @@ RETURN_APPLICATION_TYPE = [
 ]
 
 
+def typed_envelope(
+    primary: str,
+    fields: list[dict[str, str]],
+    name: str,
+    version: str,
+    chain_id: int,
+    verifying_contract: str,
+) -> dict[str, Any]:
+    """The EIP-712 `types`, `primaryType` and `domain` of a CrossReturn message (every one is
+    bound to a chain and a contract); add `message` to sign it."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            primary: fields,
+        },
+        "primaryType": primary,
+        "domain": {
+            "name": name,
+            "version": version,
+            "chainId": chain_id,
+            "verifyingContract": verifying_contract,
+        },
+    }
+
+
 def line_mask(gnums: list[int] | tuple[int, ...] | set[int]) -> int:
     """The line mask of a set of line numbers (gnum 1..128 -> bit gnum-1)."""
     mask = 0
@@ -72,22 +102,14 @@ class ReturnApplicationTerms:
     def typed_data(self, chain_id: int, ledger_address: str) -> dict[str, Any]:
         """The full EIP-712 message for this application on one ReturnLedger."""
         return {
-            "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
-                "ReturnApplication": RETURN_APPLICATION_TYPE,
-            },
-            "primaryType": "ReturnApplication",
-            "domain": {
-                "name": DOMAIN_NAME,
-                "version": DOMAIN_VERSION,
-                "chainId": chain_id,
-                "verifyingContract": ledger_address,
-            },
+            **typed_envelope(
+                "ReturnApplication",
+                RETURN_APPLICATION_TYPE,
+                DOMAIN_NAME,
+                DOMAIN_VERSION,
+                chain_id,
+                ledger_address,
+            ),
             "message": {
                 "returnId": self.return_id,
                 "caseId": self.case_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,25 @@ def _key(path: Path) -> bytes:
     if not path.exists():
         _write_secret(path, secrets.token_bytes(32).hex().encode())
     return bytes.fromhex(path.read_text().strip())
+
+
+def free_base_port(count: int = len(AREAS), host: str = "127.0.0.1") -> int:
+    """A port p with p .. p+count-1 all free on `host` (for tests, benchmarks, `up --base-port
+    0`); another process may still take one before it is bound."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind((host, 0))
+            base = int(s.getsockname()[1])
+        if base + count - 1 > 65_000:
+            continue
+        try:
+            for offset in range(1, count):
+                with socket.socket() as s:
+                    s.bind((host, base + offset))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports on {host}")
 
 
 def _recognition(setting: str | dict[str, str], code: str) -> Literal["automatic", "officer"]:

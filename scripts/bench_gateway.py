@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import tempfile
 import time
 import uuid
@@ -45,7 +44,7 @@ from clients.records.samples import (
     sample_settlement_record,
     sample_tax_assessment,
 )
-from node_gateway.consortium import PLATFORM, Consortium
+from node_gateway.consortium import PLATFORM, Consortium, free_base_port
 from node_gateway.services import tax_records
 
 ORIGIN, CENTRE = "3100", "2900"
@@ -90,24 +89,6 @@ class GatewayBenchConfig:
 
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1)
-
-
-def _free_base_port() -> int:
-    """A port p with p, p+1, p+2 free on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        if base + 2 > 65_000:
-            continue
-        try:
-            for offset in (1, 2):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no three consecutive free ports on 127.0.0.1")
 
 
 class _Api:
@@ -420,7 +401,7 @@ def bench_gateway(cfg: GatewayBenchConfig) -> dict[str, Any]:
     """The consortium's anchoring, raw ledger and return-lifecycle figures, in one run."""
     now = int(time.time())
     released = datetime.fromtimestamp(now - 86_400, UTC)
-    base_port = cfg.base_port or _free_base_port()
+    base_port = cfg.base_port or free_base_port()
     warmup = _assessments(3, 900_000_001, released)
     assessments = _assessments(cfg.records, 1, released)
     out: dict[str, Any] = {}

@@ -8,7 +8,11 @@ parsing), checks (cross-record rules), samples (builders for tests and demos).
 """
 
 from clients.records.base import DocType, FieldClass, Part, Record, field
-from clients.records.checks import return_problems, validate_return_against_assessment
+from clients.records.checks import (
+    return_problems,
+    settlement_for,
+    validate_return_against_assessment,
+)
 from clients.records.classes import FIELD_CLASSES, UnknownFieldPath, field_class, of_classes
 from clients.records.codec import canonical, parse_record
 from clients.records.errors import FieldError, RecordValidationError
@@ -61,5 +65,6 @@ __all__ = [
     "of_classes",
     "parse_record",
     "return_problems",
+    "settlement_for",
     "validate_return_against_assessment",
 ]

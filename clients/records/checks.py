@@ -1,8 +1,15 @@
-"""Rules that span two records: a return application against the assessment it returns from."""
+"""Rules that span two records: a return application against the assessment it returns from,
+and the settlement a case's assessment gives for returned lines."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
 from clients.records.errors import FieldError, RecordValidationError
+from clients.records.outcomes import QuotaAdjustment, SettlementLine, SettlementRecord
 from clients.records.returns import ReturnApplication
 from clients.records.tax import TaxAssessment
 
@@ -45,3 +52,42 @@ def validate_return_against_assessment(app: ReturnApplication, assessment: TaxAs
     found = return_problems(app, assessment)
     if found:
         raise RecordValidationError(found)
+
+
+def settlement_for(
+    assessment: TaxAssessment,
+    return_id: str,
+    gnums: Collection[int],
+    kind: Literal["not_levied", "refunded"],
+    settled_time: datetime,
+) -> SettlementRecord:
+    """The settlement of whole lines `gnums` of a case: their taxes not levied or refunded, the
+    buyer's yearly quota given back by the lines' value."""
+    chosen = set(gnums)
+    settled = [line for line in assessment.lines if line.gnum in chosen]
+    if len(settled) != len(chosen):
+        raise ValueError(f"gnums {sorted(chosen)} are not all lines of {assessment.invt_no}")
+    lines = [
+        SettlementLine(
+            gnum=line.gnum,
+            customs_duty=line.customs_duty,
+            vat=line.vat,
+            consumption_tax=line.consumption_tax,
+            amount=line.customs_duty + line.vat + line.consumption_tax,
+        )
+        for line in settled
+    ]
+    zero = Decimal("0.00")
+    return SettlementRecord(
+        return_id=return_id,
+        origin_code=assessment.customs_code,
+        kind=kind,
+        settled_time=settled_time,
+        lines=lines,
+        total=sum((line.amount for line in lines), zero),
+        quota=QuotaAdjustment(
+            buyer_id_number=assessment.buyer.id_number,
+            year=assessment.release_time.year,
+            amount=sum((line.total_price for line in settled), zero),
+        ),
+    )

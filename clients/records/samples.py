@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from clients.records.checks import settlement_for
 from clients.records.inspection import (
     ACCEPTED_REASON_CODE,
     ArrivalRecord,
@@ -22,9 +23,7 @@ from clients.records.inspection import (
     InspectionReport,
 )
 from clients.records.outcomes import (
-    QuotaAdjustment,
     RecognitionDecision,
-    SettlementLine,
     SettlementRecord,
 )
 from clients.records.returns import ReturnApplication, ReturnLine
@@ -343,30 +342,5 @@ def sample_settlement_record(
     """The settlement of whole lines `gnums` (default all) of `assessment`, quota given back."""
     rng = _rng(rng, int(return_id[-8:], 16))
     chosen = set(gnums) if gnums is not None else {line.gnum for line in assessment.lines}
-    settled = [line for line in assessment.lines if line.gnum in chosen]
-    if len(settled) != len(chosen):
-        raise ValueError(f"gnums {sorted(chosen)} are not all lines of {assessment.invt_no}")
-    lines = [
-        SettlementLine(
-            gnum=line.gnum,
-            customs_duty=line.customs_duty,
-            vat=line.vat,
-            consumption_tax=line.consumption_tax,
-            amount=line.customs_duty + line.vat + line.consumption_tax,
-        )
-        for line in settled
-    ]
     when = settled_time or assessment.release_time + timedelta(days=rng.randint(20, 40))
-    return SettlementRecord(
-        return_id=return_id,
-        origin_code=assessment.customs_code,
-        kind=kind,
-        settled_time=when,
-        lines=lines,
-        total=sum((line.amount for line in lines), ZERO),
-        quota=QuotaAdjustment(
-            buyer_id_number=assessment.buyer.id_number,
-            year=assessment.release_time.year,
-            amount=sum((line.total_price for line in settled), ZERO),
-        ),
-    )
+    return settlement_for(assessment, return_id, chosen, kind, when)

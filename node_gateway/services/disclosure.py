@@ -15,17 +15,16 @@ import sqlite3
 from typing import Any
 
 from clients.commitments.document import commit
-from clients.commitments.ledger_leaves import CaseHeader
 from clients.envelope import EnvelopeError, seal
 from clients.ledger_bindings import MemberKind, member_id
 from clients.peer import DisclosureRequest, answer_plaintext, disclosure_digest
 from clients.records import DocType
-from clients.verify import case_anchor, return_anchor
+from clients.verify import return_anchor
 from node_gateway.peer.auth import verify_request
 from node_gateway.peer.errors import NotInvolved, PolicyDenied
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import NotFound
-from node_gateway.services.tax_records import header_of
+from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, index, outbox, records, transaction, utc_now
 
 RETURN_DOCS = frozenset(
@@ -141,17 +140,7 @@ def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> 
         h = header_of(ctx, conn, case_id)
         if h["anchorStatus"] != "anchored":
             raise NotFound(f"the tax record of case {case_id} is not anchored yet")
-        header = CaseHeader(
-            bytes.fromhex(case_id[2:]),
-            ctx.member,
-            member_id(tax["platform"]),
-            tax["releaseTime"],
-            tax["lineCount"],
-            bytes.fromhex(tax["recordDigest"][2:]),
-        )
-        anchor = case_anchor(
-            header, bytes.fromhex(h["root"][2:]), [bytes.fromhex(p[2:]) for p in h["proof"]]
-        )
+        anchor = evidence_of(ctx, conn, case_id)
         documents.append(_disclosed(ctx, role, vault.get(tax["recordId"]), anchor))
     else:
         raise NotFound(f"no documents of type {request.doc_type!r} are disclosed")

@@ -24,19 +24,16 @@ import json
 import logging
 import sqlite3
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from clients.commitments.document import DisclosedDocument
 from clients.records import (
     DocType,
-    QuotaAdjustment,
     RecognitionDecision,
-    SettlementLine,
-    SettlementRecord,
     TaxAssessment,
     canonical,
     parse_record,
+    settlement_for,
 )
 from node_gateway.peer.client import PeerClient
 from node_gateway.peer.errors import PeerUnavailable
@@ -134,37 +131,6 @@ def check_return(
                     f"line {gnum}: {qtys[i]} pieces returned, {declared[gnum]} declared"
                 )
     return problems
-
-
-def settlement_for(
-    tax: TaxAssessment, return_id: str, gnums: list[int], kind: str, when: datetime
-) -> SettlementRecord:
-    """The settlement of whole lines `gnums` of a case: their taxes not levied or refunded, the
-    buyer's yearly quota given back by their value."""
-    settled = [line for line in tax.lines if line.gnum in set(gnums)]
-    lines = [
-        SettlementLine(
-            gnum=line.gnum,
-            customs_duty=line.customs_duty,
-            vat=line.vat,
-            consumption_tax=line.consumption_tax,
-            amount=line.customs_duty + line.vat + line.consumption_tax,
-        )
-        for line in settled
-    ]
-    return SettlementRecord(
-        return_id=return_id,
-        origin_code=tax.customs_code,
-        kind=kind,  # type: ignore[arg-type]
-        settled_time=when,
-        lines=lines,
-        total=sum((line.amount for line in lines), Decimal("0.00")),
-        quota=QuotaAdjustment(
-            buyer_id_number=tax.buyer.id_number,
-            year=tax.release_time.year,
-            amount=sum((line.total_price for line in settled), Decimal("0.00")),
-        ),
-    )
 
 
 def decide(

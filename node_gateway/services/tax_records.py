@@ -20,6 +20,7 @@ from clients.commitments.ids import case_id as make_case_id
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.ledger_bindings import MemberKind, MemberStatus, member_id
 from clients.records import DocType, RecordValidationError, canonical, parse_record
+from clients.verify import case_anchor
 from node_gateway.services.batching import add_to_batches
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import (
@@ -269,6 +270,26 @@ def header_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[
             "verifyingContract": ctx.ledger.return_ledger_address,
         },
     }
+
+
+def evidence_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
+    """The anchor evidence of a case's tax assessment (clients.verify.case_anchor): its header,
+    root and proof; only `{"kind": "case"}` while its batch is not sealed."""
+    h = header_of(ctx, conn, case_id)
+    if not h["root"] or h["proof"] is None:
+        return {"kind": "case"}
+    head = h["header"]
+    header = CaseHeader(
+        bytes.fromhex(case_id[2:]),
+        ctx.member,
+        member_id(h["platform"]),
+        int(head["releaseTime"]),
+        int(head["lineCount"]),
+        bytes.fromhex(head["recordDigest"][2:]),
+    )
+    return case_anchor(
+        header, bytes.fromhex(h["root"][2:]), [bytes.fromhex(p[2:]) for p in h["proof"]]
+    )
 
 
 def case_id_of(ctx: AreaContext, invt_no: str) -> str:

@@ -13,13 +13,12 @@ import sqlite3
 from typing import Any
 
 from clients.commitments.document import CommitmentError, DisclosedDocument, commit
-from clients.commitments.ledger_leaves import CaseHeader
 from clients.ledger_bindings import member_id
-from clients.verify import case_anchor, return_anchor
+from clients.verify import return_anchor
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import InvalidRecord, NotFound
-from node_gateway.services.tax_records import header_of
+from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, batches, expected, index, outbox, records
 
 HOLDER_ROLES = frozenset({"officer", "system", "admin"})
@@ -116,19 +115,7 @@ def case_view(
     if tax is not None:
         h = header_of(ctx, conn, case_id)
         stored = Vault(conn, ctx.keyring).get(tax["recordId"])
-        anchor: dict[str, Any] = {"kind": "case"}
-        if h["root"] and h["proof"] is not None:
-            header = CaseHeader(
-                bytes.fromhex(case_id[2:]),
-                ctx.member,
-                member_id(tax["platform"]),
-                tax["releaseTime"],
-                tax["lineCount"],
-                bytes.fromhex(tax["recordDigest"][2:]),
-            )
-            anchor = case_anchor(
-                header, bytes.fromhex(h["root"][2:]), [bytes.fromhex(p[2:]) for p in h["proof"]]
-            )
+        anchor = evidence_of(ctx, conn, case_id)
         assessment = {
             "anchorStatus": h["anchorStatus"],
             "header": h["header"],

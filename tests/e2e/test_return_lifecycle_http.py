@@ -4,7 +4,6 @@ from its data dir: same head hash and state root, everything still served, the s
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,25 +24,7 @@ from clients.records.samples import (
     sample_settlement_record,
     sample_tax_assessment,
 )
-from node_gateway.consortium import PLATFORM, Consortium
-
-
-def _free_base_port() -> int:
-    """A port p with p, p+1, p+2 free on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        if base + 2 > 65000:
-            continue
-        try:
-            for offset in (1, 2):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no three consecutive free ports")
+from node_gateway.consortium import PLATFORM, Consortium, free_base_port
 
 
 def _when(ts: int) -> datetime:
@@ -103,7 +84,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def base_port() -> int:
-    return _free_base_port()
+    return free_base_port()
 
 
 def _serve(data_dir: Path, base_port: int) -> tuple[Consortium, dict[str, str]]:
