@@ -314,19 +314,53 @@ def _ready(
     return r
 
 
-def _as_centre(ctx: AreaContext, r: ReturnOnLedger) -> None:
-    if f"{r.centre_code:04d}" != ctx.code:
-        raise NotYourReturn(f"area {ctx.code} is not the return centre of this return")
-
-
-def _as_origin(ctx: AreaContext, r: ReturnOnLedger) -> None:
-    if f"{r.origin_code:04d}" != ctx.code:
-        raise NotYourReturn(f"area {ctx.code} is not the origin of this return")
-
-
-def _same_return(doc: dict[str, Any], return_id: str) -> None:
+def _step_record(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    return_id: str,
+    states: set[ReturnState],
+    side: str,
+    doc_type: DocType,
+    record: dict[str, Any],
+) -> tuple[ReturnOnLedger, dict[str, Any]]:
+    """What every step checks first: the return is in a state the step needs, this area is the
+    side responsible (centre or origin), and the record is valid, about this return and
+    names this area."""
+    r = _ready(ctx, conn, return_id, states)
+    code_field = "centreCode" if side == "centre" else "originCode"
+    responsible = r.centre_code if side == "centre" else r.origin_code
+    if f"{responsible:04d}" != ctx.code:
+        raise NotYourReturn(f"area {ctx.code} is not the {side} of this return")
+    doc = _parse(doc_type, record)
     if str(doc["returnId"]).lower() != return_id:
         raise CaseMismatch(f"the record is about return {doc['returnId']}, not {return_id}")
+    if doc[code_field] != ctx.code:
+        raise WrongArea(f"the record's {code_field} {doc[code_field]} is not {ctx.code}")
+    return r, doc
+
+
+def _write(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    principal: Principal,
+    r: ReturnOnLedger,
+    doc: dict[str, Any],
+    kind: str,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    """Queue a step's ledger write: `fields` plus the document's digest."""
+    return_id = _h(r.return_id)
+    return store_step(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=None,
+        case_id=_h(r.case_id),
+        return_id=return_id,
+        kind=kind,
+        payload=lambda d: {"returnId": return_id, **fields, "digest": d},
+    )
 
 
 def _lines(mask: int) -> list[int]:
@@ -341,23 +375,10 @@ def arrival(
     record: dict[str, Any],
 ) -> dict[str, Any]:
     """The return centre records the parcel's arrival."""
-    r = _ready(ctx, conn, return_id, {ReturnState.APPLIED})
-    _as_centre(ctx, r)
-    doc = _parse(DocType.ARRIVAL, record)
-    _same_return(doc, return_id)
-    if doc["centreCode"] != ctx.code:
-        raise WrongArea(f"the record's centreCode {doc['centreCode']} is not {ctx.code}")
-    return store_step(
-        ctx,
-        conn,
-        principal,
-        doc=doc,
-        salts=None,
-        case_id=_h(r.case_id),
-        return_id=return_id,
-        kind="arrival",
-        payload=lambda d: {"returnId": return_id, "digest": d},
+    r, doc = _step_record(
+        ctx, conn, return_id, {ReturnState.APPLIED}, "centre", DocType.ARRIVAL, record
     )
+    return _write(ctx, conn, principal, r, doc, "arrival", {})
 
 
 def inspection(
@@ -368,12 +389,9 @@ def inspection(
     record: dict[str, Any],
 ) -> dict[str, Any]:
     """The return centre records the inspection result of every applied line."""
-    r = _ready(ctx, conn, return_id, {ReturnState.ARRIVED})
-    _as_centre(ctx, r)
-    doc = _parse(DocType.INSPECTION_REPORT, record)
-    _same_return(doc, return_id)
-    if doc["centreCode"] != ctx.code:
-        raise WrongArea(f"the record's centreCode {doc['centreCode']} is not {ctx.code}")
+    r, doc = _step_record(
+        ctx, conn, return_id, {ReturnState.ARRIVED}, "centre", DocType.INSPECTION_REPORT, record
+    )
     inspected = sorted(line["gnum"] for line in doc["lines"])
     if inspected != _lines(r.line_mask):
         raise LinesMismatch(
@@ -382,17 +400,7 @@ def inspection(
     accepted = line_mask([line["gnum"] for line in doc["lines"] if line["result"] == "accepted"])
     if r.late and accepted:
         raise WindowClosed("the goods arrived after the arrival window: every line is rejected")
-    return store_step(
-        ctx,
-        conn,
-        principal,
-        doc=doc,
-        salts=None,
-        case_id=_h(r.case_id),
-        return_id=return_id,
-        kind="inspection",
-        payload=lambda d: {"returnId": return_id, "acceptedMask": accepted, "digest": d},
-    )
+    return _write(ctx, conn, principal, r, doc, "inspection", {"acceptedMask": accepted})
 
 
 # ---------------------------------------------------------------------- origin
@@ -410,26 +418,11 @@ def decide(
     states = {ReturnState.INSPECTED, ReturnState.DISPUTED}
     if decision == "disputed":
         states = {ReturnState.INSPECTED}
-    r = _ready(ctx, conn, return_id, states)
-    _as_origin(ctx, r)
-    doc = _parse(DocType.RECOGNITION, record)
-    _same_return(doc, return_id)
-    if doc["originCode"] != ctx.code:
-        raise WrongArea(f"the record's originCode {doc['originCode']} is not {ctx.code}")
+    r, doc = _step_record(ctx, conn, return_id, states, "origin", DocType.RECOGNITION, record)
     if doc["decision"] != decision:
         raise CaseMismatch(f"the record's decision is {doc['decision']!r}, this route {decision!r}")
     kind = "recognition" if decision == "recognized" else "dispute"
-    return store_step(
-        ctx,
-        conn,
-        principal,
-        doc=doc,
-        salts=None,
-        case_id=_h(r.case_id),
-        return_id=return_id,
-        kind=kind,
-        payload=lambda d: {"returnId": return_id, "digest": d},
-    )
+    return _write(ctx, conn, principal, r, doc, kind, {})
 
 
 def settle(
@@ -440,12 +433,9 @@ def settle(
     record: dict[str, Any],
 ) -> dict[str, Any]:
     """The origin settles accepted lines: tax not levied (or refunded), quota adjusted."""
-    r = _ready(ctx, conn, return_id, {ReturnState.RECOGNIZED})
-    _as_origin(ctx, r)
-    doc = _parse(DocType.SETTLEMENT, record)
-    _same_return(doc, return_id)
-    if doc["originCode"] != ctx.code:
-        raise WrongArea(f"the record's originCode {doc['originCode']} is not {ctx.code}")
+    r, doc = _step_record(
+        ctx, conn, return_id, {ReturnState.RECOGNIZED}, "origin", DocType.SETTLEMENT, record
+    )
     gnums = sorted(line["gnum"] for line in doc["lines"])
     mask = line_mask(gnums)
     if mask & ~r.accepted_mask:
@@ -457,20 +447,7 @@ def settle(
         raise SettlementKindMismatch("no tax payment of this case is recorded: settle not_levied")
     if doc["kind"] == "not_levied" and paid is not None:
         raise SettlementKindMismatch("the tax of this case was paid: settle refunded")
-    quota = doc.get("quota") is not None
-    base = {"returnId": return_id, "lineMask": mask, "quotaAdjusted": quota}
+    fields: dict[str, Any] = {"lineMask": mask, "quotaAdjusted": doc.get("quota") is not None}
     if paid is None:
-        kind, extra = "settle_not_levied", {}
-    else:
-        kind, extra = "settle_refunded", {"payment": paid}
-    return store_step(
-        ctx,
-        conn,
-        principal,
-        doc=doc,
-        salts=None,
-        case_id=_h(r.case_id),
-        return_id=return_id,
-        kind=kind,
-        payload=lambda d: {**base, **extra, "digest": d},
-    )
+        return _write(ctx, conn, principal, r, doc, "settle_not_levied", fields)
+    return _write(ctx, conn, principal, r, doc, "settle_refunded", {**fields, "payment": paid})
