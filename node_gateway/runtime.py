@@ -51,6 +51,7 @@ class Gateway:
         self.peer: PeerClient | None = PeerClient(self.context, transport) if transport else None
         self.connections = ThreadConnections(settings.database)
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._thread: threading.Thread | None = None
         self._node_up = True
         self._jobs_lock = threading.Lock()
@@ -73,18 +74,21 @@ class Gateway:
             return False
 
     def work_once(self) -> int:
-        """Seal due batches, send pending writes, index new blocks; returns work done."""
+        """Seal due batches, send pending writes, index new blocks; when no write was waiting,
+        also the followers that ask other gateways (recognition, expected goods), so that
+        writes callers wait for go first. Returns the work done."""
         with self._jobs_lock:
             conn = self.connections.get()
             s = self.settings
             done = seal_due(conn, s.batch_size, s.batch_interval_ms)
             sender = Sender(conn, self.ledger)
-            done += sender.run_once()
+            sent = sender.run_once()
             self._node_up = sender.node_up
             if sender.node_up:
-                done += Indexer(conn, self.ledger).run_once()
-                done += recognition.run_once(self.context, conn, self.peer)
-                done += expectations.run_once(self.context, conn, self.peer)
+                done += sent + Indexer(conn, self.ledger).run_once()
+                if sent == 0:
+                    done += recognition.run_once(self.context, conn, self.peer)
+                    done += expectations.run_once(self.context, conn, self.peer)
             return done
 
     def answer_peer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -127,9 +131,24 @@ class Gateway:
         )
         self._thread.start()
 
+    def pause(self) -> None:
+        """Hold the worker after its current round (e.g. while an operator — or a benchmark —
+        signs with the area's key directly); writes stay queued."""
+        self._paused.set()
+        with self._jobs_lock:  # wait for the round in progress
+            pass
+
+    def resume(self) -> None:
+        """Let the worker run again."""
+        self._paused.clear()
+        self.context.wake.set()
+
     def _loop(self) -> None:
         wake = self.context.wake
         while not self._stop.is_set():
+            if self._paused.is_set():
+                wake.wait(POLL_S)
+                continue
             try:
                 done = self.work_once()
             except Exception:  # keep serving; the failure is logged and retried

@@ -144,7 +144,10 @@ class AreaLedger:
         self._from: TxParams = {"from": self._account.address}
         self._chain_id: int | None = None
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, Any], tuple[float, Any]] = {}
+        self._cache: dict[tuple[str, Any], tuple[float, int, Any]] = {}
+        self._cache_lock = threading.RLock()
+        self._scanned_to = -1  # blocks whose Consortium events are known
+        self._consortium_block = 0  # the last block with a Consortium event
         rl = self.contracts.return_ledger.functions
         ta = self.contracts.tax_anchor.functions
         self._builders: dict[str, Callable[[dict[str, Any]], ContractFunction]] = {
@@ -326,16 +329,35 @@ class AreaLedger:
 
     @_read
     def _cached(self, key: tuple[str, Any], read: Callable[[], Any], fresh: bool = False) -> Any:
-        """Membership and rule parameters change rarely and only by governance: a gateway's
-        own checks may use a reading up to CACHE_S old (the contracts check the live value);
-        `fresh` reads the ledger now (authenticating another member's request)."""
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if not fresh and hit is not None and now - hit[0] < CACHE_S:
-            return hit[1]
-        value = read()
-        self._cache[key] = (now, value)
-        return value
+        """A Consortium read (membership, accounts, profiles, rule parameters), kept until the
+        Consortium changes: every change emits an event, so a reading stays valid as long as no
+        Consortium event was mined after it. `fresh` (authenticating another member) looks at
+        the blocks mined since, at the head; other reads may trail by up to CACHE_S."""
+        with self._cache_lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                read_at, block, value = hit
+                if fresh:
+                    if not self._consortium_changed_after(block):
+                        return value
+                elif time.monotonic() - read_at < CACHE_S:
+                    return value
+            block = self.head_block()
+            value = read()
+            self._cache[key] = (time.monotonic(), block, value)
+            return value
+
+    def _consortium_changed_after(self, block: int) -> bool:
+        """Whether a Consortium event was mined after `block` (scans new blocks' logs once)."""
+        head = self.head_block()
+        if self._scanned_to < 0:  # first use: readings start now, nothing earlier is cached
+            self._scanned_to = self._consortium_block = head
+        if self._scanned_to < head:
+            for ev in self.events(self._scanned_to + 1, head):
+                if ev["contract"] == "Consortium":
+                    self._consortium_block = max(self._consortium_block, int(ev["block"]))
+            self._scanned_to = head
+        return self._consortium_block > block
 
     @_read
     def member(self, member: bytes, fresh: bool = False) -> tuple[MemberKind, MemberStatus, int]:
@@ -373,7 +395,8 @@ class AreaLedger:
     @_read
     def customs_member(self, code: int) -> bytes:
         """The customs area with this code (zero bytes if none)."""
-        return bytes(self.contracts.consortium.functions.customsMember(code).call(self._from))
+        fn = self.contracts.consortium.functions.customsMember(code)
+        return bytes(self._cached(("customs", code), lambda: fn.call(self._from)))
 
     @_read
     def parameter(self, key: bytes) -> int:
