@@ -222,3 +222,49 @@ def test_return_centre_knows_what_to_expect_without_personal_data(world: dict[st
         headers={"Authorization": f"Bearer {c.credentials['2900']['officer']}"},
     )
     assert view.status_code == 200 and view.json()["expected"]["lines"]
+
+
+def test_disclosure_not_matching_the_ledger_digest_is_a_problem(world: dict[str, Any]) -> None:
+    """A report whose fields were changed (or that is not the one on the ledger) is never
+    recognised: the engine names the mismatch."""
+    from clients.commitments.document import RevealedField
+    from node_gateway.peer.client import Disclosure
+    from node_gateway.services import recognition
+
+    c = world["c"]
+    rid = _through_inspection(world, world["lists"]["4600"][1], accepted=[1])  # officer area
+    zhengzhou = c.gateways["4600"]
+    real = zhengzhou.peer.fetch(  # type: ignore[union-attr]
+        c.centre.context.member, rid, "inspection_report"
+    ).documents[0]
+    forged = DisclosedDocument(
+        real.doc_type,
+        real.digest,
+        [
+            RevealedField(f.path, "accepted" if f.path.endswith("/result") else f.value, f.salt)
+            for f in real.revealed
+        ],
+        real.withheld,
+    )
+
+    class Forging:
+        def fetch(self, holder: bytes, subject: str, doc_type: str) -> Disclosure:
+            got = zhengzhou.peer.fetch(holder, subject, doc_type)  # type: ignore[union-attr]
+            return Disclosure([forged] if doc_type == "inspection_report" else got.documents, "")
+
+    zconn = zhengzhou.connections.get()
+    state = index.return_state(zconn, rid)
+    inspected = next(
+        e["args"]
+        for e in index.events_of(zconn, return_id=rid)
+        if e["event"] == "InspectionRecorded"
+    )
+    problems = recognition.check_return(
+        zhengzhou.context,
+        zconn,
+        Forging(),
+        rid,
+        state,
+        inspected,  # type: ignore[arg-type]
+    )
+    assert problems == ["the inspection report's fields do not hash to its digest"]
