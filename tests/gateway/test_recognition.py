@@ -228,15 +228,15 @@ def test_disclosure_not_matching_the_ledger_digest_is_a_problem(world: dict[str,
     """A report whose fields were changed (or that is not the one on the ledger) is never
     recognised: the engine names the mismatch."""
     from clients.commitments.document import RevealedField
-    from node_gateway.peer.client import Disclosure
+    from node_gateway.peer.client import Disclosure, PeerClient
     from node_gateway.services import recognition
 
     c = world["c"]
     rid = _through_inspection(world, world["lists"]["4600"][1], accepted=[1])  # officer area
     zhengzhou = c.gateways["4600"]
-    real = zhengzhou.peer.fetch(  # type: ignore[union-attr]
-        c.centre.context.member, rid, "inspection_report"
-    ).documents[0]
+    peer = zhengzhou.peer
+    assert peer is not None
+    real = peer.fetch(c.centre.context.member, rid, "inspection_report").documents[0]
     forged = DisclosedDocument(
         real.doc_type,
         real.digest,
@@ -247,24 +247,19 @@ def test_disclosure_not_matching_the_ledger_digest_is_a_problem(world: dict[str,
         real.withheld,
     )
 
-    class Forging:
+    class Forging(PeerClient):
         def fetch(self, holder: bytes, subject: str, doc_type: str) -> Disclosure:
-            got = zhengzhou.peer.fetch(holder, subject, doc_type)  # type: ignore[union-attr]
+            got = super().fetch(holder, subject, doc_type)
             return Disclosure([forged] if doc_type == "inspection_report" else got.documents, "")
 
     zconn = zhengzhou.connections.get()
     state = index.return_state(zconn, rid)
+    assert state is not None
     inspected = next(
         e["args"]
         for e in index.events_of(zconn, return_id=rid)
         if e["event"] == "InspectionRecorded"
     )
-    problems = recognition.check_return(
-        zhengzhou.context,
-        zconn,
-        Forging(),
-        rid,
-        state,
-        inspected,  # type: ignore[arg-type]
-    )
+    forging = Forging(zhengzhou.context, peer.transport)
+    problems = recognition.check_return(zhengzhou.context, zconn, forging, rid, state, inspected)
     assert problems == ["the inspection report's fields do not hash to its digest"]
