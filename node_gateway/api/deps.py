@@ -7,7 +7,7 @@ the app's routes and fails on any route that declares none.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -36,10 +36,16 @@ class Forbidden(DomainError):
     title = "Forbidden"
 
 
-def get_db(request: Request) -> sqlite3.Connection:
-    """This worker thread's store connection."""
-    conn: sqlite3.Connection = request.app.state.connections.get()
-    return conn
+def get_db(request: Request) -> Iterator[sqlite3.Connection]:
+    """A store connection for this request alone (FastAPI may run the request's dependencies
+    and its handler in different threads, so a per-thread connection could be shared by two
+    requests at once)."""
+    connections = request.app.state.connections
+    conn: sqlite3.Connection = connections.checkout()
+    try:
+        yield conn
+    finally:
+        connections.checkin(conn)
 
 
 DbDep = Annotated[sqlite3.Connection, Depends(get_db)]
