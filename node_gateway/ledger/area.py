@@ -486,7 +486,9 @@ class AreaLedger:
 
     def verifier(self) -> Verifier:
         """A standalone verifier on the current head."""
-        return Verifier(LedgerView(self.contracts))
+        return Verifier(
+            LedgerView(self.contracts, log_source=getattr(self.backend, "logs_between", None))
+        )
 
 
 def _contract_name(contracts: Contracts, address: str) -> str:
