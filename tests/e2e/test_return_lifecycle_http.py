@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from clients.applications import application_body
@@ -25,56 +24,11 @@ from clients.records.samples import (
     sample_tax_assessment,
 )
 from node_gateway.consortium import PLATFORM, Consortium, free_base_port
+from tests.utils.party import Party
 
 
 def _when(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-class Party:
-    """An HTTP client of one gateway with one role's key."""
-
-    def __init__(self, url: str, key: str) -> None:
-        self.http = httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-        )
-
-    def get(self, path: str, **params: Any) -> Any:
-        r = self.http.get(path, params=params)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-    def post(self, path: str, body: dict[str, Any], key: str | None = None) -> Any:
-        headers = {"Idempotency-Key": key} if key else {}
-        r = self.http.post(path, json=body, headers=headers)
-        assert r.status_code == 202, r.text
-        return r.json()
-
-    def confirmed(self, op: dict[str, Any], timeout: float = 60) -> dict[str, Any]:
-        """Poll an operation until it is confirmed (fail on failed)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status: dict[str, Any] = self.get(f"/v1/operations/{op['id']}")
-            assert status["status"] != "failed", status
-            if status["status"] == "confirmed":
-                return status
-            time.sleep(0.05)
-        raise AssertionError(f"operation {op['id']} not confirmed in {timeout}s")
-
-    def state(self, return_id: str, want: str, timeout: float = 30) -> dict[str, Any]:
-        """Poll a return view until its indexed state is `want`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            r = self.http.get(f"/v1/returns/{return_id}")
-            assert r.status_code in (200, 404), r.text  # 404 until the index has the return
-            view = r.json()
-            if r.status_code == 200 and view["ledger"] and view["ledger"]["state"] == want:
-                return dict(view)
-            time.sleep(0.05)
-        raise AssertionError(f"return {return_id} never reached {want}")
-
-    def close(self) -> None:
-        self.http.close()
 
 
 @pytest.fixture(scope="module")
