@@ -156,16 +156,8 @@ def decide(
     )
     kind = "dispute" if problems else "recognition"
     with transaction(conn):
-        returns.store_step(
-            ctx,
-            conn,
-            engine,
-            doc=canonical(decision),
-            salts=None,
-            case_id=state["caseId"],
-            return_id=return_id,
-            kind=kind,
-            payload=lambda d: {"returnId": return_id, "digest": d},
+        returns.queue_step(
+            ctx, conn, engine, state["caseId"], return_id, canonical(decision), kind, {}
         )
         accepted = [g for g in range(1, 129) if int(inspected["acceptedMask"]) >> (g - 1) & 1]
         if not problems and accepted:
@@ -190,18 +182,18 @@ def _settle(
     tax = parse_record(DocType.TAX_ASSESSMENT, assessment(ctx, conn, state["caseId"])["record"])
     assert isinstance(tax, TaxAssessment)
     record = settlement_for(tax, return_id, accepted, "refunded" if paid else "not_levied", when)
-    base = {"returnId": return_id, "lineMask": _mask(accepted), "quotaAdjusted": True}
-    extra = {"payment": paid} if paid else {}
-    returns.store_step(
+    fields: dict[str, Any] = {"lineMask": _mask(accepted), "quotaAdjusted": True}
+    if paid:
+        fields["payment"] = paid
+    returns.queue_step(
         ctx,
         conn,
         engine,
-        doc=canonical(record),
-        salts=None,
-        case_id=state["caseId"],
-        return_id=return_id,
-        kind="settle_refunded" if paid else "settle_not_levied",
-        payload=lambda d: {**base, **extra, "digest": d},
+        state["caseId"],
+        return_id,
+        canonical(record),
+        "settle_refunded" if paid else "settle_not_levied",
+        fields,
     )
 
 

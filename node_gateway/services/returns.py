@@ -339,6 +339,30 @@ def _step_record(
     return r, doc
 
 
+def queue_step(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    principal: Principal,
+    case_id: str,
+    return_id: str,
+    doc: dict[str, Any],
+    kind: str,
+    fields: dict[str, Any],
+) -> dict[str, Any]:
+    """Vault a step's record and queue its ledger write: `fields` plus the record's digest."""
+    return store_step(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=None,
+        case_id=case_id,
+        return_id=return_id,
+        kind=kind,
+        payload=lambda d: {"returnId": return_id, **fields, "digest": d},
+    )
+
+
 def _write(
     ctx: AreaContext,
     conn: sqlite3.Connection,
@@ -348,19 +372,7 @@ def _write(
     kind: str,
     fields: dict[str, Any],
 ) -> dict[str, Any]:
-    """Queue a step's ledger write: `fields` plus the document's digest."""
-    return_id = _h(r.return_id)
-    return store_step(
-        ctx,
-        conn,
-        principal,
-        doc=doc,
-        salts=None,
-        case_id=_h(r.case_id),
-        return_id=return_id,
-        kind=kind,
-        payload=lambda d: {"returnId": return_id, **fields, "digest": d},
-    )
+    return queue_step(ctx, conn, principal, _h(r.case_id), _h(r.return_id), doc, kind, fields)
 
 
 def _lines(mask: int) -> list[int]:
