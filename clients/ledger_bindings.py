@@ -410,6 +410,31 @@ def decode_log(contracts: Contracts, log: Any) -> tuple[str, dict[str, Any]] | N
     return event_name, dict(decoded["args"])
 
 
+def contract_name(contracts: Contracts, address: str) -> str:
+    """Consortium, TaxAnchor or ReturnLedger for one of the three addresses (else the address)."""
+    for name, addr in contracts.addresses().items():
+        if addr.lower() == str(address).lower():
+            return name
+    return str(address)
+
+
+def event_record(contracts: Contracts, log: Any) -> dict[str, Any] | None:
+    """A CrossReturn log as an event record — block, logIndex, txHash, contract, event, args
+    (raw decoded values) — or None for any other log."""
+    decoded = decode_log(contracts, log)
+    if decoded is None:
+        return None
+    name, args = decoded
+    return {
+        "block": int(log["blockNumber"]),
+        "logIndex": int(log["logIndex"]),
+        "txHash": "0x" + bytes(log["transactionHash"]).hex(),
+        "contract": contract_name(contracts, log["address"]),
+        "event": name,
+        "args": args,
+    }
+
+
 def events(receipt: TxReceipt, contracts: Contracts) -> list[tuple[str, dict[str, Any]]]:
     """The decoded CrossReturn events of a receipt, as (event name, args), in log order."""
     out = [decode_log(contracts, log) for log in receipt["logs"]]

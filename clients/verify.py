@@ -33,6 +33,7 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 from web3 import Web3
 
+from clients.audit import jsonable
 from clients.commitments.document import CommitmentError, DisclosedDocument
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.commitments.merkle import process_proof
@@ -44,6 +45,7 @@ from clients.ledger_bindings import (
     ReturnState,
     SettlementKind,
     decode_log,
+    event_record,
     event_topic,
 )
 
@@ -136,6 +138,7 @@ class LedgerView:
         self._cases: dict[bytes, dict[str, Any]] | None = None
         self._return_events: dict[bytes, list[tuple[str, dict[str, Any]]]] = {}
         self._returns: dict[bytes, tuple[Any, ...]] = {}
+        self._times: dict[int, int] = {}
 
     def _logs(self, address: str, topics: list[Any]) -> list[tuple[str, dict[str, Any]]]:
         held = self._log_source(0, self.block) if self._log_source is not None else None
@@ -158,6 +161,36 @@ class LedgerView:
         )
         decoded = (decode_log(self.c, log) for log in logs)
         return [d for d in decoded if d is not None]
+
+    def events(self, topics: list[Any] | None = None) -> list[dict[str, Any]]:
+        """Every CrossReturn event up to the pinned block (optionally filtered by topics), as
+        event records in ledger order: block, logIndex, txHash, contract, event, args (0x-hex,
+        with the block's time as `blockTime`) — the shape clients.audit reads."""
+        held = self._log_source(0, self.block) if self._log_source is not None else None
+        if held is None:
+            held = self.w3.eth.get_logs(
+                {
+                    "address": list(self.c.addresses().values()),  # type: ignore[typeddict-item]
+                    "fromBlock": 0,
+                    "toBlock": self.block,
+                }
+            )
+        out = []
+        for log in held:
+            if topics is not None and not _topics_match(log, topics):
+                continue
+            record = event_record(self.c, log)
+            if record is not None:
+                args = jsonable(record["args"])
+                args["blockTime"] = self.block_time(record["block"])
+                out.append({**record, "args": args})
+        return sorted(out, key=lambda e: (e["block"], e["logIndex"]))
+
+    def block_time(self, number: int) -> int:
+        """A block's timestamp (cached)."""
+        if number not in self._times:
+            self._times[number] = int(self.w3.eth.get_block(number)["timestamp"])
+        return self._times[number]
 
     def root(self, root: bytes) -> RootInfo | None:
         """A root's record, or None when never anchored."""

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from node_gateway.api.limits import BodyLimit
 from node_gateway.api.problems import install_problem_handlers
 from node_gateway.api.routes import (
+    audit,
     cases,
     health,
     operations,
@@ -44,7 +45,7 @@ def create_app(
     app.state.readiness = readiness or {}
     app.state.context = context
     install_problem_handlers(app)
-    for module in (health, session, tax_records, returns, cases, operations, peer):
+    for module in (health, session, tax_records, returns, cases, operations, audit, peer):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

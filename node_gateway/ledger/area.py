@@ -1,5 +1,6 @@
 """One customs area's view of the ledger: the contract calls behind each outbox kind, signing
-with the area's own account, reads of cases, returns and members, and event fetching.
+with the area's own account, reads of cases, returns, members and governance proposals, and
+event fetching.
 
 Outbox payloads are plain JSON (hex strings for bytes); `build` turns one into the contract
 function it stands for, so the outbox never holds anything web3-specific and a payload can be
@@ -20,14 +21,15 @@ from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.types import TxParams, TxReceipt
 
-from clients.errors import ContractRevert, LedgerError
+from clients.errors import LedgerError
 from clients.ledger_bindings import (
     Contracts,
     MemberKind,
     MemberStatus,
+    ProposalKind,
     ReturnState,
     attach_contracts,
-    decode_log,
+    event_record,
     revert_from_exception,
 )
 from clients.verify import LedgerView, Verifier
@@ -101,8 +103,70 @@ class ReturnOnLedger:
     line_count: int
 
 
+@dataclass(frozen=True)
+class MemberOnLedger:
+    """Consortium.getMember with the member's current signing accounts."""
+
+    member_id: bytes
+    kind: MemberKind
+    status: MemberStatus
+    customs_code: int
+    suspended_by_vote: bool
+    sponsor: bytes
+    encryption_key: bytes
+    gateway_url: str
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProposalOnLedger:
+    """Consortium.getProposal with its approvals by currently active customs areas; the fields
+    its kind does not use are zero."""
+
+    proposal_id: int
+    kind: ProposalKind
+    member_kind: MemberKind
+    customs_code: int
+    executed: bool
+    expires_at: int
+    proposer: bytes
+    member_id: bytes
+    account: str
+    key: bytes
+    value: int
+    gateway_url: str
+    approvals: int
+
+
 def _b(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
+
+
+def _address(value: str) -> str:
+    return str(Web3.to_checksum_address(value))
+
+
+# Outbox `propose` payloads by their "kind": the Consortium function and its arguments.
+_PROPOSALS: dict[str, Callable[[Any, dict[str, Any]], ContractFunction]] = {
+    "admission": lambda cs, p: cs.proposeAdmission(
+        _b(p["memberId"]),
+        int(p["memberKind"]),
+        int(p["customsCode"]),
+        _address(p["account"]),
+        _b(p["encryptionKey"]),
+        str(p["gatewayUrl"]),
+    ),
+    "suspension": lambda cs, p: cs.proposeSuspension(_b(p["memberId"])),
+    "reinstatement": lambda cs, p: cs.proposeReinstatement(_b(p["memberId"])),
+    "account-addition": lambda cs, p: cs.proposeAccountAddition(
+        _b(p["memberId"]), _address(p["account"])
+    ),
+    "account-removal": lambda cs, p: cs.proposeAccountRemoval(
+        _b(p["memberId"]), _address(p["account"])
+    ),
+    "parameter": lambda cs, p: cs.proposeParameter(_b(p["key"]), int(p["value"])),
+    "threshold": lambda cs, p: cs.proposeThreshold(int(p["value"])),
+}
 
 
 def _proof(items: list[str]) -> list[bytes]:
@@ -150,6 +214,7 @@ class AreaLedger:
         self._consortium_block = 0  # the last block with a Consortium event
         rl = self.contracts.return_ledger.functions
         ta = self.contracts.tax_anchor.functions
+        cs = self.contracts.consortium.functions
         self._builders: dict[str, Callable[[dict[str, Any]], ContractFunction]] = {
             "anchor": lambda p: ta.anchor(_b(p["root"]), int(p["kind"]), int(p["leafCount"])),
             "open_and_apply": lambda p: rl.openCaseAndApply(
@@ -185,6 +250,8 @@ class AreaLedger:
                     _proof(p["payment"]["proof"]),
                 ),
             ),
+            "propose": lambda p: _PROPOSALS[p["kind"]](cs, p),
+            "vote": lambda p: cs.vote(int(p["proposalId"])),
         }
 
     # ------------------------------------------------------------ identity
@@ -404,6 +471,89 @@ class AreaLedger:
         fn = self.contracts.consortium.functions.parameter(key)
         return int(self._cached(("parameter", key), lambda: fn.call(self._from)))
 
+    # ------------------------------------------------------------ governance reads
+
+    @_read
+    def member_ids(self, fresh: bool = True) -> list[bytes]:
+        """Every member id ever admitted, in admission order."""
+        fn = self.contracts.consortium.functions.memberIds()
+        ids = self._cached(("member_ids", None), lambda: fn.call(self._from), fresh)
+        return [bytes(m) for m in ids]
+
+    @_read
+    def member_details(self, member: bytes, fresh: bool = True) -> MemberOnLedger:
+        """A member as stored (kind NONE if unknown), with its signing accounts."""
+
+        def read() -> MemberOnLedger:
+            cs = self.contracts.consortium.functions
+            m = cs.getMember(member).call(self._from)
+            accounts = cs.accountsOf(member).call(self._from)
+            return MemberOnLedger(
+                member_id=member,
+                kind=MemberKind(m[0]),
+                status=MemberStatus(m[1]),
+                customs_code=int(m[2]),
+                suspended_by_vote=bool(m[4]),
+                sponsor=bytes(m[5]),
+                encryption_key=bytes(m[6]),
+                gateway_url=str(m[7]),
+                accounts=tuple(str(a) for a in accounts),
+            )
+
+        details: MemberOnLedger = self._cached(("member_details", member), read, fresh)
+        return details
+
+    @_read
+    def governance_rules(self, fresh: bool = True) -> tuple[int, int, int]:
+        """(threshold, active customs areas, proposal count)."""
+
+        def read() -> tuple[int, int, int]:
+            cs = self.contracts.consortium.functions
+            return (
+                int(cs.threshold().call(self._from)),
+                int(cs.activeCustomsCount().call(self._from)),
+                int(cs.proposalCount().call(self._from)),
+            )
+
+        rules: tuple[int, int, int] = self._cached(("governance", None), read, fresh)
+        return rules
+
+    @_read
+    def proposal(self, proposal_id: int, fresh: bool = True) -> ProposalOnLedger | None:
+        """A proposal with its current approvals (None when there is no such proposal)."""
+        if not 0 <= proposal_id < self.governance_rules(fresh)[2]:
+            return None
+
+        def read() -> ProposalOnLedger:
+            cs = self.contracts.consortium.functions
+            p = cs.getProposal(proposal_id).call(self._from)
+            return ProposalOnLedger(
+                proposal_id=proposal_id,
+                kind=ProposalKind(p[0]),
+                member_kind=MemberKind(p[1]),
+                customs_code=int(p[2]),
+                executed=bool(p[3]),
+                expires_at=int(p[4]),
+                proposer=bytes(p[5]),
+                member_id=bytes(p[6]),
+                account=str(p[7]),
+                key=bytes(p[8]),
+                value=int(p[9]),
+                gateway_url=str(p[11]),
+                approvals=int(cs.approvalsOf(proposal_id).call(self._from)),
+            )
+
+        found: ProposalOnLedger = self._cached(("proposal", proposal_id), read, fresh)
+        return found
+
+    @_read
+    def has_voted(self, proposal_id: int, voter: bytes, fresh: bool = True) -> bool:
+        """Whether customs area `voter` approved the proposal."""
+        fn = self.contracts.consortium.functions.hasVoted(proposal_id, voter)
+        return bool(
+            self._cached(("voted", (proposal_id, voter)), lambda: fn.call(self._from), fresh)
+        )
+
     @_read
     def root_anchored(self, root: bytes) -> bool:
         """Whether a batch root is anchored."""
@@ -471,31 +621,10 @@ class AreaLedger:
         return out
 
     def _decode(self, log: Any) -> dict[str, Any]:
-        decoded = decode_log(self.contracts, log)
-        if decoded is None:
-            return {}
-        name, args = decoded
-        return {
-            "block": int(log["blockNumber"]),
-            "logIndex": int(log["logIndex"]),
-            "txHash": "0x" + bytes(log["transactionHash"]).hex(),
-            "contract": _contract_name(self.contracts, log["address"]),
-            "event": name,
-            "args": args,
-        }
+        return event_record(self.contracts, log) or {}
 
     def verifier(self) -> Verifier:
         """A standalone verifier on the current head."""
         return Verifier(
             LedgerView(self.contracts, log_source=getattr(self.backend, "logs_between", None))
         )
-
-
-def _contract_name(contracts: Contracts, address: str) -> str:
-    for name, addr in contracts.addresses().items():
-        if addr.lower() == str(address).lower():
-            return name
-    return str(address)
-
-
-__all__ = ["AreaLedger", "Backend", "ContractRevert", "Mined", "ReturnOnLedger", "SignedTx"]

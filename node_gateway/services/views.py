@@ -1,6 +1,6 @@
 """What callers read: case and return views (ledger state from the index, plus the documents of
 this area's vault the caller may see, as verifiable disclosed documents), return lists, a
-case's audit trail, operation status, and verification of a disclosed document.
+operation status, and verification of a disclosed document.
 
 Who sees which fields follows the disclosure policy: this area's own staff (officer, system,
 admin) hold the documents and see them whole; a platform sees only its own cases, as the
@@ -19,7 +19,7 @@ from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import InvalidRecord, NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
-from node_gateway.store import Vault, batches, expected, index, outbox, records
+from node_gateway.store import Vault, expected, index, outbox, records
 
 HOLDER_ROLES = frozenset({"officer", "system", "admin"})
 STATES = ("applied", "arrived", "inspected", "disputed", "recognized", "settled")
@@ -136,31 +136,6 @@ def list_returns(
     if principal.role == "platform":
         filters["platform"] = _member_hex(principal.member_id)
     return index.list_returns(conn, **filters)
-
-
-def trail(
-    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, case_id: str
-) -> dict[str, Any]:
-    """Every ledger step of a case in order — who, when, tx hash, block, digest — plus the
-    anchoring of its tax record when this area holds it."""
-    case_id = case_id.lower()
-    view = case_view(ctx, conn, principal, case_id)  # visibility and existence
-    steps = index.events_of(conn, case_id=case_id)
-    tax = records.tax_record(conn, case_id)
-    anchoring = None
-    if tax is not None:
-        where = batches.anchor_of(conn, tax["recordId"])
-        if where and where["root"]:
-            rows = conn.execute(
-                "SELECT * FROM ledger_index WHERE event = 'RootAnchored'"
-                " AND json_extract(args, '$.root') = ?",
-                (where["root"],),
-            ).fetchall()
-            anchoring = [
-                {"block": r["block_number"], "txHash": r["tx_hash"], "event": r["event"]}
-                for r in rows
-            ]
-    return {"caseId": case_id, "anchoring": anchoring, "steps": steps, "returns": view["returns"]}
 
 
 def operation(conn: sqlite3.Connection, principal: Principal, op_id: int) -> dict[str, Any]:

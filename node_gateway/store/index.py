@@ -11,6 +11,7 @@ import json
 import sqlite3
 from typing import Any
 
+from clients.audit import jsonable
 from node_gateway.store.db import transaction
 
 INDEXER = "indexer"
@@ -21,18 +22,6 @@ _STATE_OF_EVENT = {
     "ReturnRecognized": "recognized",
     "ReturnDisputed": "disputed",
 }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
-        return str(value)
-    return value
 
 
 def checkpoint(conn: sqlite3.Connection, name: str = INDEXER) -> int:
@@ -55,7 +44,7 @@ def apply_events(conn: sqlite3.Connection, events: list[dict[str, Any]], to_bloc
     """Index `events` (decoded, enriched by the ledger package) up to and including `to_block`."""
     with transaction(conn):
         for ev in events:
-            args = _jsonable(ev["args"])
+            args = jsonable(ev["args"])
             conn.execute(
                 "INSERT OR IGNORE INTO ledger_index (block_number, log_index, tx_hash, contract,"
                 " event, case_id, return_id, args) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -155,17 +144,48 @@ def events_of(
             "SELECT * FROM ledger_index WHERE return_id = ? ORDER BY block_number, log_index",
             (return_id,),
         ).fetchall()
-    return [
-        {
-            "block": r["block_number"],
-            "logIndex": r["log_index"],
-            "txHash": r["tx_hash"],
-            "contract": r["contract"],
-            "event": r["event"],
-            "args": json.loads(r["args"]),
-        }
-        for r in rows
-    ]
+    return [_event_json(r) for r in rows]
+
+
+def _event_json(r: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "block": r["block_number"],
+        "logIndex": r["log_index"],
+        "txHash": r["tx_hash"],
+        "contract": r["contract"],
+        "event": r["event"],
+        "args": json.loads(r["args"]),
+    }
+
+
+def events_of_period(
+    conn: sqlite3.Connection, from_ts: int, to_ts: int, origin_code: int | None = None
+) -> list[dict[str, Any]]:
+    """ReturnLedger events of the returns applied for in [from_ts, to_ts) (of one origin area
+    when given) and the CaseOpened events of their cases, in ledger order."""
+    scope = "SELECT {col} FROM returns_view WHERE applied_at >= ? AND applied_at < ?"
+    params: list[Any] = [from_ts, to_ts]
+    if origin_code is not None:
+        scope += " AND origin_code = ?"
+        params.append(origin_code)
+    rows = conn.execute(
+        "SELECT * FROM ledger_index WHERE contract = 'ReturnLedger' AND ("
+        f" return_id IN ({scope.format(col='return_id')})"
+        f" OR (event = 'CaseOpened' AND case_id IN ({scope.format(col='case_id')})))"
+        " ORDER BY block_number, log_index",
+        params + params,
+    ).fetchall()
+    return [_event_json(r) for r in rows]
+
+
+def root_anchoring(conn: sqlite3.Connection, root: str) -> list[dict[str, Any]]:
+    """The RootAnchored event of a batch root (empty until indexed)."""
+    rows = conn.execute(
+        "SELECT * FROM ledger_index WHERE event = 'RootAnchored'"
+        " AND json_extract(args, '$.root') = ?",
+        (root,),
+    ).fetchall()
+    return [_event_json(r) for r in rows]
 
 
 def return_row(conn: sqlite3.Connection, return_id: str) -> dict[str, Any] | None:

@@ -55,6 +55,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/v1/returns/{return_id}/settlement"): only(422, "officer", "system"),
     ("GET", "/v1/operations/{op_id}"): dict.fromkeys(ROLES, 404),
     ("POST", "/v1/verify"): dict.fromkeys(ROLES, 422),
+    ("GET", "/v1/audit/report"): only(422, "auditor", "officer", "admin"),
 }
 # What the matrix puts in path parameters: ids no gateway holds.
 PATH_PARAMS = {"case_id": UNKNOWN_ID, "return_id": UNKNOWN_ID, "op_id": "999999999"}

@@ -578,6 +578,59 @@ def test_trail_lists_every_step_in_order(gw: GatewayWorld, settled: Application)
     assert all(s["txHash"].startswith("0x") and len(s["txHash"]) == 66 for s in steps)
     assert trail["anchoring"] and trail["anchoring"][0]["event"] == "RootAnchored"
     assert trail["anchoring"][0]["block"] < steps[0]["block"]
+    # Each step carries the verification of the document this gateway holds for it.
+    status = {s["event"]: (s.get("verification") or {}).get("status") for s in steps}
+    for held_here in ("CaseOpened", "ReturnRecognized", "LinesSettled"):
+        assert status[held_here] == "verified", (held_here, status)
+    assert set(status.values()) <= {"verified", "not_held", None}
+    timeline = trail["timeline"]
+    assert [t["event"] for t in timeline if t["event"] != "DisclosureLogged"] == [
+        "RootAnchored",
+        "CaseOpened",
+        "ReturnApplied",
+        "ArrivalRecorded",
+        "InspectionRecorded",
+        "ReturnRecognized",
+        "LinesSettled",
+    ]
+    assert timeline[-1]["who"] == "customs 3100" and timeline[-1]["at"] > 0
+
+
+def test_trail_at_the_centre_verifies_its_own_steps(gw: GatewayWorld, settled: Application) -> None:
+    r = gw.call(CENTRE, "officer", "GET", f"/v1/cases/{settled.case.case_id}/trail")
+    assert r.status_code == 200, r.text
+    status = {s["event"]: (s.get("verification") or {}).get("status") for s in r.json()["steps"]}
+    assert status["ArrivalRecorded"] == status["InspectionRecorded"] == "verified", status
+    assert status["CaseOpened"] == "not_held"  # the tax assessment stays at the origin
+
+
+def test_audit_report_counts_the_settled_return_with_its_values(
+    gw: GatewayWorld, settled: Application
+) -> None:
+    now = gw.now()
+    params = {"from": now - 300 * 86_400, "to": now + 1}
+    r = gw.call(NINGBO, "auditor", "GET", "/v1/audit/report", params=params)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    mine = [t for t in report["totals"] if settled.case.case_id in t["cases"]]
+    assert len(mine) == 1 and mine[0]["originCode"] == NINGBO
+    total = mine[0]
+    assert total["returns"] >= 1 and total["valueKnown"]
+    assert float(total["valueNotLevied"]) + float(total["valueRefunded"]) > 0
+    assert report["reportCard"]["piecesReleased"] >= 1
+    assert any(t["returnId"] == settled.return_id for t in report["settlementTimes"])
+    assert not [a for a in report["anomalies"] if a["kind"] == "settled_without_recognition"]
+    # At the centre the same return is counted, but its amounts are not the centre's to see.
+    r = gw.call(CENTRE, "auditor", "GET", "/v1/audit/report", params=params)
+    centre = [t for t in r.json()["totals"] if settled.case.case_id in t["cases"]]
+    assert centre and not centre[0]["valueKnown"] and centre[0]["valueNotLevied"] == "0.00"
+
+
+def test_audit_report_refuses_a_backwards_period(gw: GatewayWorld) -> None:
+    r = gw.call(NINGBO, "auditor", "GET", "/v1/audit/report", params={"from": 10, "to": 5})
+    assert_problem(r, 422, "invalid_record")
+    r = gw.call(NINGBO, "platform", "GET", "/v1/audit/report", params={"from": 1, "to": 5})
+    assert r.status_code == 403
 
 
 def test_verify_disclosed_documents_ok(gw: GatewayWorld, settled: Application) -> None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep
 from node_gateway.schemas import HEX32
-from node_gateway.services import views
+from node_gateway.services import audit, views
 from node_gateway.services.auth import Principal
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -25,5 +25,6 @@ def get_case(case_id: CaseId, ctx: CtxDep, db: DbDep, who: Reader) -> dict[str, 
 
 @router.get("/{case_id}/trail", summary="The audit trail of a case")
 def get_trail(case_id: CaseId, ctx: CtxDep, db: DbDep, who: Reader) -> dict[str, Any]:
-    """Every ledger step in order: event, block, tx hash, digests."""
-    return views.trail(ctx, db, who, case_id)
+    """Every ledger step in order — event, block, tx hash, digest — each with the verification
+    of the document this gateway holds for it, and a readable timeline."""
+    return audit.trail(ctx, db, who, case_id)

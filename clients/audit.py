@@ -1,0 +1,436 @@
+"""Audit: a case's timeline and the period reports, computed from ledger events plus the
+amounts disclosed to the auditor.
+
+One home for both users of it: a gateway (events from its index, amounts from its own vault)
+and the auditor's command line (events from a ledger node, amounts from disclosed documents it
+verified itself). Events come in the index's shape — `{"event", "block", "logIndex", "txHash",
+"args": {..., "blockTime"}}`, ids and digests as 0x-hex — so both feed the same code.
+
+Totals are traceable: every total lists the cases it sums. Values are decimal strings (CNY,
+two places); a total whose cases' amounts were not all disclosed says so (`valueKnown`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+DAY = 86_400
+ARRIVAL_WINDOW_DAYS = 45  # governed on the ledger; callers pass the ledger's value
+RECOGNITION_DAYS = 7  # an inspection not decided on within this many days is flagged
+
+# The document digest each step anchors, by event.
+STEP_DIGESTS = {
+    "CaseOpened": "recordDigest",
+    "ReturnApplied": "applicationDigest",
+    "ArrivalRecorded": "arrivalDigest",
+    "InspectionRecorded": "reportDigest",
+    "ReturnRecognized": "decisionDigest",
+    "ReturnDisputed": "reasonDigest",
+    "LinesSettled": "settlementDigest",
+}
+STEP_NAMES = {
+    "RootAnchored": "tax assessed (batch anchored)",
+    "CaseOpened": "case opened",
+    "ReturnApplied": "return applied",
+    "ArrivalRecorded": "arrived",
+    "InspectionRecorded": "inspected",
+    "ReturnRecognized": "recognised",
+    "ReturnDisputed": "disputed",
+    "LinesSettled": "settled",
+    "DisclosureLogged": "disclosed",
+}
+SETTLEMENT_KINDS = {1: "not_levied", 2: "refunded"}
+ANOMALY_KINDS = (
+    "not_inspected_in_window",
+    "not_recognised_in_days",
+    "disputed",
+    "settled_without_recognition",
+)
+CENT = Decimal("0.01")
+
+
+def jsonable(value: Any) -> Any:
+    """Decoded event values as JSON: bytes as 0x-hex, integers beyond 2**53 as strings."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return str(value)
+    return value
+
+
+def lines_of(mask: int) -> list[int]:
+    """The line numbers (gnum) in a line mask."""
+    return [bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1]
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+@dataclass(frozen=True)
+class LineValue:
+    """What one line of a case is worth, from its disclosed tax assessment."""
+
+    qty: int
+    value: Decimal  # the line's total price
+    tax: Decimal  # customs duty + VAT + consumption tax
+
+
+CaseValues = Mapping[str, Mapping[int, LineValue]]  # case id -> gnum -> value
+
+
+def values_from_assessment(revealed: Mapping[str, Any]) -> dict[int, LineValue]:
+    """Line values from a tax assessment's revealed fields (JSON pointer -> value), as a
+    disclosed document shows them; lines without a revealed price are left out."""
+    lines: dict[int, dict[str, Any]] = defaultdict(dict)
+    for path, value in revealed.items():
+        parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
+            lines[int(parts[1])][parts[2]] = value
+    out: dict[int, LineValue] = {}
+    for line in lines.values():
+        try:
+            tax = sum(
+                (Decimal(str(line[k])) for k in ("customsDuty", "vat", "consumptionTax")),
+                Decimal(0),
+            )
+            out[int(line["gnum"])] = LineValue(
+                int(line["qty"]), Decimal(str(line["totalPrice"])), tax
+            )
+        except (KeyError, ArithmeticError, ValueError):
+            continue
+    return out
+
+
+def values_from_record(record: Mapping[str, Any]) -> dict[int, LineValue]:
+    """Line values from a whole canonical tax assessment (as its holder keeps it)."""
+    lines = record.get("lines") or []
+    return values_from_assessment(
+        {f"/lines/{i}/{k}": v for i, line in enumerate(lines) for k, v in dict(line).items()}
+    )
+
+
+# ---------------------------------------------------------------------- a return's story
+
+
+@dataclass
+class Step:
+    """One ledger step: what happened, by whom, when, where on the ledger, which document."""
+
+    name: str
+    event: str
+    who: str  # member id (0x-hex) or label when known
+    at: int
+    block: int
+    tx_hash: str
+    digest: str | None
+    return_id: str | None = None
+    verification: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as the trace and the API show it."""
+        return {
+            "step": self.name,
+            "event": self.event,
+            "who": self.who,
+            "at": self.at,
+            "time": _iso(self.at),
+            "block": self.block,
+            "txHash": self.tx_hash,
+            "digest": self.digest,
+            "returnId": self.return_id,
+            "verification": self.verification,
+        }
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else ""
+
+
+@dataclass
+class ReturnStory:
+    """What the ledger says happened to one return."""
+
+    return_id: str
+    case_id: str
+    origin: str = ""  # origin area member id
+    centre: str = ""
+    platform: str = ""
+    release_time: int = 0
+    line_mask: int = 0
+    applied_at: int = 0
+    arrived_at: int | None = None
+    late: bool = False
+    inspected_at: int | None = None
+    accepted_mask: int = 0
+    recognized_at: int | None = None
+    disputed_at: list[int] = field(default_factory=list)
+    settlements: list[tuple[int, int, str]] = field(default_factory=list)  # (at, mask, kind)
+    settled_before_recognition: bool = False
+
+    @property
+    def settled_at(self) -> int | None:
+        """When its first lines were settled."""
+        return self.settlements[0][0] if self.settlements else None
+
+
+def _when(ev: Mapping[str, Any]) -> int:
+    return int(ev["args"].get("blockTime") or 0)
+
+
+def _ordered(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return sorted(events, key=lambda e: (int(e["block"]), int(e["logIndex"])))
+
+
+def stories(events: Iterable[Mapping[str, Any]]) -> dict[str, ReturnStory]:
+    """Every return's story from ReturnLedger events (any order; replayed in ledger order)."""
+    cases: dict[str, Mapping[str, Any]] = {}
+    out: dict[str, ReturnStory] = {}
+    for ev in _ordered(events):
+        name, a = ev["event"], ev["args"]
+        if name == "CaseOpened":
+            cases[a["caseId"]] = a
+            continue
+        rid = a.get("returnId")
+        if rid is None:
+            continue
+        if name == "ReturnApplied":
+            case = cases.get(a["caseId"], {})
+            out[rid] = ReturnStory(
+                return_id=rid,
+                case_id=a["caseId"],
+                origin=str(case.get("originArea", "")),
+                centre=str(a["returnCentre"]),
+                platform=str(case.get("platform", "")),
+                release_time=int(case.get("releaseTime", 0)),
+                line_mask=int(a["lineMask"]),
+                applied_at=_when(ev),
+            )
+            continue
+        story = out.get(rid)
+        if story is None:
+            continue
+        if name == "ArrivalRecorded":
+            story.arrived_at, story.late = _when(ev), bool(a["late"])
+        elif name == "InspectionRecorded":
+            story.inspected_at, story.accepted_mask = _when(ev), int(a["acceptedMask"])
+        elif name == "ReturnRecognized":
+            story.recognized_at = _when(ev)
+        elif name == "ReturnDisputed":
+            story.disputed_at.append(_when(ev))
+        elif name == "LinesSettled":
+            if story.recognized_at is None:
+                story.settled_before_recognition = True
+            kind = SETTLEMENT_KINDS.get(int(a["kind"]), str(a["kind"]))
+            story.settlements.append((_when(ev), int(a["lineMask"]), kind))
+    return out
+
+
+def timeline(
+    events: Iterable[Mapping[str, Any]],
+    labels: Mapping[str, str] | None = None,
+    anchoring: Iterable[Mapping[str, Any]] = (),
+) -> list[Step]:
+    """A case's steps in ledger order: the anchoring of its tax record (`anchoring`: the
+    RootAnchored event of its batch), the case's opening, and each step of each return; `who`
+    is the responsible member, by label when `labels` knows it."""
+    labels = labels or {}
+    origin = platform = ""
+    centres: dict[str, str] = {}
+    steps: list[Step] = []
+    for ev in _ordered([*anchoring, *events]):
+        name, a = ev["event"], ev["args"]
+        if name not in STEP_NAMES:
+            continue
+        rid = a.get("returnId")
+        if name == "CaseOpened":
+            origin, platform = str(a["originArea"]), str(a["platform"])
+        if name == "ReturnApplied":
+            centres[str(rid)] = str(a["returnCentre"])
+        if name == "RootAnchored":
+            who = f"area {a.get('areaCode')}"
+        elif name in ("ReturnApplied",):
+            who = labels.get(platform, platform) + f" (signer {a.get('signer')})"
+        elif name in ("ArrivalRecorded", "InspectionRecorded"):
+            centre = centres.get(str(rid), "")
+            who = labels.get(centre, centre)
+        elif name == "DisclosureLogged":
+            holder = str(a["holder"])
+            who = labels.get(holder, holder)
+        else:
+            who = labels.get(origin, origin)
+        digest_field = STEP_DIGESTS.get(name)
+        steps.append(
+            Step(
+                name=STEP_NAMES[name],
+                event=name,
+                who=who,
+                at=_when(ev),
+                block=int(ev["block"]),
+                tx_hash=str(ev["txHash"]),
+                digest=str(a[digest_field]) if digest_field else None,
+                return_id=str(rid) if rid else None,
+            )
+        )
+    return steps
+
+
+# ---------------------------------------------------------------------- period reports
+
+
+def iso_week(ts: int) -> str:
+    """The ISO week of a timestamp, e.g. 2026-W47."""
+    year, week, _ = datetime.fromtimestamp(ts, UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+@dataclass
+class _Total:
+    returns: int = 0
+    items: int = 0
+    value_not_levied: Decimal = Decimal(0)
+    value_refunded: Decimal = Decimal(0)
+    tax_not_levied: Decimal = Decimal(0)
+    tax_refunded: Decimal = Decimal(0)
+    value_known: bool = True
+    cases: set[str] = field(default_factory=set)
+
+
+def report(
+    events: Iterable[Mapping[str, Any]],
+    values: CaseValues,
+    codes: Mapping[str, str],
+    from_ts: int,
+    to_ts: int,
+    now: int,
+    area: str | None = None,
+    arrival_window_days: int = ARRIVAL_WINDOW_DAYS,
+    recognition_days: int = RECOGNITION_DAYS,
+) -> dict[str, Any]:
+    """Totals per origin area and ISO week of application, the report card (pieces inspected
+    and released, value), times from application to settlement and anomalies, over the returns
+    applied for in [from_ts, to_ts) — of origin `area` (customs code) when given.
+
+    `values` maps case id -> gnum -> LineValue (what the auditor was disclosed); `codes` maps
+    area member ids to customs codes; `now` is ledger time (for open windows)."""
+    totals: dict[tuple[str, str], _Total] = defaultdict(_Total)
+    card = {"returnsInspected": 0, "piecesInspected": 0, "piecesReleased": 0}
+    value_released = Decimal(0)
+    card_known = True
+    times: list[dict[str, Any]] = []
+    anomalies: list[dict[str, Any]] = []
+    for story in sorted(stories(events).values(), key=lambda s: (s.applied_at, s.return_id)):
+        code = codes.get(story.origin, "")
+        if not from_ts <= story.applied_at < to_ts or (area is not None and code != area):
+            continue
+        case_values = values.get(story.case_id, {})
+
+        def known(gnums: list[int], _v: Mapping[int, LineValue] = case_values) -> bool:
+            return all(g in _v for g in gnums)
+
+        def qty(gnums: list[int], _v: Mapping[int, LineValue] = case_values) -> int:
+            # without a disclosed quantity a line counts as one piece
+            return sum(_v[g].qty if g in _v else 1 for g in gnums)
+
+        t = totals[(code, iso_week(story.applied_at))]
+        t.returns += 1
+        t.cases.add(story.case_id)
+        applied = lines_of(story.line_mask)
+        t.items += qty(applied)
+        t.value_known &= known(applied)
+        for _, mask, kind in story.settlements:
+            for g in lines_of(mask):
+                line = case_values.get(g)
+                if line is None:
+                    continue
+                if kind == "refunded":
+                    t.value_refunded += line.value
+                    t.tax_refunded += line.tax
+                else:
+                    t.value_not_levied += line.value
+                    t.tax_not_levied += line.tax
+        if story.inspected_at is not None:
+            accepted = [g for g in applied if g in lines_of(story.accepted_mask)]
+            card["returnsInspected"] += 1
+            card["piecesInspected"] += qty(applied)
+            card["piecesReleased"] += qty(accepted)
+            value_released += sum(
+                (case_values[g].value for g in accepted if g in case_values), Decimal(0)
+            )
+            card_known &= known(accepted)
+        if story.settled_at is not None:
+            days = (story.settled_at - story.applied_at) / DAY
+            times.append({"returnId": story.return_id, "originCode": code, "days": round(days, 3)})
+        anomalies += _anomalies(story, code, now, arrival_window_days, recognition_days)
+    return {
+        "from": from_ts,
+        "to": to_ts,
+        "area": area,
+        "totals": [
+            {
+                "originCode": code,
+                "period": period,
+                "returns": t.returns,
+                "items": t.items,
+                "valueNotLevied": _money(t.value_not_levied),
+                "valueRefunded": _money(t.value_refunded),
+                "taxNotLevied": _money(t.tax_not_levied),
+                "taxRefunded": _money(t.tax_refunded),
+                "valueKnown": t.value_known,
+                "cases": sorted(t.cases),
+            }
+            for (code, period), t in sorted(totals.items())
+        ],
+        "reportCard": {**card, "valueReleased": _money(value_released), "valueKnown": card_known},
+        "settlementTimes": times,
+        "anomalies": anomalies,
+    }
+
+
+def _anomalies(
+    s: ReturnStory, code: str, now: int, window_days: int, recognition_days: int
+) -> list[dict[str, Any]]:
+    found: list[tuple[str, str]] = []
+    window_end = s.release_time + window_days * DAY
+    if s.inspected_at is None and now > window_end:
+        found.append(("not_inspected_in_window", f"not inspected by {_iso(window_end)}"))
+    elif s.inspected_at is not None and s.inspected_at > window_end:
+        found.append(
+            (
+                "not_inspected_in_window",
+                f"inspected {_iso(s.inspected_at)}, after {_iso(window_end)}",
+            )
+        )
+    if s.inspected_at is not None:
+        decided = (
+            s.recognized_at if s.recognized_at is not None else min(s.disputed_at, default=None)
+        )
+        due = s.inspected_at + recognition_days * DAY
+        if (decided is None and now > due) or (decided is not None and decided > due):
+            when = "not yet" if decided is None else _iso(decided)
+            found.append(
+                ("not_recognised_in_days", f"inspected {_iso(s.inspected_at)}, decided {when}")
+            )
+    for at in s.disputed_at:
+        found.append(("disputed", f"disputed {_iso(at)}"))
+    if s.settled_before_recognition:
+        found.append(("settled_without_recognition", "lines settled with no recognition before"))
+    return [
+        {
+            "kind": kind,
+            "returnId": s.return_id,
+            "caseId": s.case_id,
+            "originCode": code,
+            "detail": detail,
+        }
+        for kind, detail in found
+    ]
