@@ -42,11 +42,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from clients.adapters.ceb import CEB_TIME_HINT, ceb_time, read_message
+from clients.adapters.drafts import Draft, build_records, decimal_of, int_of, total
+from clients.adapters.errors import SourceProblem, UnmatchedTaxBill
+from clients.adapters.safe_xml import DEFAULT_LIMITS, Node, XmlLimits
 from clients.records import DocType
-from node_gateway.adapters.ceb import CEB_TIME_HINT, ceb_time, read_message
-from node_gateway.adapters.drafts import Draft, build_records, decimal_of, int_of, total
-from node_gateway.adapters.errors import SourceProblem, UnmatchedTaxBill
-from node_gateway.adapters.safe_xml import DEFAULT_LIMITS, Node, XmlLimits
 
 HEAD_FIELDS = (
     ("/invtNo", "invtNo"),

@@ -44,14 +44,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from clients.adapters.drafts import Draft, build_records, decimal_of, total
+from clients.adapters.errors import InvalidJson, JsonTooLarge, SourceProblem
 from clients.records import FIELD_CLASSES, DocType
-from node_gateway.adapters.drafts import Draft, build_records, decimal_of, total
-from node_gateway.adapters.errors import (
-    InvalidJson,
-    JsonTooLarge,
-    MappingError,
-    SourceProblem,
-)
 from node_gateway.adapters.json_guard import json_depth
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -61,6 +56,15 @@ DOC_TYPES = (DocType.TAX_ASSESSMENT, DocType.RETURN_APPLICATION)  # the records 
 LINES = "/lines"
 _OFFSET = re.compile(r"([+-])([01][0-9]|2[0-3]):([0-5][0-9])")
 _DIGITS = re.compile(r"-?[0-9]{1,18}")
+
+
+class MappingError(ValueError):
+    """A JSON mapping file that cannot be used (unknown canonical field, missing required field,
+    bad converter); raised when the mapping is loaded, not per request."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"mapping {source}: {message}")
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """RFC 9457 problem details: every error the API returns, with a stable `code`.
 
 Services raise `DomainError` subclasses; routes never build error responses themselves. The
-handlers installed by `install_problem_handlers` turn domain errors, FastAPI's validation errors
-and Starlette's HTTP errors into `application/problem+json`, and anything unexpected into a
-500 problem that names no internals (and is logged).
+handlers installed by `install_problem_handlers` turn domain errors, the SDK adapters' refusals
+of a source document (clients.adapters.AdapterError, which carry their own status and code),
+FastAPI's validation errors and Starlette's HTTP errors into `application/problem+json`, and
+anything unexpected into a 500 problem that names no internals (and is logged).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from clients.adapters.errors import AdapterError
 from clients.errors import LedgerError
 
 PROBLEM_JSON = "application/problem+json"
@@ -70,6 +72,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain(request: Request, exc: DomainError) -> JSONResponse:
         return problem(exc.status, exc.code, exc.title, exc.detail, request.url.path, **exc.extra)
+
+    @app.exception_handler(AdapterError)
+    async def source(request: Request, exc: AdapterError) -> JSONResponse:
+        return problem(
+            exc.status,
+            exc.code,
+            exc.title,
+            str(exc),
+            request.url.path,
+            errors=exc.reported,
+            errorCount=len(exc.problems),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

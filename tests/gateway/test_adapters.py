@@ -20,25 +20,22 @@ from xml.etree.ElementTree import fromstring, tostring
 
 import pytest
 
-from clients.records import TaxAssessment, canonical
-from clients.records.samples import sample_return_application, sample_tax_assessment
-from node_gateway.adapters import (
+from clients.adapters import (
     AdapterError,
     InvalidJson,
     InvalidSourceRecord,
     InvalidXml,
     JsonTooLarge,
-    MappingError,
     UnmatchedTaxBill,
     XmlLimits,
     XmlTooLarge,
-    load_mapping,
     parse_xml,
-    read_mapped,
     read_return_applications,
-    read_tax_assessments,
 )
-from node_gateway.adapters.ceb import CEB_NS
+from clients.adapters.ceb import CEB_NS
+from clients.records import TaxAssessment, canonical
+from clients.records.samples import sample_return_application, sample_tax_assessment
+from node_gateway.adapters import MappingError, load_mapping, read_mapped, read_tax_assessments
 from node_gateway.adapters.json_mapping import parse_mapping
 from node_gateway.consortium import PLATFORM
 from node_gateway.services import tax_records

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from clients.adapters.ceb import CST
 from clients.records import TaxAssessment
-from node_gateway.adapters.ceb import CST
 
 
 def _fen(amount: Decimal) -> int:

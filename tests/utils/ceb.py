@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, register_namespace, tostring
 
+from clients.adapters.ceb import CEB_NS, CST, format_ceb_time
 from clients.records import ReturnApplication, TaxAssessment, canonical
-from node_gateway.adapters.ceb import CEB_NS, CST, format_ceb_time
 
 register_namespace("ceb", CEB_NS)
 

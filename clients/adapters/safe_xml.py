@@ -18,7 +18,7 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser
 
-from node_gateway.adapters.errors import InvalidXml, SourceProblem, XmlTooLarge
+from clients.adapters.errors import InvalidXml, SourceProblem, XmlTooLarge
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 32

@@ -1,10 +1,10 @@
 """The adapters' refusals: each names where in the source document it found the problem.
 
-Every refusal is a DomainError, so the API answers it as problem+json with a stable `code`:
-`invalid_xml` / `invalid_json` (not a safe, well-formed document of the expected kind),
-`invalid_record` (fields that break the canonical schema, named by element path) and
-`unmatched_tax_bill` (an inventory list and its tax bill that do not pair up). A broken mapping
-file is a configuration error (`MappingError`), raised when it is loaded, not per request.
+Every refusal is an `AdapterError` (under the SDK's root, CrossReturnError) with a stable
+`code` and the HTTP `status` a gateway answers it with (node_gateway.api.problems turns it into
+problem+json): `invalid_xml` / `invalid_json` (not a safe, well-formed document of the expected
+kind), `invalid_record` (fields that break the canonical schema, named by element path) and
+`unmatched_tax_bill` (an inventory list and its tax bill that do not pair up).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from node_gateway.api.problems import DomainError
+from clients.errors import CrossReturnError
 
 # A problem+json lists at most this many problems; `errorCount` gives the full number.
 MAX_REPORTED = 100
@@ -49,9 +49,11 @@ class SourceProblem:
         return f"{self.path or '<document>'}: {self.rule}: {self.message}"
 
 
-class AdapterError(DomainError):
+class AdapterError(CrossReturnError):
     """A source document the adapters cannot turn into canonical records; `problems` lists
-    every problem found (the problem+json shows the first MAX_REPORTED)."""
+    every problem found (`reported` the first MAX_REPORTED, as a problem+json lists them).
+
+    `status`, `code` and `title` are what a gateway answers the refusal with."""
 
     status = 422
     code = "invalid_source"
@@ -63,11 +65,12 @@ class AdapterError(DomainError):
         shown = "; ".join(str(p) for p in self.problems[:3])
         more = f" (and {count - 3} more)" if count > 3 else ""
         head = f"{what}: " if what else ""
-        super().__init__(
-            f"{head}{count} problem{'s' if count != 1 else ''}: {shown}{more}",
-            errors=[p.as_json() for p in self.problems[:MAX_REPORTED]],
-            errorCount=count,
-        )
+        super().__init__(f"{head}{count} problem{'s' if count != 1 else ''}: {shown}{more}")
+
+    @property
+    def reported(self) -> list[dict[str, Any]]:
+        """The first MAX_REPORTED problems as a problem+json `errors` array lists them."""
+        return [p.as_json() for p in self.problems[:MAX_REPORTED]]
 
     @property
     def rules(self) -> list[tuple[str, str]]:
@@ -116,12 +119,3 @@ class UnmatchedTaxBill(AdapterError):
 
     code = "unmatched_tax_bill"
     title = "Unmatched tax bill"
-
-
-class MappingError(ValueError):
-    """A JSON mapping file that cannot be used (unknown canonical field, missing required field,
-    bad converter); raised when the mapping is loaded."""
-
-    def __init__(self, source: str, message: str) -> None:
-        self.source = source
-        super().__init__(f"mapping {source}: {message}")

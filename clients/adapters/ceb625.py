@@ -25,11 +25,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from clients.adapters.ceb import CEB_TIME_HINT, ceb_time, read_message
+from clients.adapters.drafts import Draft, build_records, int_of
+from clients.adapters.errors import SourceProblem
+from clients.adapters.safe_xml import DEFAULT_LIMITS, Node, XmlLimits
 from clients.records import DocType
-from node_gateway.adapters.ceb import CEB_TIME_HINT, ceb_time, read_message
-from node_gateway.adapters.drafts import Draft, build_records, int_of
-from node_gateway.adapters.errors import SourceProblem
-from node_gateway.adapters.safe_xml import DEFAULT_LIMITS, Node, XmlLimits
 
 HEAD_FIELDS = (
     ("/invtNo", "invtNo"),

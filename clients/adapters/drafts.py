@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
+from clients.adapters.errors import InvalidSourceRecord, SourceProblem
 from clients.records import DocType, FieldError, RecordValidationError, canonical, parse_record
-from node_gateway.adapters.errors import InvalidSourceRecord, SourceProblem
 
 # Bounded lengths: longer numbers are left as text for the schema to refuse, never handed to
 # int() (which refuses over 4,300 digits) or to Decimal arithmetic (which can overflow).

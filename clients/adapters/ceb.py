@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from node_gateway.adapters.errors import SourceProblem
-from node_gateway.adapters.safe_xml import Node, XmlLimits, read_root
+from clients.adapters.errors import SourceProblem
+from clients.adapters.safe_xml import Node, XmlLimits, read_root
 
 CEB_NS = "http://www.chinaport.gov.cn/ceb"
 CST = timezone(timedelta(hours=8), "CST")
