@@ -1,6 +1,7 @@
 """A return enterprise's side of a return application: commit the application record, sign
 the EIP-712 terms with its own key, and assemble the body the return centre's gateway takes
-(`POST /v1/returns`). The private key never leaves the caller."""
+(`POST /v1/returns`). The private key (raw, or an account unlocked from a keystore) never
+leaves the caller."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from typing import Any
 
 from clients.commitments.document import commit
 from clients.records import ReturnApplication, canonical
-from clients.signing import ReturnApplicationTerms, line_mask, sign_return_application
+from clients.signing import (
+    ReturnApplicationTerms,
+    Signer,
+    line_mask,
+    sign_return_application,
+)
 
 
 def _b(text: str) -> bytes:
@@ -25,14 +31,15 @@ def application_body(
     case: dict[str, Any],
     record: ReturnApplication,
     return_centre: str,
-    private_key: bytes | str,
+    signer: Signer,
     deadline: int,
     return_id: str | None = None,
 ) -> dict[str, Any]:
     """The request body of a return application.
 
     `case` is what the origin gateway serves at `GET /v1/cases/{caseId}/header` (header, root,
-    proof, eip712 domain); `return_centre` the centre's member id (0x-hex).
+    proof, eip712 domain); `return_centre` the centre's member id (0x-hex); `signer` the
+    return enterprise's raw key or unlocked keystore account (clients.keystore.load_account).
     """
     doc = canonical(record)
     committed = commit(doc)
@@ -50,7 +57,7 @@ def application_body(
     )
     domain = case["eip712"]
     signature = sign_return_application(
-        terms, private_key, int(domain["chainId"]), domain["verifyingContract"]
+        terms, signer, int(domain["chainId"]), domain["verifyingContract"]
     )
     return {
         "header": header,

@@ -246,6 +246,24 @@ class GatewayClient:
         self, return_id: str, states: set[str] | frozenset[str], timeout: float = 60.0
     ) -> dict[str, Any]:
         """Poll a return's view until its indexed ledger state is one of `states`."""
+
+        def reached(view: dict[str, Any]) -> bool:
+            ledger = view.get("ledger") or {}
+            return ledger.get("state") in states
+
+        return self.wait_return(
+            return_id, reached, timeout, f"return {return_id} to reach {sorted(states)}"
+        )
+
+    def wait_return(
+        self,
+        return_id: str,
+        until: Callable[[dict[str, Any]], bool],
+        timeout: float = 60.0,
+        what: str | None = None,
+    ) -> dict[str, Any]:
+        """Poll a return's view (404 taken as not there yet) until `until(view)` holds; raise
+        WaitTimeout, naming `what`, if it does not in `timeout` seconds."""
         deadline = self._clock() + timeout
         last: dict[str, Any] | None = None
         while True:
@@ -254,11 +272,10 @@ class GatewayClient:
             except ApiError as exc:
                 if exc.status != 404:  # 404 until the index has the return
                     raise
-            ledger = last.get("ledger") if last else None
-            if ledger and ledger.get("state") in states:
-                return last or {}
+            if last is not None and until(last):
+                return last
             if self._clock() >= deadline:
-                raise WaitTimeout(f"return {return_id} to reach {sorted(states)}", timeout, last)
+                raise WaitTimeout(what or f"return {return_id}", timeout, last)
             self._sleep(0.1)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
 
 DOMAIN_NAME = "CrossReturn ReturnLedger"
 DOMAIN_VERSION = "1"
@@ -24,6 +25,9 @@ RETURN_APPLICATION_TYPE = [
     {"name": "returnCentre", "type": "bytes32"},
     {"name": "deadline", "type": "uint64"},
 ]
+
+# Who signs: a raw private key (bytes or hex) or an unlocked account (clients.keystore).
+Signer = bytes | str | LocalAccount
 
 
 def typed_envelope(
@@ -123,11 +127,15 @@ class ReturnApplicationTerms:
 
 
 def sign_return_application(
-    terms: ReturnApplicationTerms, private_key: bytes | str, chain_id: int, ledger_address: str
+    terms: ReturnApplicationTerms, signer: Signer, chain_id: int, ledger_address: str
 ) -> bytes:
-    """The 65-byte signature (r || s || v) of a return enterprise's account over `terms`."""
+    """The 65-byte signature (r || s || v) of a return enterprise's account over `terms`;
+    `signer` is its raw private key or its unlocked keystore account."""
     message = encode_typed_data(full_message=terms.typed_data(chain_id, ledger_address))
-    signed = Account.sign_message(message, private_key)
+    if isinstance(signer, LocalAccount):
+        signed = signer.sign_message(message)
+    else:
+        signed = Account.sign_message(message, signer)
     return bytes(signed.signature)
 
 

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
+from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
@@ -39,6 +43,8 @@ from clients.errors import (
     WaitTimeout,
 )
 from clients.http import GatewayClient
+from clients.keystore import load_account
+from clients.ledger_bindings import ReturnState
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -73,7 +79,7 @@ def hint(exc: CrossReturnError) -> str:
     """What to do about it, in a few words (appended to the one-line message)."""
     if isinstance(exc, AuthenticationFailed):
         return "check --api-key / CROSSRETURN_API_KEY, or ask the gateway's admin for a key"
-    if isinstance(exc, Forbidden):
+    if isinstance(exc, Forbidden) and exc.code == "forbidden":
         return "this key's role may not do that"
     if isinstance(exc, GatewayUnreachable):
         return "check --gateway / CROSSRETURN_GATEWAY and that the gateway runs"
@@ -84,7 +90,7 @@ def hint(exc: CrossReturnError) -> str:
     return ""
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> None:
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print `error: message` on stderr and exit with `code`."""
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -129,6 +135,12 @@ TIMEOUT = click.option(
     help="seconds to wait for the ledger",
 )
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
+WAIT = click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="wait until the ledger confirms the write",
+)
 
 
 def gateway_options(fn: Callable[P, R]) -> Callable[P, R]:
@@ -143,16 +155,95 @@ def connect(gateway: str, api_key: str) -> GatewayClient:
     return GatewayClient(gateway, api_key)
 
 
+# ---------------------------------------------------------------------- keystores
+
+PASSWORD_ENV = "CROSSRETURN_KEYSTORE_PASSWORD"
+KEYSTORE = click.option(
+    "--keystore",
+    envvar="CROSSRETURN_KEYSTORE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE",
+    help="your encrypted signing key (v3 keystore JSON) [env CROSSRETURN_KEYSTORE]",
+)
+PASSWORD_FILE = click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help=f"read the keystore password from FILE's first line; else env {PASSWORD_ENV}, "
+    "else a hidden prompt (never give a password on the command line)",
+)
+
+
+def read_password(password_file: Path | None, confirm: bool = False) -> str:
+    """The keystore password: from `password_file`, else the environment, else a hidden
+    prompt (asked twice when `confirm`, as for a new keystore)."""
+    if password_file is not None:
+        try:
+            text = password_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise InputFileError(str(password_file), f"cannot read it: {reason}") from None
+        first = text.splitlines()[0] if text else ""
+        if not first:
+            raise InputFileError(str(password_file), "the password file's first line is empty")
+        return first
+    from_env = os.environ.get(PASSWORD_ENV)
+    if from_env:
+        return from_env
+    password: str = click.prompt(
+        "Keystore password", hide_input=True, confirmation_prompt=confirm, err=True
+    )
+    return password
+
+
+def unlock(keystore: Path, password_file: Path | None) -> LocalAccount:
+    """The account of `keystore`, unlocked with the password from its sources."""
+    return load_account(keystore, read_password(password_file))
+
+
+# ---------------------------------------------------------------------- returns
+
+# The ledger states of a return, in the order a return goes through them.
+RETURN_STATES = tuple(s.name.lower() for s in ReturnState if s is not ReturnState.NONE)
+
+
+def reached(view: dict[str, Any], state: str) -> bool:
+    """Whether a return view's ledger state is `state` or one after it."""
+    ledger = view.get("ledger")
+    if not ledger or ledger.get("state") not in RETURN_STATES:
+        return False
+    return RETURN_STATES.index(ledger["state"]) >= RETURN_STATES.index(state)
+
+
+def lines(gnums: Iterable[int] | None) -> str:
+    """Line numbers for people: `1, 2` ('-' for none)."""
+    shown = ", ".join(str(g) for g in gnums or ())
+    return shown or "-"
+
+
+def when(ts: int | None) -> str | None:
+    """A ledger timestamp as ISO 8601 (UTC)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(int(ts), UTC).isoformat(timespec="seconds")
+
+
 # ---------------------------------------------------------------------- output
 
 _console: Console | None = None
 
 
+PIPED_WIDTH = 200  # wide enough that a table of 0x-ids never folds an id
+
+
 def console() -> Console:
-    """The rich console the CLI prints to (stdout; plain text when not a terminal)."""
+    """The rich console the CLI prints to (stdout; plain text when not a terminal, then
+    PIPED_WIDTH columns wide unless COLUMNS says otherwise, so ids stay whole for grep)."""
     global _console
     if _console is None:
-        _console = Console(highlight=False, soft_wrap=True)
+        piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+        _console = Console(highlight=False, soft_wrap=True, width=PIPED_WIDTH if piped else None)
     return _console
 
 
@@ -169,6 +260,30 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for row in rows:
         t.add_row(*("-" if cell is None else str(cell) for cell in row))
     return t
+
+
+def fields(title: str | None, pairs: Iterable[tuple[str, Any]]) -> Table:
+    """A two-column table of named values (None shown as '-')."""
+    t = Table(title=title, show_header=False, title_justify="left")
+    t.add_column(style="bold")
+    t.add_column(overflow="fold")
+    for name, value in pairs:
+        t.add_row(name, "-" if value is None else str(value))
+    return t
+
+
+def operation_fields(operation: dict[str, Any]) -> list[tuple[str, Any]]:
+    """What people need of an operation: id, kind, status, block, tx hash, error."""
+    found = [
+        ("operation", operation.get("id")),
+        ("kind", operation.get("kind")),
+        ("status", operation.get("status")),
+        ("block", operation.get("block")),
+        ("tx hash", operation.get("txHash")),
+    ]
+    if operation.get("error"):
+        found.append(("error", operation["error"]))
+    return found
 
 
 def show(renderable: Any) -> None:

@@ -330,6 +330,18 @@ class DisclosedDocument:
         """The revealed fields rebuilt as a (partial) JSON object, for display."""
         return unflatten(self.values().items())
 
+    def whole(self) -> dict[str, Any]:
+        """The record itself, when every field is revealed: `flatten` undone exactly (array
+        segments back into lists, "~2"-marked keys into object keys); CommitmentError when
+        any field is withheld."""
+        if self.withheld:
+            raise CommitmentError(f"{len(self.withheld)} field(s) withheld: not the whole record")
+        root: dict[str, Any] = {}
+        for path, value in self.values().items():
+            _place(root, path.split("/")[1:], value)
+        whole: dict[str, Any] = _listed(root)
+        return whole
+
     def to_json(self) -> dict[str, Any]:
         """The interchange form (JSON-compatible)."""
         out: dict[str, Any] = {
@@ -391,3 +403,33 @@ def unflatten(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
         if parts:
             node[parts[-1]] = value
     return root
+
+
+class _Array(dict[int, Any]):
+    """An array being rebuilt from its elements' paths (index -> element)."""
+
+
+def _place(node: dict[Any, Any], segments: list[str], value: Any) -> None:
+    """Put `value` at raw (escaped) path `segments` below `node`: a plain decimal segment is
+    an array index, anything else an object key."""
+    *parents, last = segments
+    for i, segment in enumerate(parents):
+        key = _segment_key(segment)
+        if key not in node:
+            node[key] = _Array() if _INDEX_KEY.fullmatch(segments[i + 1]) else {}
+        node = node[key]
+    node[_segment_key(last)] = value
+
+
+def _segment_key(segment: str) -> str | int:
+    return int(segment) if _INDEX_KEY.fullmatch(segment) else _unescape(segment)
+
+
+def _listed(value: Any) -> Any:
+    if isinstance(value, _Array):
+        if sorted(value) != list(range(len(value))):
+            raise CommitmentError(f"array indices {sorted(value)} are not 0..{len(value) - 1}")
+        return [_listed(value[i]) for i in range(len(value))]
+    if isinstance(value, dict):
+        return {key: _listed(child) for key, child in value.items()}
+    return value

@@ -53,6 +53,17 @@ class AreaContext:
         return self.settings.customs_code
 
 
+def area_profile(settings: GatewaySettings) -> dict[str, str]:
+    """This gateway's own area as its clients need it (to address an application to the right
+    return centre): member id, label, customs code and role, from its settings alone."""
+    return {
+        "memberId": "0x" + member_id(settings.area_label).hex(),
+        "label": settings.area_label,
+        "customsCode": settings.customs_code,
+        "role": settings.role,
+    }
+
+
 def load_id_secret(keys_dir: Path) -> bytes:
     """The secret behind this area's pseudonymous case ids (created on first use, mode 0600)."""
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -271,6 +271,19 @@ def test_unflatten_rebuilds_partial_objects() -> None:
     }
 
 
+def test_whole_gives_back_a_fully_disclosed_record() -> None:
+    doc = {**DOC, "0": {"1": "index-like keys"}, "empty": [], "none": {}, "a/b~c": None}
+    disclosed = commit(doc).disclose(lambda _p: True)
+    back = DisclosedDocument.from_json(json.loads(json.dumps(disclosed.to_json()))).whole()
+    assert back == doc and isinstance(back["lines"], list)
+
+
+def test_whole_with_withheld_fields_raises() -> None:
+    disclosed = commit(DOC).disclose(lambda p: not p.startswith("/buyer"))
+    with pytest.raises(CommitmentError, match="4 field\\(s\\) withheld"):
+        disclosed.whole()
+
+
 def test_doc_type_path_is_the_records_doc_type_path() -> None:
     from clients.records.classes import DOC_TYPE_PATH as RECORDS_DOC_TYPE_PATH
 
