@@ -12,19 +12,22 @@ import ast
 import functools
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+import requests
 from eth_abi.abi import decode as abi_decode
 from eth_utils.abi import event_abi_to_log_topic
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
+from web3.exceptions import Web3Exception
 from web3.types import TxReceipt
 
 from clients.errors import ContractRevert, LedgerError
@@ -207,6 +210,29 @@ class Contracts:
 def contract_at(w3: Web3, name: str, address: str) -> Contract:
     """A web3 contract object for a deployed CrossReturn contract."""
     return w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
+
+
+def rpc_web3(url: str, api_key: str | None = None, timeout: float = 30.0) -> Web3:
+    """A Web3 over a JSON-RPC URL: a ledger node, or a gateway's read-only front of its
+    embedded ledger (`<gateway>/v1/ledger/rpc`, which wants the member's API key)."""
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    provider = HTTPProvider(url, request_kwargs={"headers": headers, "timeout": timeout})
+    return Web3(provider)
+
+
+@contextmanager
+def ledger_errors(where: str) -> Iterator[None]:
+    """Turn what web3 and the HTTP stack raise while reading a ledger node into LedgerError
+    (or ContractRevert), so SDK callers catch one root."""
+    try:
+        yield
+    except LedgerError:
+        raise
+    except (Web3Exception, OSError, ValueError, requests.RequestException) as exc:
+        revert = revert_from_exception(exc)
+        if revert is not None:
+            raise revert from exc
+        raise LedgerError(f"ledger at {where}: {str(exc)[:300] or type(exc).__name__}") from exc
 
 
 def attach_contracts(w3: Web3, addresses: dict[str, str]) -> Contracts:

@@ -6,12 +6,14 @@ Records inside bodies stay plain JSON objects here: they are validated by the re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 HEX32 = r"^0x[0-9a-fA-F]{64}$"
 LABEL = r"^[\x21-\x7e]{1,32}$"
+MEMBER_REF = r"^(?:[\x21-\x7e]{1,32}|0x[0-9a-fA-F]{64})$"
+ACCOUNT = r"^0x[0-9a-fA-F]{40}$"
 
 
 class Body(BaseModel):
@@ -102,3 +104,85 @@ class Accepted(BaseModel):
     digest: str | None = None
     returnId: str | None = None
     caseId: str | None = None
+
+
+# ---------------------------------------------------------------------- governance
+
+MemberRef = Annotated[
+    str, Field(pattern=MEMBER_REF, description="member label (customs-2900) or 0x member id")
+]
+Account = Annotated[str, Field(pattern=ACCOUNT, description="a signing account (0x address)")]
+
+
+class SuspensionIn(Body):
+    """Suspend a member: it can no longer act or sign (only a vote reinstates it)."""
+
+    kind: Literal["suspension"]
+    member: MemberRef
+
+
+class ReinstatementIn(Body):
+    """Reinstate a suspended member."""
+
+    kind: Literal["reinstatement"]
+    member: MemberRef
+
+
+class AccountAdditionIn(Body):
+    """Add a signing account to a member (key rotation, step one)."""
+
+    kind: Literal["account-addition"]
+    member: MemberRef
+    account: Account
+
+
+class AccountRemovalIn(Body):
+    """Remove a signing account from a member (key rotation, step two)."""
+
+    kind: Literal["account-removal"]
+    member: MemberRef
+    account: Account
+
+
+class ParameterIn(Body):
+    """Set a rule parameter (APPLY_WINDOW, ARRIVAL_WINDOW, PROPOSAL_TTL in seconds; MAX_LINES)."""
+
+    kind: Literal["parameter"]
+    parameter: str = Field(pattern=r"^[A-Z_]{1,32}$", description="e.g. APPLY_WINDOW")
+    value: int = Field(ge=0, lt=2**64)
+
+
+class ThresholdIn(Body):
+    """Set the number of approvals a proposal needs."""
+
+    kind: Literal["threshold"]
+    value: int = Field(ge=1, lt=2**32)
+
+
+class AdmissionIn(Body):
+    """Admit a customs area (with its customs code) or an auditor; platforms are registered by
+    their sponsoring area, without a vote."""
+
+    kind: Literal["admission"]
+    label: str = Field(pattern=LABEL, description="the new member's label, e.g. customs-5100")
+    memberKind: Literal["customs", "auditor"]
+    customsCode: str | None = Field(
+        default=None, pattern=r"^[0-9]{4}$", description="4 digits; customs areas only"
+    )
+    account: Account
+    encryptionKey: str = Field(
+        default="0x", pattern=r"^0x(?:[0-9a-fA-F]{2}){0,4096}$", description="HPKE public key"
+    )
+    gatewayUrl: str = Field(default="", max_length=512)
+
+
+ProposalIn = Annotated[
+    SuspensionIn
+    | ReinstatementIn
+    | AccountAdditionIn
+    | AccountRemovalIn
+    | ParameterIn
+    | ThresholdIn
+    | AdmissionIn,
+    Field(discriminator="kind"),
+]

@@ -33,6 +33,7 @@ from clients.ledger_bindings import (
     revert_from_exception,
 )
 from clients.verify import LedgerView, Verifier
+from node_gateway.ledger.rpc import ReadOnlyRpc
 
 TX_GAS = 1_500_000
 CACHE_S = 5.0
@@ -622,6 +623,12 @@ class AreaLedger:
 
     def _decode(self, log: Any) -> dict[str, Any]:
         return event_record(self.contracts, log) or {}
+
+    def read_only_rpc(self) -> ReadOnlyRpc | None:
+        """The read-only JSON-RPC front of an embedded ledger (None on a real node, whose
+        own RPC URL members use instead)."""
+        log_source = getattr(self.backend, "logs_between", None)
+        return None if log_source is None else ReadOnlyRpc(self.w3, log_source)
 
     def verifier(self) -> Verifier:
         """A standalone verifier on the current head."""

@@ -187,3 +187,54 @@ class SettlementKindMismatch(DomainError):
     status = 409
     code = "settlement_kind_mismatch"
     title = "Settlement kind does not match the payment"
+
+
+class UnknownProposal(DomainError):
+    """404: no governance proposal with this id on the Consortium."""
+
+    status = 404
+    code = "unknown_proposal"
+    title = "Unknown proposal"
+
+
+class ProposalClosed(DomainError):
+    """409: the proposal was executed or has expired; it takes no more votes."""
+
+    status = 409
+    code = "proposal_closed"
+    title = "Proposal closed"
+
+
+class AlreadyVoted(DomainError):
+    """409: this area approved the proposal already (or its vote is on its way)."""
+
+    status = 409
+    code = "already_voted"
+    title = "Already voted"
+
+
+class NotGoverning(DomainError):
+    """409: this area is not an active customs area now, so it may not propose or vote."""
+
+    status = 409
+    code = "not_governing"
+    title = "Not a governing member"
+
+
+class InvalidProposal(DomainError):
+    """422: the proposal's values break the Consortium's rules (ranges, codes, accounts);
+    `rule` names the contract's check."""
+
+    status = 422
+    code = "invalid_proposal"
+    title = "Invalid proposal"
+
+
+class ProposalConflict(DomainError):
+    """409: the proposal (or the vote that would execute it) does not fit the Consortium as it
+    stands: the member already has that status, the account or customs code is taken, ...;
+    `rule` names the contract's check."""
+
+    status = 409
+    code = "proposal_conflict"
+    title = "Proposal conflicts with the Consortium's state"
