@@ -6,11 +6,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 SOLC_DIR := tools/solc
+CHROMIUM := /usr/bin/chromium
+SUDO ?= $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install solc lint format compile check-artifacts gas test bench up demo
+.PHONY: help install solc browser lint format compile check-artifacts gas test bench up demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -27,9 +29,18 @@ $(STAMPS)/solc: $(SOLC_DIR)/package.json $(SOLC_DIR)/package-lock.json
 	cd $(SOLC_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Debian's chromium for the console's browser test (Playwright drives it; it never downloads one).
+$(STAMPS)/browser:
+	@mkdir -p $(STAMPS)
+	test -x $(CHROMIUM) || ($(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+	@touch $@
+
 install: $(STAMPS)/install ## create .venv and install CrossReturn with its dev extras
 
 solc: $(STAMPS)/solc ## install the pinned Solidity compiler (npm solcjs 0.8.28) and OpenZeppelin sources
+
+browser: $(STAMPS)/browser ## install Debian's chromium (apt-get, only when missing) for the console test
 
 lint: install ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
@@ -49,7 +60,7 @@ check-artifacts: install solc ## fail if contracts/build differs from the source
 gas: install ## print the gas of each contract operation
 	$(PY) scripts/gas_report.py
 
-test: install solc lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
+test: install solc browser lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 UP_ARGS ?=

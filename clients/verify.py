@@ -139,6 +139,7 @@ class LedgerView:
         self._return_events: dict[bytes, list[tuple[str, dict[str, Any]]]] = {}
         self._returns: dict[bytes, tuple[Any, ...]] = {}
         self._times: dict[int, int] = {}
+        self._raw_logs: list[Any] | None = None
 
     def _logs(self, address: str, topics: list[Any]) -> list[tuple[str, dict[str, Any]]]:
         held = self._log_source(0, self.block) if self._log_source is not None else None
@@ -166,25 +167,41 @@ class LedgerView:
         """Every CrossReturn event up to the pinned block (optionally filtered by topics), as
         event records in ledger order: block, logIndex, txHash, contract, event, args (0x-hex,
         with the block's time as `blockTime`) — the shape clients.audit reads."""
-        held = self._log_source(0, self.block) if self._log_source is not None else None
-        if held is None:
-            held = self.w3.eth.get_logs(
-                {
-                    "address": list(self.c.addresses().values()),  # type: ignore[typeddict-item]
-                    "fromBlock": 0,
-                    "toBlock": self.block,
-                }
-            )
-        out = []
-        for log in held:
+        if self._raw_logs is None:
+            held = self._log_source(0, self.block) if self._log_source is not None else None
+            if held is None:
+                held = self.w3.eth.get_logs(
+                    {
+                        "address": list(self.c.addresses().values()),  # type: ignore[typeddict-item]
+                        "fromBlock": 0,
+                        "toBlock": self.block,
+                    }
+                )
+            self._raw_logs = list(held)
+        records = []
+        for log in self._raw_logs:
             if topics is not None and not _topics_match(log, topics):
                 continue
             record = event_record(self.c, log)
             if record is not None:
-                args = jsonable(record["args"])
-                args["blockTime"] = self.block_time(record["block"])
-                out.append({**record, "args": args})
+                records.append(record)
+        self._load_block_times({r["block"] for r in records})
+        out = [
+            {**r, "args": {**jsonable(r["args"]), "blockTime": self._times[r["block"]]}}
+            for r in records
+        ]
         return sorted(out, key=lambda e: (e["block"], e["logIndex"]))
+
+    def _load_block_times(self, numbers: set[int]) -> None:
+        missing = sorted(n for n in numbers if n not in self._times)
+        for start in range(0, len(missing), 100):  # batched: one round trip per 100 blocks
+            chunk = missing[start : start + 100]
+            with self.w3.batch_requests() as batch:
+                for n in chunk:
+                    batch.add(self.w3.eth.get_block(n))
+                blocks = batch.execute()
+            for n, block in zip(chunk, blocks, strict=True):
+                self._times[n] = int(block["timestamp"])  # type: ignore[typeddict-item]
 
     def block_time(self, number: int) -> int:
         """A block's timestamp (cached)."""
@@ -217,6 +234,11 @@ class LedgerView:
             )
             self._members[member_id] = (MemberKind(kind), MemberStatus(status), code)
         return self._members[member_id]
+
+    def gateway_url(self, member_id: bytes) -> str:
+        """The gateway URL a member registered in its profile ('' if none)."""
+        member = self.c.consortium.functions.getMember(member_id).call(block_identifier=self.block)
+        return str(member[7])
 
     def customs_member(self, code: int) -> bytes:
         """The customs area holding a customs code (zero bytes if none)."""

@@ -1,7 +1,9 @@
 """The `crossreturn` command line: operator commands of the gateway.
 
 Exit codes: 0 success, 1 the command ran and found a problem, 2 bad usage or input (one line on
-stderr, no traceback).
+stderr, no traceback); commands that talk to a gateway over HTTP (the SDK's groups, `admin
+members|proposals|propose|vote`) add 3 unreachable, 4 key refused, 5 request refused, 6 timed
+out (clients.cli.common).
 """
 
 from __future__ import annotations
@@ -15,6 +17,24 @@ from typing import Any
 
 import click
 
+from clients.cli.auditor import auditor
+from clients.cli.common import (
+    AS_JSON,
+    TIMEOUT,
+    WAIT,
+    connect,
+    emit_json,
+    fields,
+    gateway_options,
+    handles_errors,
+    operation_fields,
+    short,
+    show,
+    table,
+)
+from clients.cli.officer import officer
+from clients.cli.platform import platform
+from clients.http import GatewayClient
 from node_gateway.ledger.embedded import JOURNAL, EmbeddedChain, LedgerJournalError
 from node_gateway.services.auth import ROLES, issue_key, revoke
 from node_gateway.services.auth import keys as list_api_keys
@@ -38,6 +58,13 @@ def _open_chain(data_dir: Path) -> EmbeddedChain:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """CrossReturn: mutual recognition of cross-customs-area returns on a shared ledger."""
+
+
+main.add_command(platform)
+main.add_command(officer)
+
+
+main.add_command(auditor)
 
 
 @main.group(short_help="Inspect the embedded ledger.")
@@ -81,7 +108,14 @@ def _hex(value: Any) -> str:
 
 def _dump(chain: EmbeddedChain) -> Iterator[dict[str, Any]]:
     w3 = chain.w3
-    for number in range(1, int(w3.eth.block_number) + 1):
+    head = int(w3.eth.block_number)
+    # Logs as captured when each block was mined: eth-tester's receipt lookup walks back from
+    # the head, which made a dump quadratic in the chain's length.
+    captured = chain.logs_between(1, head)
+    by_tx: dict[bytes, list[Any]] = {}
+    for log in captured or []:
+        by_tx.setdefault(bytes(log["transactionHash"]), []).append(log)
+    for number in range(1, head + 1):
         block = w3.eth.get_block(number, full_transactions=True)
         for tx in block["transactions"]:
             assert not isinstance(tx, bytes)
@@ -95,8 +129,11 @@ def _dump(chain: EmbeddedChain) -> Iterator[dict[str, Any]]:
                 # JSON-RPC names it "input"; eth-tester's block objects name it "data"
                 "input": _hex(tx["input"] if "input" in tx else tx["data"]),
             }
-            receipt = w3.eth.get_transaction_receipt(tx["hash"])
-            for log in receipt["logs"]:
+            if captured is None:
+                logs = list(w3.eth.get_transaction_receipt(tx["hash"])["logs"])
+            else:
+                logs = by_tx.get(bytes(tx["hash"]), [])
+            for log in logs:
                 yield {
                     "type": "event",
                     "block": number,
@@ -107,9 +144,10 @@ def _dump(chain: EmbeddedChain) -> Iterator[dict[str, Any]]:
                 }
 
 
-@main.group(short_help="Administer this gateway (API keys).")
+@main.group(short_help="Administer this gateway (API keys, vault key, governance).")
 def admin() -> None:
-    """Administer a gateway's data directory."""
+    """Administer a gateway: API keys and the vault key in its data directory; Consortium
+    governance (members, proposals, votes) through its API with an admin key."""
 
 
 @admin.group(short_help="Create, revoke and list API keys.")
@@ -188,10 +226,6 @@ def keys_list(db_path: Path, as_json: bool) -> None:
             "revokedAt": row.revoked_at,
         }
         click.echo(json.dumps(fields) if as_json else "  ".join(str(v) for v in fields.values()))
-
-
-if __name__ == "__main__":
-    main()
 
 
 # ---------------------------------------------------------------------- consortium
@@ -325,3 +359,214 @@ def rotate_vault_key(db_path: Path, keys_dir: Path, retire_old: bool, as_json: b
         click.echo(json.dumps(result))
     else:
         click.echo(f"current key {new_key}; {count} records re-encrypted; retired {retired or '-'}")
+
+
+# ---------------------------------------------------------------------- governance (over HTTP)
+
+# These commands talk to a gateway's API, not to a data directory: they share the SDK command
+# line's options, output layer and exit codes (clients.cli.common: 3 unreachable, 4 key
+# refused, 5 request refused, 6 timed out).
+PROPOSAL_KINDS = (
+    "suspension",
+    "reinstatement",
+    "account-addition",
+    "account-removal",
+    "parameter",
+    "threshold",
+    "admission",
+)
+PROPOSAL_COLUMNS = ("id", "kind", "target", "proposer", "approvals", "status", "we approved")
+
+
+def _proposal_row(p: dict[str, Any]) -> list[Any]:
+    approvals = f"{p['approvals']}/{p['threshold']}"
+    ours = "yes" if p["approvedByThisArea"] else "no"
+    return [p["id"], p["kind"], p["target"], p["proposer"], approvals, p["status"], ours]
+
+
+@admin.command("members", short_help="List the Consortium's members (through a gateway).")
+@gateway_options
+@AS_JSON
+@handles_errors
+def admin_members(gateway: str, api_key: str, as_json: bool) -> None:
+    """List every member of the Consortium as the gateway's ledger holds it: label, kind,
+    status, customs code, signing accounts, gateway URL, whether it registered an encryption
+    key. An admin, officer or auditor key of the gateway will do.
+
+    \b
+    Example:
+      crossreturn admin members --gateway http://127.0.0.1:8200 --api-key cr_…
+    """
+    with connect(gateway, api_key) as client:
+        body = client.request("GET", "/v1/governance/members")
+    if as_json:
+        emit_json(body)
+        return
+    rows = [
+        [
+            m["label"] or short(m["memberId"]),
+            m["kind"],
+            m["status"] + (" (by vote)" if m["suspendedByVote"] else ""),
+            m["customsCode"],
+            "\n".join(m["accounts"]),
+            m["gatewayUrl"],
+            "yes" if m["encryptionKey"] else "no",
+        ]
+        for m in body["members"]
+    ]
+    title = f"Members — threshold {body['threshold']} of {body['activeCustoms']} customs areas"
+    columns = ("member", "kind", "status", "code", "accounts", "gateway", "key")
+    show(table(title, columns, rows))
+
+
+@admin.command("proposals", short_help="List governance proposals, newest first.")
+@click.option("--status", type=click.Choice(["open", "executed", "expired"]), help="only these")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True)
+@gateway_options
+@AS_JSON
+@handles_errors
+def admin_proposals(
+    status: str | None, limit: int, gateway: str, api_key: str, as_json: bool
+) -> None:
+    """List proposals: what each changes, who proposed it, its approvals against the
+    threshold, its status, and whether this gateway's area approved it.
+
+    \b
+    Example:
+      crossreturn admin proposals --status open --gateway http://127.0.0.1:8200 --api-key cr_…
+    """
+    with connect(gateway, api_key) as client:
+        body = client.request(
+            "GET", "/v1/governance/proposals", params={"status": status, "limit": limit}
+        )
+    if as_json:
+        emit_json(body)
+        return
+    title = f"Proposals — {body['proposalCount']} in all, threshold {body['threshold']}"
+    show(table(title, PROPOSAL_COLUMNS, [_proposal_row(p) for p in body["proposals"]]))
+
+
+def _accepted(
+    client: GatewayClient, accepted: dict[str, Any], wait: bool, timeout: float, as_json: bool
+) -> dict[str, Any]:
+    """Wait for an accepted write's operation if asked; print it unless --json."""
+    operation: dict[str, Any] = accepted["operation"]
+    if wait:
+        operation = client.wait(operation, timeout=timeout)
+    if not as_json:
+        show(fields(None, operation_fields(operation)))
+    return operation
+
+
+@admin.command("propose", short_help="Propose a governance change (this area signs).")
+@click.argument("kind", type=click.Choice(PROPOSAL_KINDS), metavar="KIND")
+@click.option("--member", help="the member concerned: label (customs-4600) or 0x id")
+@click.option("--account", help="a signing account (0x address)")
+@click.option("--parameter", help="APPLY_WINDOW, ARRIVAL_WINDOW, MAX_LINES or PROPOSAL_TTL")
+@click.option("--value", type=int, help="the parameter's value (seconds, lines) or threshold")
+@click.option("--label", help="admission: the new member's label")
+@click.option("--member-kind", type=click.Choice(["customs", "auditor"]), help="admission")
+@click.option("--customs-code", help="admission of a customs area: its 4-digit code")
+@click.option("--encryption-key", help="admission: the member's HPKE public key (0x hex)")
+@click.option("--gateway-url", help="admission: the member's gateway URL")
+@gateway_options
+@WAIT
+@TIMEOUT
+@AS_JSON
+@handles_errors
+def admin_propose(
+    kind: str,
+    gateway: str,
+    api_key: str,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Propose KIND through the gateway with its admin key: the area's ledger account signs
+    and its approval counts at once. What the Consortium would refuse is refused before
+    anything is sent (exit 5, with the problem's code). The new proposal's id shows in
+    `admin proposals`.
+
+    \b
+    KIND and its options:
+      suspension, reinstatement           --member
+      account-addition, account-removal   --member --account
+      parameter                           --parameter --value
+      threshold                           --value
+      admission                           --label --member-kind --account [--customs-code]
+                                          [--encryption-key] [--gateway-url]
+
+    \b
+    Example:
+      crossreturn admin propose suspension --member platform-x \\
+        --gateway http://127.0.0.1:8200 --api-key cr_…
+    """
+    names = {
+        "member_kind": "memberKind",
+        "customs_code": "customsCode",
+        "encryption_key": "encryptionKey",
+        "gateway_url": "gatewayUrl",
+    }
+    body = {"kind": kind} | {names.get(k, k): v for k, v in options.items() if v is not None}
+    with connect(gateway, api_key) as client:
+        accepted = client.request("POST", "/v1/governance/proposals", json=body)
+        operation = _accepted(client, accepted, wait, timeout, as_json)
+    if as_json:
+        emit_json({**accepted, "operation": operation})
+
+
+@admin.command("vote", short_help="Approve a governance proposal (this area signs).")
+@click.argument("proposal_id", type=click.IntRange(0, 2**64 - 1))
+@gateway_options
+@WAIT
+@TIMEOUT
+@AS_JSON
+@handles_errors
+def admin_vote(
+    proposal_id: int, gateway: str, api_key: str, wait: bool, timeout: float, as_json: bool
+) -> None:
+    """Approve proposal PROPOSAL_ID with the gateway's admin key (the area's ledger account
+    signs); the approval that reaches the threshold executes the proposal. With --wait (the
+    default) the proposal's state after the vote is shown too.
+
+    \b
+    Example:
+      crossreturn admin vote 3 --gateway http://127.0.0.1:8201 --api-key cr_…
+    """
+    with connect(gateway, api_key) as client:
+        accepted = client.request("POST", f"/v1/governance/proposals/{proposal_id}/votes")
+        operation = _accepted(client, accepted, wait, timeout, as_json)
+        proposal = None
+        if wait:
+            proposal = client.request("GET", f"/v1/governance/proposals/{proposal_id}")
+    if as_json:
+        emit_json({**accepted, "operation": operation, "proposal": proposal})
+    elif proposal is not None:
+        show(table(None, PROPOSAL_COLUMNS, [_proposal_row(proposal)]))
+
+
+@main.command(
+    short_help="Run the performance benchmarks (a source checkout's scripts/bench.py).",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("bench_args", nargs=-1, type=click.UNPROCESSED)
+def bench(bench_args: tuple[str, ...]) -> None:
+    """Run scripts/bench.py of the source checkout this CLI is installed from, passing every
+    argument through; its last line is one JSON object. `make bench` does the same.
+
+    \b
+    Example:
+      crossreturn bench --only commitments
+      crossreturn bench --only gateway --scale 0.1
+    """
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+    if not script.exists():
+        _fail("the benchmarks run from a source checkout (scripts/bench.py not found)")
+    sys.exit(subprocess.call([sys.executable, str(script), *bench_args]))
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,10 @@ from node_gateway.api.problems import install_problem_handlers
 from node_gateway.api.routes import (
     audit,
     cases,
+    console,
+    governance,
     health,
+    ledger,
     operations,
     peer,
     returns,
@@ -45,7 +48,19 @@ def create_app(
     app.state.readiness = readiness or {}
     app.state.context = context
     install_problem_handlers(app)
-    for module in (health, session, tax_records, returns, cases, operations, audit, peer):
+    for module in (
+        health,
+        session,
+        tax_records,
+        returns,
+        cases,
+        operations,
+        audit,
+        ledger,
+        peer,
+        governance,
+        console,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

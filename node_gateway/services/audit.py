@@ -16,7 +16,7 @@ from clients.ledger_bindings import ARRIVAL_WINDOW, MemberKind
 from node_gateway.services import views
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import InvalidRecord
+from node_gateway.services.errors import InvalidRecord, NotSupported
 from node_gateway.store import Vault, batches, index, records
 
 MAX_PERIOD_S = 366 * audit.DAY
@@ -143,3 +143,22 @@ def report(
         recognition_days=recognition_days,
     )
     return {**out, "ledgerBlock": index.checkpoint(conn), "valuesNote": VALUES_NOTE}
+
+
+def ledger_info(ctx: AreaContext) -> dict[str, Any]:
+    """What a member's own client needs to read the ledger itself: chain id, contract
+    addresses, head, and this gateway's read-only JSON-RPC path (embedded ledger only)."""
+    return {
+        "chainId": ctx.ledger.chain_id,
+        "addresses": ctx.ledger.contracts.addresses(),
+        "head": ctx.ledger.head_block(),
+        "rpc": "/v1/ledger/rpc" if ctx.ledger.read_only_rpc() is not None else None,
+    }
+
+
+def ledger_rpc(ctx: AreaContext, payload: Any) -> Any:
+    """Answer a read-only JSON-RPC request (or batch) from the embedded ledger."""
+    rpc = ctx.ledger.read_only_rpc()
+    if rpc is None:
+        raise NotSupported("this gateway runs on a ledger node: read it at the node's own URL")
+    return rpc.handle(payload)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
+from clients.ledger_bindings import member_id
 from node_gateway.api.deps import Allow, peer_signed
 from node_gateway.cli import main
 from node_gateway.config import GatewaySettings
@@ -21,8 +22,11 @@ from node_gateway.services.auth import ROLES, AuthError, authenticate, issue_key
 from node_gateway.store import migrate, open_db
 from tests.utils.gateway import CENTRE, UNKNOWN_ID, GatewayWorld
 
-# Routes anyone may call without a key; every other route must declare its roles.
-PUBLIC = {"/health", "/ready", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# Routes anyone may call without a key; every other route must declare its roles. The console
+# is a static page: its data calls go to the API with the key its user typed.
+DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+CONSOLE = {"/console", "/console/gateway.json", "/console/static/{name}"}
+PUBLIC = {"/health", "/ready", *DOCS, *CONSOLE}
 
 
 def only(status: int, *roles: str) -> dict[str, int]:
@@ -56,9 +60,21 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/v1/operations/{op_id}"): dict.fromkeys(ROLES, 404),
     ("POST", "/v1/verify"): dict.fromkeys(ROLES, 422),
     ("GET", "/v1/audit/report"): only(422, "auditor", "officer", "admin"),
+    ("GET", "/v1/governance/members"): only(200, "admin", "officer", "auditor"),
+    ("GET", "/v1/governance/proposals"): only(200, "admin", "officer", "auditor"),
+    ("GET", "/v1/governance/proposals/{proposal_id}"): only(404, "admin", "officer", "auditor"),
+    ("POST", "/v1/governance/proposals"): only(422, "admin"),
+    ("POST", "/v1/governance/proposals/{proposal_id}/votes"): only(404, "admin"),
+    ("GET", "/v1/ledger"): dict.fromkeys(ROLES, 200),
+    ("POST", "/v1/ledger/rpc"): dict.fromkeys(ROLES, 422),
 }
 # What the matrix puts in path parameters: ids no gateway holds.
-PATH_PARAMS = {"case_id": UNKNOWN_ID, "return_id": UNKNOWN_ID, "op_id": "999999999"}
+PATH_PARAMS = {
+    "case_id": UNKNOWN_ID,
+    "return_id": UNKNOWN_ID,
+    "op_id": "999999999",
+    "proposal_id": "999999999",
+}
 
 
 @pytest.fixture
@@ -204,6 +220,13 @@ def test_whoami_names_member_and_role(app_and_keys: tuple[TestClient, dict[str, 
     client, role_keys = app_and_keys
     body = client.get("/v1/whoami", headers={"X-API-Key": role_keys["auditor"]}).json()
     assert body["member_id"] == "member-auditor" and body["role"] == "auditor"
+    # Without an area context (no ledger), the gateway still names its area from its settings.
+    assert body["gateway"] == {
+        "memberId": "0x" + member_id("customs-2900").hex(),
+        "label": "customs-2900",
+        "customsCode": "2900",
+        "role": "both",
+    }
 
 
 def test_allow_without_roles_is_a_programming_error() -> None:

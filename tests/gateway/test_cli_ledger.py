@@ -36,3 +36,19 @@ def test_ledger_head_without_ledger_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "holds no embedded ledger" in result.output
     assert "Traceback" not in result.output
+
+
+def test_bench_runs_the_checkout_benchmarks_and_ends_with_json() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "node_gateway.cli", "bench", "--only", "commitments"]
+        + ["--scale", "0.01"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    last = json.loads(done.stdout.strip().splitlines()[-1])
+    assert last["commitments"]["commit_records_per_s"] > 0

@@ -501,6 +501,12 @@ def test_view_as_other_platform_not_found(gw: GatewayWorld, settled: Application
 
     whoami = get(CENTRE, "/v1/whoami").json()
     assert (whoami["member_id"], whoami["role"]) == ("platform-other", "platform")
+    assert whoami["gateway"] == {
+        "memberId": gw.member_hex(CENTRE),
+        "label": "customs-2900",
+        "customsCode": CENTRE,
+        "role": "return_centre",
+    }
     case_id, rid = settled.case.case_id, settled.return_id
     for code, path, params in [
         (CENTRE, f"/v1/returns/{rid}", {}),

@@ -1,0 +1,32 @@
+"""The ledger for members' own clients: its coordinates, and a read-only JSON-RPC front when
+the ledger is embedded (an auditor verifies against the chain, not against this gateway's
+answers)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+
+from node_gateway.api.deps import Allow, CtxDep
+from node_gateway.services import audit
+from node_gateway.services.auth import ROLES, Principal
+
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+
+Member = Annotated[Principal, Depends(Allow(*ROLES))]
+
+
+@router.get("", summary="Chain id, contract addresses and head of the ledger")
+def get_ledger(ctx: CtxDep, who: Member) -> dict[str, Any]:
+    """Where the CrossReturn contracts are; `rpc` is set when this gateway serves the
+    embedded ledger's read-only JSON-RPC."""
+    return audit.ledger_info(ctx)
+
+
+@router.post("/rpc", summary="Read-only Ethereum JSON-RPC (embedded ledger)")
+def post_rpc(ctx: CtxDep, who: Member, payload: Annotated[Any, Body()]) -> Any:
+    """eth_chainId, eth_blockNumber, eth_call, eth_getLogs, eth_getBlockByNumber,
+    eth_getTransactionReceipt, eth_getCode, net_version — nothing that writes. JSON-RPC
+    errors are answered in the JSON-RPC way (HTTP 200 with `error`)."""
+    return audit.ledger_rpc(ctx, payload)
