@@ -249,7 +249,14 @@ CONSORTIUM_DIR = click.option(
 @click.option(
     "--demo/--no-demo", default=True, show_default=True, help="load the demo story on first start"
 )
-def up(data_dir: Path, base_port: int, demo: bool) -> None:
+@click.option(
+    "--records",
+    type=click.IntRange(60, 100_000),
+    default=520,
+    show_default=True,
+    help="demo tax records per origin area (first start)",
+)
+def up(data_dir: Path, base_port: int, demo: bool, records: int) -> None:
     """Run Hangzhou (2900, return centre), Ningbo (3100) and Zhengzhou (4600) gateways on one
     embedded ledger, each on its own port; a second run resumes with everything kept.
 
@@ -268,7 +275,7 @@ def up(data_dir: Path, base_port: int, demo: bool) -> None:
     try:
         if c.fresh and demo:
             click.echo("loading the demo story (first start)…")
-            run_story(c, progress=lambda m: click.echo(f"  {m}"))
+            run_story(c, records_per_origin=records, progress=lambda m: click.echo(f"  {m}"))
         try:
             urls = c.serve()
         except OSError as exc:
@@ -280,6 +287,8 @@ def up(data_dir: Path, base_port: int, demo: bool) -> None:
             click.echo(f"  API   {url}/v1    docs {url}/docs")
             for role, key in c.credentials[code].items():
                 click.echo(f"  {role:<9} {key}")
+        env_dir = c.write_client_env(dict(zip(c.gateways, urls, strict=True)))
+        click.echo(f"\nclient settings (source one, then run `crossreturn …`): {env_dir}/*.env")
         click.echo("\nCtrl-C stops; `crossreturn up` again resumes.")
         stop.wait()
     finally:

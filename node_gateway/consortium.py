@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -196,6 +197,68 @@ class Consortium:
     def client_key(self, label: str) -> bytes:
         """A client member's signing key (demo only: real ones live in keystores)."""
         return bytes.fromhex((self.data_dir / "clients" / f"{label}.key").read_text().strip())
+
+    def write_client_env(self, urls: dict[str, str]) -> Path:
+        """Write one shell file per demo user — `export CROSSRETURN_…` lines for the
+        `crossreturn` client commands — under DATA_DIR/env/ (mode 0600; they hold API keys),
+        and the demo platform's encrypted keystore; returns the env directory."""
+        env_dir = self.data_dir / "env"
+        keystore = self.data_dir / "clients" / f"{PLATFORM}.keystore.json"
+        password_file = self.data_dir / "clients" / f"{PLATFORM}.password"
+        if not keystore.exists():
+            from clients.keystore import create_keystore
+
+            password = secrets.token_urlsafe(18)
+            _write_secret(password_file, password.encode())
+            create_keystore(keystore, password, self.client_key(PLATFORM))
+        password = password_file.read_text().strip()
+
+        def write(name: str, values: dict[str, str]) -> None:
+            lines = [
+                f"# crossreturn demo consortium: {name}",
+                *(f"export {k}={shlex.quote(v)}" for k, v in values.items()),
+            ]
+            _write_secret(env_dir / f"{name}.env", ("\n".join(lines) + "\n").encode())
+
+        creds = self.credentials
+        centre = self.centre.settings.customs_code
+        for code in urls:
+            write(
+                f"officer-{code}",
+                {
+                    "CROSSRETURN_GATEWAY": urls[code],
+                    "CROSSRETURN_API_KEY": creds[code]["officer"],
+                    "CROSSRETURN_OFFICER": f"{code}0001",
+                },
+            )
+            write(
+                f"admin-{code}",
+                {"CROSSRETURN_GATEWAY": urls[code], "CROSSRETURN_API_KEY": creds[code]["admin"]},
+            )
+            if code != centre:
+                write(
+                    f"platform-{code}",
+                    {
+                        "CROSSRETURN_GATEWAY": urls[centre],
+                        "CROSSRETURN_API_KEY": creds[centre]["platform"],
+                        "CROSSRETURN_ORIGIN": urls[code],
+                        "CROSSRETURN_ORIGIN_API_KEY": creds[code]["platform"],
+                        "CROSSRETURN_KEYSTORE": str(keystore),
+                        "CROSSRETURN_KEYSTORE_PASSWORD": password,
+                    },
+                )
+        home = next(code for code in urls if code != centre)
+        write(
+            "auditor",
+            {
+                "CROSSRETURN_GATEWAY": urls[home],
+                "CROSSRETURN_API_KEY": creds[home]["auditor"],
+                "CROSSRETURN_AREA_KEYS": " ".join(
+                    f"{code}={creds[code]['auditor']}" for code in urls if code != home
+                ),
+            },
+        )
+        return env_dir
 
     @property
     def centre(self) -> Gateway:
