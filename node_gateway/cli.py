@@ -555,6 +555,83 @@ def admin_vote(
         show(table(None, PROPOSAL_COLUMNS, [_proposal_row(proposal)]))
 
 
+@main.command(short_help="Prepare a new customs area and propose its admission.")
+@click.option("--label", required=True, help="the new area's member label, e.g. customs-5300")
+@click.option("--customs-code", required=True, help="its 4-digit customs code")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="the new gateway's data directory (its keys are created under DATA_DIR/keys)",
+)
+@click.option("--gateway-url", required=True, help="the URL the new gateway will serve at")
+@gateway_options
+@WAIT
+@TIMEOUT
+@AS_JSON
+@handles_errors
+def join(
+    label: str,
+    customs_code: str,
+    data_dir: Path,
+    gateway_url: str,
+    gateway: str,
+    api_key: str,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Create the new area's signing account and HPKE keys under DATA_DIR/keys (kept if they
+    exist; files of mode 0600), then propose its admission through a member area's gateway
+    (--gateway, with that area's admin key). The other areas approve with `crossreturn admin
+    vote ID`; once admitted, the new gateway starts with CROSSRETURN_DATA_DIR=DATA_DIR and the
+    deployment manifest, and publishes its profile. On a network with gas fees, fund the
+    printed account first.
+
+    \b
+    Example:
+      crossreturn join --label customs-5300 --customs-code 5300 --data-dir data/5300 \\
+        --gateway-url https://gw.5300.example --gateway http://127.0.0.1:8200 --api-key cr_…
+    """
+    from eth_account import Account
+
+    from node_gateway.consortium import load_or_create_key
+    from node_gateway.services.context import load_encryption_keys
+
+    if not (customs_code.isdigit() and len(customs_code) == 4):
+        _fail(f"--customs-code wants 4 digits, got {customs_code!r}")
+    if not gateway_url.startswith(("http://", "https://")):
+        _fail(f"--gateway-url must be an http(s) URL, got {gateway_url!r}")
+    keys_dir = data_dir / "keys"
+    try:
+        account = Account.from_key(load_or_create_key(keys_dir / "account.key")).address
+        encryption = load_encryption_keys(keys_dir).public_bytes()
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot create the keys under {keys_dir}: {exc}")
+        raise
+    body = {
+        "kind": "admission",
+        "label": label,
+        "memberKind": "customs",
+        "customsCode": customs_code,
+        "account": account,
+        "encryptionKey": "0x" + encryption.hex(),
+        "gatewayUrl": gateway_url,
+    }
+    with connect(gateway, api_key) as client:
+        accepted = client.request("POST", "/v1/governance/proposals", json=body)
+        operation = _accepted(client, accepted, wait, timeout, as_json)
+    result = {**accepted, "operation": operation, "account": account, "keysDir": str(keys_dir)}
+    if as_json:
+        emit_json(result)
+    else:
+        show(
+            f"{label} ({customs_code}): account {account}, keys in {keys_dir}\n"
+            "the other areas approve with `crossreturn admin vote <proposal id>` "
+            "(see `crossreturn admin proposals`)"
+        )
+
+
 @main.command(
     short_help="Run the performance benchmarks (a source checkout's scripts/bench.py).",
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},

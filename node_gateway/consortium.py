@@ -52,7 +52,8 @@ def _write_secret(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _key(path: Path) -> bytes:
+def load_or_create_key(path: Path) -> bytes:
+    """A 32-byte secret key kept hex-encoded in `path` (mode 0600), created on first use."""
     if not path.exists():
         _write_secret(path, secrets.token_bytes(32).hex().encode())
     return bytes.fromhex(path.read_text().strip())
@@ -117,11 +118,11 @@ class Consortium:
         chain = EmbeddedChain(data_dir / "ledger", genesis_timestamp)
         manifest_path = data_dir / "consortium.json"
         keys = {
-            label: _key(data_dir / "areas" / str(code) / "keys" / "account.key")
+            label: load_or_create_key(data_dir / "areas" / str(code) / "keys" / "account.key")
             for label, code, _, _ in AREAS
         }
-        platform_key = _key(data_dir / "clients" / f"{PLATFORM}.key")
-        auditor_key = _key(data_dir / "clients" / f"{AUDITOR}.key")
+        platform_key = load_or_create_key(data_dir / "clients" / f"{PLATFORM}.key")
+        auditor_key = load_or_create_key(data_dir / "clients" / f"{AUDITOR}.key")
         fresh = not manifest_path.exists()
         if fresh:
             members = [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,3 +148,27 @@ def test_help_shows_example(command: str) -> None:
     assert "Example:" in result.stdout and f"crossreturn admin {command}" in result.stdout
     listing = CliRunner().invoke(main, ["admin", "--help"]).stdout
     assert command in listing
+
+
+# ---------------------------------------------------------------------- join
+
+
+def test_join_creates_keys_and_the_admission_that_a_vote_executes(
+    served: dict[str, Any], tmp_path: Path
+) -> None:
+    data = tmp_path / "5300"
+    key = served["c"].credentials["2900"]["admin"]
+    args = ["join", "--label", "customs-5300", "--customs-code", "5300", "--data-dir", str(data)]
+    args += ["--gateway-url", "https://gw.5300.example", "--gateway", served["urls"]["2900"]]
+    result = CliRunner().invoke(main, [*args, "--api-key", key, "--json"])
+    joined = json_of(result)
+    assert joined["operation"]["status"] == "confirmed"
+    assert (data / "keys" / "account.key").stat().st_mode & 0o077 == 0
+    proposals = json_of(admin(served, "3100", "proposals", "--json"))["proposals"]
+    mine = next(p for p in proposals if p["member"] == "customs-5300")
+    assert (mine["status"], mine["customsCode"], mine["approvals"]) == ("open", "5300", 1)
+    json_of(admin(served, "3100", "vote", str(mine["id"]), "--json"))
+    members = json_of(admin(served, "4600", "members", "--json"))["members"]
+    new = next(m for m in members if m["label"] == "customs-5300")
+    assert (new["status"], new["customsCode"], new["encryptionKey"]) == ("active", "5300", True)
+    assert new["accounts"] == [joined["account"]] and new["gatewayUrl"] == "https://gw.5300.example"
