@@ -38,6 +38,9 @@ class GatewaySettings(BaseSettings):
     batch_interval_ms: int = Field(default=1000, ge=10, le=600_000)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_bulk_records: int = Field(default=10_000, ge=1, le=100_000)
+    send_window: int = Field(
+        default=32, ge=1, le=1000, description="ledger writes in flight at once (one account)"
+    )
     recognition: Literal["automatic", "officer"] = "automatic"
     policy_file: Path | None = Field(
         default=None, description="disclosure policy TOML (default: the shipped DESIGN §4 table)"

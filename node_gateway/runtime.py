@@ -81,7 +81,7 @@ class Gateway:
             conn = self.connections.get()
             s = self.settings
             done = seal_due(conn, s.batch_size, s.batch_interval_ms)
-            sender = Sender(conn, self.ledger)
+            sender = Sender(conn, self.ledger, window=s.send_window)
             sent = sender.run_once()
             self._node_up = sender.node_up
             if sender.node_up:

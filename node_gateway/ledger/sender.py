@@ -1,37 +1,56 @@
-"""The outbox sender: turns pending outbox rows into ledger transactions of the area's account.
+"""The outbox sender: turns pending outbox rows into ledger transactions of the area's account,
+several in flight at once.
 
 Exactly once, across crashes:
-- a row is checked against the head state first (`eth_call`); a write the contract refuses is
-  marked failed before it uses a nonce;
-- the signed transaction (raw bytes, nonce, hash) is stored and committed *before* it is
-  submitted;
+- a row the contract refuses before it is signed (a preflight `eth_call`, when enabled) or a
+  malformed row is marked failed before it uses a nonce;
+- a window of rows is signed at consecutive nonces and every signed transaction (raw bytes,
+  nonce, hash) is stored and committed *before* the first of them is submitted; then all are
+  submitted without waiting for each other, and their receipts are collected;
+- a transaction refused at submission leaves its nonce unused, and the ones signed after it
+  would wait behind that gap forever: a zero-value transfer to the account itself (a `filler`
+  row, stored like any other in the same commit that fails the refused row) takes the nonce;
 - on start (and whenever a submission failed for want of a node) `reconcile` looks at every
-  row left `sent`: mined -> confirmed or failed from its receipt; unknown to the ledger -> the
-  very same bytes are submitted again (same nonce, same hash, so it cannot land twice).
+  row left `sent`: mined -> confirmed or failed from its receipt; nonce used by something else
+  -> failed; unknown to the ledger -> the very same bytes are submitted again (same nonce, same
+  hash, so it cannot land twice).
 
 Nonces come from the store's own sequence (max of the ledger's count and the last nonce the
-store gave out, plus one), so a restart never reuses or skips one.
+store gave out, plus one), so a restart never reuses or skips one; every nonce the account
+uses belongs to one outbox row.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from typing import Any
 
 from clients.errors import ContractRevert, LedgerError
-from node_gateway.ledger.area import AreaLedger
+from node_gateway.ledger.area import AreaLedger, Mined, SignedTx
 from node_gateway.store import outbox
+from node_gateway.store.db import transaction
+from node_gateway.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 
+SEND_WINDOW = 32
+FILLER = "nonce_filler"  # the outbox kind of a transfer that takes a refused row's nonce
+
+Signed = tuple[int, SignedTx]  # an outbox row id and its signed transaction
+
 
 class Sender:
-    """Sends one area's outbox through its account."""
+    """Sends one area's outbox through its account, up to `window` transactions in flight."""
 
     def __init__(
-        self, conn: sqlite3.Connection, ledger: AreaLedger, preflight: bool = False
+        self,
+        conn: sqlite3.Connection,
+        ledger: AreaLedger,
+        preflight: bool = False,
+        window: int = SEND_WINDOW,
     ) -> None:
+        if window < 1:
+            raise ValueError("the send window holds at least one transaction")
         self.conn = conn
         self.ledger = ledger
         self.node_up = True
@@ -39,44 +58,43 @@ class Sender:
         # every transaction (an eth_call, ~40% of the EVM time per write) is off by default;
         # a write refused anyway is recorded as failed with the decoded reason.
         self.preflight = preflight
+        self.window = window
 
     def reconcile(self) -> int:
         """Settle rows left `sent` by a crash or an outage; returns how many were settled."""
+        rows = outbox.with_status(self.conn, "sent", limit=10_000)
+        if not rows:
+            return 0
+        # Read before the receipts: a nonce below this count whose transaction is not ours
+        # was used by another one (a nonce counted by the pool only may still be ours).
+        used = self.ledger.mined_nonce()
         settled = 0
-        for row in outbox.with_status(self.conn, "sent", limit=10_000):
+        resend: list[Signed] = []
+        for row in rows:
             assert row.tx_hash is not None and row.nonce is not None and row.raw_tx is not None
             mined = self.ledger.find_mined(row.tx_hash)
-            if mined is None:
-                if self.ledger.next_nonce() > row.nonce:
-                    # Only this gateway signs for the account; a used nonce without our
-                    # transaction means the key is used elsewhere: stop, do not guess.
-                    outbox.mark_failed(self.conn, row.id, "nonce used by another transaction")
-                    settled += 1
-                    continue
-                try:
-                    mined = self.ledger.submit(row.raw_tx)
-                except ContractRevert as exc:
-                    outbox.mark_failed(self.conn, row.id, str(exc))
-                    settled += 1
-                    continue
-            outbox.mark_mined(self.conn, row.id, mined.block_number, mined.success, mined.error)
-            settled += 1
-        return settled
+            if mined is not None:
+                outbox.mark_mined(self.conn, row.id, mined.block_number, mined.success, mined.error)
+                settled += 1
+            elif row.nonce < used:
+                # Only this gateway signs for the account; a used nonce without our
+                # transaction means the key is used elsewhere: stop, do not guess.
+                outbox.mark_failed(self.conn, row.id, "nonce used by another transaction")
+                settled += 1
+            else:
+                resend.append((row.id, SignedTx(row.raw_tx, row.tx_hash, row.nonce)))
+        return settled + self._submit(resend)
 
-    def run_once(self, limit: int = 100) -> int:
-        """Reconcile, then send up to `limit` pending rows in order; returns rows settled."""
+    def run_once(self) -> int:
+        """Reconcile, then send up to `window` pending rows in order; returns rows settled."""
         try:
             done = self.reconcile()
-            pending = outbox.with_status(self.conn, "pending", limit=limit)
-            if pending:
-                account = self.ledger.account
-                last = outbox.last_nonce(self.conn, account)
-                nonce = max(self.ledger.next_nonce(), -1 if last is None else last + 1)
-                base_fee = self.ledger.base_fee()
-                for row in pending:
-                    if self._send(row.id, row.kind, row.payload, nonce, base_fee):
-                        nonce += 1
-                    done += 1
+            pending = outbox.with_status(self.conn, "pending", limit=self.window)
+            # A preflight checks a row against the head state, which must already hold the
+            # rows before it: with preflight the rows go one at a time.
+            step = 1 if self.preflight else self.window
+            for start in range(0, len(pending), step):
+                done += self._send(pending[start : start + step])
             self.node_up = True
             return done
         except LedgerError as exc:
@@ -86,30 +104,88 @@ class Sender:
                 return 0
             raise
 
-    def _send(
-        self, outbox_id: int, kind: str, payload: dict[str, Any], nonce: int, base_fee: int
-    ) -> bool:
-        """Send one row at `nonce`; returns whether the nonce was used."""
+    def _next_nonce(self) -> int:
+        last = outbox.last_nonce(self.conn, self.ledger.account)
+        return max(self.ledger.next_nonce(), -1 if last is None else last + 1)
+
+    def _send(self, rows: list[OutboxRow]) -> int:
+        """Sign `rows` at consecutive nonces, store them all as sent, then submit them."""
+        nonce = self._next_nonce()
+        base_fee = self.ledger.base_fee()
+        failed = 0
+        signed: list[Signed] = []
+        for row in rows:
+            tx = self._sign(row, nonce, base_fee)
+            if tx is None:
+                failed += 1
+                continue
+            signed.append((row.id, tx))
+            nonce += 1
+        if signed:
+            with transaction(self.conn):  # one commit for the window, before any submission
+                for outbox_id, tx in signed:
+                    outbox.mark_sent(
+                        self.conn, outbox_id, self.ledger.account, tx.nonce, tx.tx_hash, tx.raw
+                    )
+        return failed + self._submit(signed)
+
+    def _sign(self, row: OutboxRow, nonce: int, base_fee: int) -> SignedTx | None:
+        """The row's transaction at `nonce`, or None once a row refused before signing is
+        marked failed (its nonce stays free)."""
         try:
-            fn = self.ledger.build(kind, payload)
-            if self.preflight:
+            fn = self.ledger.build(row.kind, row.payload)
+        except Exception as exc:  # building is local: whatever fails is the payload's
+            reason = (
+                str(exc) if isinstance(exc, LedgerError) else f"malformed outbox payload: {exc}"
+            )
+            outbox.mark_failed(self.conn, row.id, reason)
+            return None
+        if self.preflight:
+            try:
                 self.ledger.preflight(fn)
-        except ContractRevert as exc:
-            outbox.mark_failed(self.conn, outbox_id, str(exc))
-            return False
-        except (KeyError, ValueError, TypeError) as exc:
-            outbox.mark_failed(self.conn, outbox_id, f"malformed outbox payload: {exc}")
-            return False
-        signed = self.ledger.sign(fn, nonce, base_fee)
-        outbox.mark_sent(
-            self.conn, outbox_id, self.ledger.account, nonce, signed.tx_hash, signed.raw
+            except ContractRevert as exc:
+                outbox.mark_failed(self.conn, row.id, str(exc))
+                return None
+        return self.ledger.sign(fn, nonce, base_fee)
+
+    def _submit(self, txs: list[Signed]) -> int:
+        """Submit stored transactions of consecutive nonces and record their outcomes; returns
+        rows settled. Raises LedgerError, after recording the rest, if any is left in flight."""
+        settled = 0
+        lost: LedgerError | None = None
+        while txs:
+            outcomes = self.ledger.submit_many([tx for _, tx in txs])
+            queue, txs = txs, []
+            for pos, ((outbox_id, tx), outcome) in enumerate(zip(queue, outcomes, strict=True)):
+                if isinstance(outcome, Mined):
+                    outbox.mark_mined(
+                        self.conn, outbox_id, outcome.block_number, outcome.success, outcome.error
+                    )
+                    settled += 1
+                elif isinstance(outcome, ContractRevert):
+                    # Refused at submission: its nonce is unused, and the submission stopped.
+                    later = queue[pos + 1 :]
+                    if later:
+                        txs = [self._fill(outbox_id, tx.nonce, outcome), *later]
+                    else:
+                        outbox.mark_failed(self.conn, outbox_id, str(outcome))
+                    settled += 1
+                    break
+                else:  # in flight or not submitted: stays sent, for `reconcile`
+                    lost = lost or outcome
+            if lost is not None:
+                raise lost
+        return settled
+
+    def _fill(self, refused_id: int, nonce: int, reason: ContractRevert) -> Signed:
+        """Fail a row refused at submission and store a filler at its nonce in one commit."""
+        filler = self.ledger.sign_filler(nonce)
+        account = self.ledger.account
+        with transaction(self.conn):
+            outbox.mark_failed(self.conn, refused_id, str(reason))
+            filler_id = outbox.enqueue(self.conn, FILLER, {"nonce": nonce, "refused": refused_id})
+            outbox.mark_sent(self.conn, filler_id, account, nonce, filler.tx_hash, filler.raw)
+        log.warning(
+            "outbox row %s refused at submission (%s); nonce %s filled", refused_id, reason, nonce
         )
-        try:
-            mined = self.ledger.submit(signed.raw)
-        except ContractRevert as exc:
-            # Refused at submission, not mined: the nonce is unused.
-            outbox.mark_failed(self.conn, outbox_id, str(exc))
-            return False
-        # A transaction mined with status 0 used its nonce: failed, with the decoded reason.
-        outbox.mark_mined(self.conn, outbox_id, mined.block_number, mined.success, mined.error)
-        return True
+        return filler_id, filler
