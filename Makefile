@@ -6,13 +6,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMPS := .stamps
 SOLC_DIR := tools/solc
+ANVIL_DIR := tools/anvil
 CHROMIUM := /usr/bin/chromium
 SUDO ?= $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install solc browser lint format compile check-artifacts gas test bench up demo
+.PHONY: help install solc anvil anvil-node browser lint format compile check-artifacts gas test bench up demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -29,6 +30,11 @@ $(STAMPS)/solc: $(SOLC_DIR)/package.json $(SOLC_DIR)/package-lock.json
 	cd $(SOLC_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(STAMPS)/anvil: $(ANVIL_DIR)/package.json $(ANVIL_DIR)/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd $(ANVIL_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # Debian's chromium for the console's browser test (Playwright drives it; it never downloads one).
 $(STAMPS)/browser:
 	@mkdir -p $(STAMPS)
@@ -39,6 +45,8 @@ $(STAMPS)/browser:
 install: $(STAMPS)/install ## create .venv and install CrossReturn with its dev extras
 
 solc: $(STAMPS)/solc ## install the pinned Solidity compiler (npm solcjs 0.8.28) and OpenZeppelin sources
+
+anvil: $(STAMPS)/anvil ## install the pinned anvil JSON-RPC node (npm @foundry-rs/anvil-linux-amd64 1.7.1)
 
 browser: $(STAMPS)/browser ## install Debian's chromium (apt-get, only when missing) for the console test
 
@@ -60,7 +68,7 @@ check-artifacts: install solc ## fail if contracts/build differs from the source
 gas: install ## print the gas of each contract operation
 	$(PY) scripts/gas_report.py
 
-test: install solc browser lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
+test: install solc anvil browser lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 UP_ARGS ?=
@@ -71,6 +79,11 @@ up: install ## run the 3-area demo consortium (2900, 3100, 4600) on the embedded
 demo: install ## run the demo story to completion into a fresh directory and print its summary
 	rm -rf data/demo-story
 	$(VENV)/bin/crossreturn demo --data-dir data/demo-story
+
+ANVIL_ARGS ?= --state data/anvil/state.json --port 8545
+
+anvil-node: install anvil ## run anvil on 127.0.0.1:8545 (chain kept in data/anvil/state.json); Ctrl-C stops
+	$(VENV)/bin/crossreturn node anvil $(ANVIL_ARGS)
 
 bench: install ## the performance benchmarks (last line: one JSON object); BENCH_ARGS='--only commitments'
 	$(PY) scripts/bench.py $(BENCH_ARGS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -148,6 +149,7 @@ class Artifact:
     deployed_bytecode: str
     compiler: str
     settings: dict[str, Any]
+    sha256: str = ""  # of the artifact file as read (hex), recorded in deployment manifests
 
 
 @functools.cache
@@ -155,9 +157,10 @@ def load_artifact(name: str) -> Artifact:
     """Read one committed artifact."""
     path = ARTIFACTS_DIR / f"{name}.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise LedgerError(f"contract artifact missing: {path}") from exc
+    data = json.loads(raw.decode("utf-8"))
     return Artifact(
         name=name,
         abi=data["abi"],
@@ -165,6 +168,7 @@ def load_artifact(name: str) -> Artifact:
         deployed_bytecode=data["deployedBytecode"],
         compiler=data["compiler"],
         settings=data["settings"],
+        sha256=hashlib.sha256(raw).hexdigest(),
     )
 
 
@@ -215,7 +219,10 @@ def contract_at(w3: Web3, name: str, address: str) -> Contract:
 def rpc_web3(url: str, api_key: str | None = None, timeout: float = 30.0) -> Web3:
     """A Web3 over a JSON-RPC URL: a ledger node, or a gateway's read-only front of its
     embedded ledger (`<gateway>/v1/ledger/rpc`, which wants the member's API key)."""
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    # request_kwargs' headers replace web3's own, so the content type must be restated.
+    headers = {"Content-Type": "application/json"}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
     provider = HTTPProvider(url, request_kwargs={"headers": headers, "timeout": timeout})
     return Web3(provider)
 

@@ -4,7 +4,8 @@ auditor — for `crossreturn up`, `crossreturn demo`, the end-to-end tests and b
 
 Data dir layout (everything needed to resume; keys are files of mode 0600):
   ledger/journal.jsonl       the embedded chain
-  consortium.json            chain id, contract addresses, members (public)
+  consortium.json            the deployment manifest (ledger.manifest) plus the demo's areas
+                             (label, code, role, name, port); public
   credentials.json           API keys per gateway and role (secret)
   areas/<code>/              one gateway's store, vault keys, id secret, account.key
   clients/<label>.key        the platform's and the auditor's signing keys (demo only)
@@ -22,10 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from eth_account import Account
+
 from clients.ledger_bindings import MemberKind
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.bootstrap import MemberSpec, found
 from node_gateway.ledger.embedded import EmbeddedChain
+from node_gateway.ledger.manifest import Manifest
 from node_gateway.peer.client import DirectTransport, HttpTransport
 from node_gateway.runtime import Gateway
 from node_gateway.services.auth import issue_key
@@ -57,6 +61,10 @@ def load_or_create_key(path: Path) -> bytes:
     if not path.exists():
         _write_secret(path, secrets.token_bytes(32).hex().encode())
     return bytes.fromhex(path.read_text().strip())
+
+
+def _account(key: bytes) -> str:
+    return str(Account.from_key(key).address)
 
 
 def free_base_port(count: int = len(AREAS), host: str = "127.0.0.1") -> int:
@@ -126,33 +134,27 @@ class Consortium:
         fresh = not manifest_path.exists()
         if fresh:
             members = [
-                MemberSpec(label, MemberKind.CUSTOMS, keys[label], customs_code=code)
-                for label, code, _, _ in AREAS
+                MemberSpec(label, MemberKind.CUSTOMS, _account(keys[label]), code, role)
+                for label, code, role, _ in AREAS
             ]
             members.append(
-                MemberSpec(PLATFORM, MemberKind.PLATFORM, platform_key, sponsor=PLATFORM_SPONSOR)
+                MemberSpec(
+                    PLATFORM, MemberKind.PLATFORM, _account(platform_key), sponsor=PLATFORM_SPONSOR
+                )
             )
-            members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, auditor_key))
-            deployment = found(chain, chain.funded_key(), members, THRESHOLD)
-            manifest = {
-                **deployment.to_json(),
-                "threshold": THRESHOLD,
-                "areas": [
-                    {
-                        "label": label,
-                        "code": f"{code}",
-                        "role": role,
-                        "name": name,
-                        "port": base_port + i,
-                    }
-                    for i, (label, code, role, name) in enumerate(AREAS)
-                ],
-                "platform": {"label": PLATFORM, "account": members[3].account},
-                "auditor": {"label": AUDITOR, "account": members[4].account},
-            }
-            tmp = manifest_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-            tmp.replace(manifest_path)
+            members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, _account(auditor_key)))
+            deployment = found(chain, chain.funded_key(), members, THRESHOLD, signing_keys=keys)
+            areas = [
+                {
+                    "label": label,
+                    "code": f"{code}",
+                    "role": role,
+                    "name": name,
+                    "port": base_port + i,
+                }
+                for i, (label, code, role, name) in enumerate(AREAS)
+            ]
+            Manifest.of(deployment, members, THRESHOLD).write(manifest_path, {"areas": areas})
         manifest = json.loads(manifest_path.read_text())
         self = cls(data_dir, chain, manifest, {}, fresh=fresh)
         transport = DirectTransport()

@@ -8,6 +8,8 @@ import pytest
 
 from tests.utils.chain import World, build_world
 
+pytest_plugins = ["tests.utils.anvil"]  # the `anvil` fixture
+
 
 @pytest.fixture(scope="session")
 def base_world() -> World:

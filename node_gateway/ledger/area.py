@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from eth_account import Account
 from web3 import Web3
@@ -34,6 +34,7 @@ from clients.ledger_bindings import (
 )
 from clients.verify import LedgerView, Verifier
 from node_gateway.ledger.rpc import ReadOnlyRpc
+from node_gateway.ledger.signer import fees
 
 TX_GAS = 1_500_000
 CACHE_S = 5.0
@@ -64,6 +65,39 @@ class Backend(Protocol):
     def send_raw_transaction(self, raw: bytes) -> TxReceipt:
         """Submit a signed transaction and return its receipt once mined."""
         ...
+
+
+RECEIPT_TIMEOUT_S = 60.0
+FILLER_GAS = 21_000
+
+
+@runtime_checkable
+class PipelinedBackend(Protocol):
+    """A backend that keeps several transactions in flight (a JSON-RPC node): submit without
+    waiting, then collect the receipts. Optional: without it (the embedded chain, which mines
+    on submission) transactions go one at a time through `send_raw_transaction`."""
+
+    def send_only(self, raw: bytes) -> str:
+        """Submit a signed transaction to the node's pool and return its hash (0x-hex) without
+        waiting for it to be mined. A transaction the node already holds is no error (its hash
+        is returned); an exception carrying revert data means the node refused it for good."""
+        ...
+
+    def receipts(self, tx_hashes: Sequence[str], timeout_s: float) -> dict[str, TxReceipt]:
+        """The receipts of those of `tx_hashes` mined within `timeout_s`, keyed by the hashes as
+        given; one not mined by then is left out."""
+        ...
+
+
+def _submission_error(exc: Exception) -> LedgerError:
+    """What a failed submission means: the contract's decoded revert (refused for good), or a
+    LedgerError (the node failed; the transaction may or may not be in its pool)."""
+    if isinstance(exc, LedgerError):
+        return exc
+    revert = revert_from_exception(exc)
+    if revert is not None:
+        return revert
+    return LedgerError(f"the ledger refused the transaction: {exc}")
 
 
 @dataclass(frozen=True)
@@ -324,11 +358,26 @@ class AreaLedger:
                     "gas": TX_GAS,
                     "chainId": self.chain_id,
                     "nonce": nonce,
-                    "maxFeePerGas": 2 * base + 1,
-                    "maxPriorityFeePerGas": 1,
+                    **fees(base),
                 }
             )
         )
+        signed = self._account.sign_transaction(tx)
+        return SignedTx(bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex(), nonce)
+
+    def sign_filler(self, nonce: int) -> SignedTx:
+        """Sign a zero-value transfer to the account itself at `nonce`: it takes a nonce left
+        unused by a refused transaction, so that the ones signed after it can be mined."""
+        base = self.base_fee()
+        tx = {
+            "from": self._account.address,
+            "to": self._account.address,
+            "value": 0,
+            "gas": FILLER_GAS,
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            **fees(base),
+        }
         signed = self._account.sign_transaction(tx)
         return SignedTx(bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex(), nonce)
 
@@ -336,12 +385,56 @@ class AreaLedger:
         """Submit a signed transaction and wait for it to be mined."""
         try:
             receipt = self.backend.send_raw_transaction(raw)
+        except LedgerError:
+            raise  # the backend's own report (a JSON-RPC node that does not answer)
         except Exception as exc:
-            revert = revert_from_exception(exc)
-            if revert is not None:
-                raise revert from exc
-            raise LedgerError(f"the ledger refused the transaction: {exc}") from exc
+            raise _submission_error(exc) from exc
         return self._mined(receipt)
+
+    def submit_many(
+        self, txs: Sequence[SignedTx], timeout_s: float = RECEIPT_TIMEOUT_S
+    ) -> list[Mined | LedgerError]:
+        """Submit transactions of consecutive nonces in order without waiting for each to be
+        mined, then wait for them; returns one outcome per transaction: Mined, the
+        ContractRevert of one refused at submission (not taken: its nonce is unused), or a
+        LedgerError for one not known to be mined (the node failed, it was not mined within
+        `timeout_s`, or it was not submitted). Submission stops at the first refused or failed
+        transaction, so the ones after it are never held behind an unused nonce.
+
+        A backend without `PipelinedBackend` gets them one at a time (`submit`)."""
+        outcomes: list[Mined | LedgerError] = []
+        in_flight: list[tuple[int, str]] = []
+        pipelined = self.backend if isinstance(self.backend, PipelinedBackend) else None
+        for tx in txs:
+            try:
+                if pipelined is None:
+                    outcomes.append(self.submit(tx.raw))
+                    continue
+                try:
+                    pipelined.send_only(tx.raw)
+                except Exception as exc:
+                    raise _submission_error(exc) from exc
+                in_flight.append((len(outcomes), tx.tx_hash))
+                outcomes.append(LedgerError(f"{tx.tx_hash} not mined within {timeout_s}s"))
+            except LedgerError as exc:
+                outcomes.append(exc)
+                break
+        stopped = LedgerError("not submitted: an earlier transaction was refused or failed")
+        outcomes.extend(stopped for _ in txs[len(outcomes) :])
+        if pipelined is not None and in_flight:
+            try:
+                receipts = pipelined.receipts([h for _, h in in_flight], timeout_s)
+                found = {str(h).lower(): r for h, r in receipts.items()}
+                for i, tx_hash in in_flight:
+                    receipt = found.get(tx_hash.lower())
+                    if receipt is not None:
+                        outcomes[i] = self._mined(receipt)
+            except Exception as exc:  # the node failed while they were in flight
+                lost = exc if isinstance(exc, LedgerError) else LedgerError(str(exc))
+                for i, _ in in_flight:
+                    if not isinstance(outcomes[i], Mined):
+                        outcomes[i] = lost
+        return outcomes
 
     def find_mined(self, tx_hash: str) -> Mined | None:
         """The outcome of a transaction already mined, or None if the ledger does not know it."""
@@ -352,6 +445,12 @@ class AreaLedger:
         if receipt is None:
             return None
         return self._mined(receipt)
+
+    @_read
+    def mined_nonce(self) -> int:
+        """The account's next nonce counting mined transactions only: every nonce below it is
+        used for good (unlike `next_nonce`, which counts the node's pool too)."""
+        return int(self.w3.eth.get_transaction_count(self._account.address, "latest"))
 
     def _mined(self, receipt: TxReceipt) -> Mined:
         if receipt["status"] == 1:
@@ -414,6 +513,13 @@ class AreaLedger:
             value = read()
             self._cache[key] = (time.monotonic(), block, value)
             return value
+
+    def last_known_member(self, member: bytes) -> tuple[MemberKind, MemberStatus, int] | None:
+        """The last reading of a member, however old (None if never read): what a write that
+        must not wait for the node (tax records while it is down) goes by."""
+        with self._cache_lock:
+            hit = self._cache.get(("member", member))
+        return None if hit is None else hit[2]
 
     def _consortium_changed_after(self, block: int) -> bool:
         """Whether a Consortium event was mined after `block` (scans new blocks' logs once)."""

@@ -1,34 +1,113 @@
-"""Founding a consortium on a ledger: deploy the contracts with the founding customs areas,
-sponsor platforms, admit auditors by vote. Used by `crossreturn up` / `demo` and the tests."""
+"""Founding a consortium on a ledger: deploy the contracts with the founding customs areas
+(registered by account: a founder need not sign anything), then sponsor platforms and admit
+auditors by vote, signed by those founders whose keys are at hand. Used by `crossreturn
+deploy`, `up` / `demo` and the tests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import requests
 from eth_account import Account
+from eth_utils.address import is_address, to_checksum_address
+from web3.exceptions import Web3Exception
 
-from clients.ledger_bindings import Founder, MemberKind, events, member_id
+from clients.errors import LedgerError
+from clients.ledger_bindings import Founder, MemberKind, events, member_id, revert_from_exception
 from node_gateway.ledger.deploy import Deployment, contracts_of, deploy
 from node_gateway.ledger.signer import LocalSigner, RawSender
 
 GAS_MONEY = 10**21  # wei for each account on a chain that charges gas
+AREA_ROLES = ("return_centre", "origin", "both")
 
 
 @dataclass(frozen=True)
 class MemberSpec:
-    """A member to create: label, kind, customs code (customs only), signing key."""
+    """A member to found: label, kind and signing account; a customs area adds its customs
+    code and its gateway's role (not kept on the ledger), a platform its sponsor's label."""
 
     label: str
     kind: MemberKind
-    private_key: bytes
+    account: str
     customs_code: int = 0
-    sponsor: str = ""  # platforms: the label of the sponsoring customs area
+    role: str = ""
+    sponsor: str = ""
 
     @property
-    def account(self) -> str:
-        """The member's signing account."""
-        return str(Account.from_key(self.private_key).address)
+    def member_id(self) -> bytes:
+        """The member id on the ledger (the label, padded)."""
+        return member_id(self.label)
+
+
+def acting_founders(
+    members: Sequence[MemberSpec], signing_keys: Mapping[str, bytes]
+) -> list[MemberSpec]:
+    """The customs founders that can sign at founding (their key is given), in member order."""
+    return [m for m in members if m.kind == MemberKind.CUSTOMS and m.label in signing_keys]
+
+
+def check_members(
+    members: Sequence[MemberSpec],
+    threshold: int,
+    signing_keys: Mapping[str, bytes] | None = None,
+) -> None:
+    """Raise ValueError naming the first reason `found` would fail: bad or duplicate labels,
+    accounts or customs codes, a bad role, a threshold outside 1..customs areas, a platform
+    sponsor that is no founder. With `signing_keys` (a founding still to do) also: a platform
+    whose sponsor's key is missing, auditors without `threshold` founders with keys to vote,
+    a key that is not its founder's account."""
+    labels: set[str] = set()
+    accounts: set[str] = set()
+    codes: set[int] = set()
+    by_label = {m.label: m for m in members}
+    for m in members:
+        member_id(m.label)  # raises on a label that is not 1-32 ASCII characters
+        if m.label in labels:
+            raise ValueError(f"member label {m.label!r} appears twice")
+        labels.add(m.label)
+        if not is_address(m.account):
+            raise ValueError(f"{m.label}: account {m.account!r} is not an address")
+        account = to_checksum_address(m.account)
+        if account in accounts:
+            raise ValueError(f"{m.label}: account {account} belongs to another member too")
+        accounts.add(account)
+        if m.kind == MemberKind.CUSTOMS:
+            if not 1 <= m.customs_code <= 9999:
+                raise ValueError(f"{m.label}: customs code must be 0001-9999")
+            if m.customs_code in codes:
+                raise ValueError(f"{m.label}: customs code {m.customs_code:04d} appears twice")
+            codes.add(m.customs_code)
+            if m.role not in AREA_ROLES:
+                raise ValueError(f"{m.label}: role must be one of {', '.join(AREA_ROLES)}")
+        elif m.kind == MemberKind.PLATFORM:
+            sponsor = by_label.get(m.sponsor)
+            if sponsor is None or sponsor.kind != MemberKind.CUSTOMS:
+                raise ValueError(f"{m.label}: sponsor {m.sponsor!r} is not a founding customs area")
+            if signing_keys is not None and m.sponsor not in signing_keys:
+                raise ValueError(
+                    f"{m.label}: registering a platform needs its sponsor {m.sponsor}'s key"
+                )
+        elif m.kind != MemberKind.AUDITOR:
+            raise ValueError(f"{m.label}: kind {m.kind!r} cannot be founded")
+    if not codes:
+        raise ValueError("a consortium needs at least one founding customs area")
+    if not 1 <= threshold <= len(codes):
+        raise ValueError(f"threshold must be between 1 and {len(codes)} (the customs areas)")
+    if signing_keys is None:
+        return
+    for label, key in signing_keys.items():
+        member = by_label.get(label)
+        if member is None or member.kind != MemberKind.CUSTOMS:
+            raise ValueError(f"a key is given for {label!r}, which is no founding customs area")
+        if Account.from_key(key).address != to_checksum_address(member.account):
+            raise ValueError(f"{label}: the key given is not the key of account {member.account}")
+    auditors = [m for m in members if m.kind == MemberKind.AUDITOR]
+    if auditors and len(acting_founders(members, signing_keys)) < threshold:
+        raise ValueError(
+            f"admitting an auditor takes {threshold} votes: give the keys of at least "
+            f"{threshold} founding customs areas"
+        )
 
 
 def found(
@@ -36,35 +115,75 @@ def found(
     funder_key: bytes,
     members: Sequence[MemberSpec],
     threshold: int,
+    signing_keys: Mapping[str, bytes] | None = None,
+    gas_money: int = GAS_MONEY,
 ) -> Deployment:
-    """Deploy with the customs members as founders, then add platforms and auditors."""
+    """Deploy from the funder's account with the customs members as founders, then register
+    the platforms (signed by their sponsors) and admit the auditors (proposed and voted by the
+    founders in `signing_keys`, label -> private key). Each member account first gets
+    `gas_money` wei from the funder (none when 0, e.g. on a zero-gas Besu network)."""
+    keys = dict(signing_keys or {})
+    check_members(members, threshold, keys)
     funder = LocalSigner(ledger, funder_key)
-    for m in members:
-        funder.transfer(m.account, GAS_MONEY)
+    if gas_money > 0:
+        for m in members:
+            funder.transfer(to_checksum_address(m.account), gas_money)
     customs = [m for m in members if m.kind == MemberKind.CUSTOMS]
-    founders = [Founder(member_id(m.label), m.customs_code, m.account) for m in customs]
+    founders = [Founder(m.member_id, m.customs_code, m.account) for m in customs]
     deployment = deploy(funder, founders, threshold)
     c = contracts_of(funder, deployment)
-    signers = {m.label: LocalSigner(ledger, m.private_key) for m in customs}
+    signers = {label: LocalSigner(ledger, key) for label, key in keys.items()}
+    acting = acting_founders(members, keys)
     for m in members:
         if m.kind == MemberKind.PLATFORM:
-            sponsor = signers[m.sponsor]
-            sponsor.send(
-                c.consortium.functions.registerPlatform(member_id(m.label), m.account, b"", "")
+            signers[m.sponsor].send(
+                c.consortium.functions.registerPlatform(m.member_id, m.account, b"", "")
             )
         elif m.kind == MemberKind.AUDITOR:
-            proposer, *voters = customs
+            proposer, voters = acting[0], acting[1:threshold]  # check_members: enough of them
             receipt = signers[proposer.label].send(
                 c.consortium.functions.proposeAdmission(
-                    member_id(m.label), int(MemberKind.AUDITOR), 0, m.account, b"", ""
+                    m.member_id, int(MemberKind.AUDITOR), 0, m.account, b"", ""
                 )
             )
             created = [a for name, a in events(receipt, c) if name == "ProposalCreated"]
             pid = int(created[0]["proposalId"])
-            for voter in voters[: max(0, threshold - 1)]:
+            for voter in voters:
                 signers[voter.label].send(c.consortium.functions.vote(pid))
-            if MemberKind(c.consortium.functions.memberInfo(member_id(m.label)).call()[0]) != (
+            if MemberKind(c.consortium.functions.memberInfo(m.member_id).call()[0]) != (
                 MemberKind.AUDITOR
             ):
                 signers[proposer.label].send(c.consortium.functions.execute(pid))
     return deployment
+
+
+class NodeRefused(LedgerError):
+    """The node refused a deployment transaction (not a revert: fee, nonce, size …)."""
+
+
+def found_on_node(
+    node: RawSender,
+    funder_key: bytes,
+    members: Sequence[MemberSpec],
+    threshold: int,
+    signing_keys: dict[str, bytes],
+    gas_money: int | None = None,
+) -> Deployment:
+    """`found` on a JSON-RPC node, its failures sorted for an operator: ContractRevert (a
+    deployment transaction reverted), NodeRefused (the node would not take one), LedgerError
+    (the node was lost). `gas_money` defaults to 10 ETH per member on a chain that charges
+    gas, nothing on a zero-gas chain."""
+    try:
+        if gas_money is None:
+            base_fee = node.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
+            gas_money = 10**19 if base_fee > 0 else 0  # 10 ETH: thousands of writes
+        return found(node, funder_key, members, threshold, signing_keys, gas_money)
+    except LedgerError:
+        raise
+    except (requests.RequestException, OSError) as exc:
+        raise LedgerError(" ".join(str(exc).split())[:300] or type(exc).__name__) from exc
+    except (Web3Exception, ValueError) as exc:
+        revert = revert_from_exception(exc)
+        if revert is not None:
+            raise revert from exc
+        raise NodeRefused(" ".join(str(exc).split())[:300] or type(exc).__name__) from exc

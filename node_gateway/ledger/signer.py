@@ -7,6 +7,7 @@ submits raw transactions, so the same code runs against the embedded chain, anvi
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any, Protocol
 
 from eth_account import Account
@@ -14,9 +15,27 @@ from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxReceipt
 
+from clients.errors import InputFileError
 from clients.ledger_bindings import replay_failure
 
 DEFAULT_GAS = 3_000_000
+
+
+def read_key_file(path: Path) -> bytes:
+    """A private key kept as hex (optionally 0x-prefixed) in a file, e.g. an area's
+    account.key; InputFileError when it cannot be read or is not a key."""
+    try:
+        text = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputFileError(str(path), f"cannot read the key file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise InputFileError(str(path), "not a private key (64 hex digits)") from None
+    try:
+        key = bytes.fromhex(text.removeprefix("0x"))
+        Account.from_key(key)
+    except ValueError:
+        raise InputFileError(str(path), "not a private key (64 hex digits)") from None
+    return key
 
 
 class RawSender(Protocol):
@@ -27,6 +46,15 @@ class RawSender(Protocol):
     def send_raw_transaction(self, raw: bytes) -> TxReceipt:
         """Submit a signed transaction and return its receipt."""
         ...
+
+
+def fees(base_fee: int) -> dict[str, int]:
+    """EIP-1559 fees for a transaction at `base_fee`: room for the base fee to double and a
+    1-wei tip — and nothing at all on a zero-gas chain (Besu with zeroBaseFee and
+    min-gas-price 0), where members' accounts hold no ether."""
+    if base_fee == 0:
+        return {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
+    return {"maxFeePerGas": 2 * base_fee + 1, "maxPriorityFeePerGas": 1}
 
 
 class LocalSigner:
@@ -51,8 +79,7 @@ class LocalSigner:
         return nonce
 
     def _fees(self) -> dict[str, int]:
-        base = int(self.ledger.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
-        return {"maxFeePerGas": 2 * base + 1, "maxPriorityFeePerGas": 1}
+        return fees(int(self.ledger.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0))
 
     def send(self, fn: ContractFunction | ContractConstructor, gas: int = DEFAULT_GAS) -> TxReceipt:
         """Sign and send a contract call or deployment; a revert raises ContractRevert."""

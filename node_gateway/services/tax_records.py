@@ -18,6 +18,7 @@ from typing import Any
 from clients.commitments.document import CommitmentError, commit
 from clients.commitments.ids import case_id as make_case_id
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
+from clients.errors import LedgerError
 from clients.ledger_bindings import MemberKind, MemberStatus, member_id
 from clients.records import DocType, RecordValidationError, canonical, parse_record
 from clients.verify import case_anchor
@@ -52,11 +53,20 @@ def salts_json(salts: dict[str, bytes]) -> dict[str, str]:
 def _platform_ok(ctx: AreaContext, label: str, cache: dict[str, bool]) -> bool:
     if label not in cache:
         try:
-            kind, status, _ = ctx.ledger.member(member_id(label))
+            member = member_id(label)
         except ValueError:
             cache[label] = False
-        else:
-            cache[label] = kind == MemberKind.PLATFORM and status == MemberStatus.ACTIVE
+            return False
+        try:
+            kind, status, _ = ctx.ledger.member(member)
+        except LedgerError:
+            # The node is down: go by the last reading, so released lists are still accepted
+            # into the outbox; a platform never read before cannot be checked (503).
+            known = ctx.ledger.last_known_member(member)
+            if known is None:
+                raise
+            kind, status, _ = known
+        cache[label] = kind == MemberKind.PLATFORM and status == MemberStatus.ACTIVE
     return cache[label]
 
 
@@ -74,7 +84,10 @@ def ingest(
     seen: dict[str, int] = {}
     # A release after the batch's anchoring could never open a case (ReleaseAfterAnchoring);
     # the batch is anchored at or after both clocks' "now".
-    latest = max(ctx.ledger.now(), int(time.time()))
+    try:
+        latest = max(ctx.ledger.now(), int(time.time()))
+    except LedgerError:  # the node is down: its time is the wall clock's, near enough
+        latest = int(time.time())
     for i, item in enumerate(items):
         where = f"/records/{i}"
         try:

@@ -1,0 +1,292 @@
+"""anvil, the JSON-RPC node of tests and local runs: where the pinned binary is (npm
+`@foundry-rs/anvil-linux-amd64` in tools/anvil, or `CROSSRETURN_ANVIL`) and `AnvilNode`, one
+anvil process on loopback whose chain lives in a state file.
+
+anvil has no access control (`anvil_setStorageAt`, impersonation), so it only ever listens on
+127.0.0.1. Its chain survives a clean stop (SIGTERM/SIGINT dump the state file) and, with
+`--state-interval 1`, a SIGKILL loses at most the last second (LEDGER-FACTS).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from clients.errors import LedgerError
+
+ENV_BINARY = "CROSSRETURN_ANVIL"
+PACKAGE_BINARY = (
+    Path(__file__).resolve().parents[2]
+    / "tools"
+    / "anvil"
+    / "node_modules"
+    / "@foundry-rs"
+    / "anvil-linux-amd64"
+    / "bin"
+    / "anvil"
+)
+HOST = "127.0.0.1"
+DEFAULT_CHAIN_ID = 31337
+# anvil's first dev account (the well-known test mnemonic), funded with 10,000 ETH at genesis.
+# Public knowledge: for a local anvil only, never for a chain that matters.
+DEV_KEY = bytes.fromhex("ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+_PR_SET_PDEATHSIG = 1
+
+
+class AnvilError(LedgerError):
+    """anvil is missing, or did not start or stop as asked."""
+
+
+def anvil_binary() -> Path:
+    """The anvil executable: `CROSSRETURN_ANVIL` if set, else the one `make anvil` installs."""
+    override = os.environ.get(ENV_BINARY)
+    path = Path(override) if override else PACKAGE_BINARY
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        where = f"{ENV_BINARY}={override}" if override else str(path)
+        raise AnvilError(
+            f"anvil not found at {where}: run `make anvil` (npm ci in tools/anvil) "
+            f"or set {ENV_BINARY} to an anvil executable"
+        )
+    return path
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (another process may still take it before anvil)."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> Any:
+    """A preexec_fn asking Linux to SIGTERM the child when its parent dies (so anvil still
+    dumps its state), resolved before the fork; None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
+
+    return preexec
+
+
+class AnvilNode:
+    """One anvil process on 127.0.0.1, its chain kept in `state_file` (None: in memory only).
+
+    `start()` returns once the node answers eth_chainId; `stop()` sends SIGTERM (anvil dumps
+    its state) and SIGKILL after `stop_timeout`; `restart()` starts again from the state file,
+    on the same port (a port chosen here is kept after the first start). As a context manager
+    it is started and always stopped. On Linux anvil also gets SIGTERM when the thread that
+    started it ends (PR_SET_PDEATHSIG), so an owner that dies leaves no node behind: start it
+    from a long-lived thread.
+    """
+
+    def __init__(
+        self,
+        state_file: Path | None = None,
+        port: int = 0,
+        chain_id: int = DEFAULT_CHAIN_ID,
+        gas_limit: int | None = None,
+        state_interval: int = 1,
+        start_timeout: float = 15.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.state_file = Path(state_file) if state_file is not None else None
+        self._fixed_port = port != 0
+        self.port = port or free_port()
+        self.chain_id = chain_id
+        self.gas_limit = gas_limit
+        self.state_interval = state_interval
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The node's JSON-RPC URL."""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the anvil process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The anvil process id while it runs."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
+    def funded_key(self) -> bytes:
+        """The private key of anvil's first dev account (funds other accounts)."""
+        return DEV_KEY
+
+    def command(self) -> list[str]:
+        """The anvil command line."""
+        cmd = [
+            str(anvil_binary()),
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--chain-id",
+            str(self.chain_id),
+            "--silent",
+        ]
+        if self.gas_limit is not None:
+            cmd += ["--gas-limit", str(self.gas_limit)]
+        if self.state_file is not None:
+            cmd += [
+                "--state",
+                str(self.state_file),
+                "--state-interval",
+                str(self.state_interval),
+                "--preserve-historical-states",
+            ]
+        return cmd
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self) -> AnvilNode:
+        """Start anvil and wait until it answers; a fixed port taken by another process is an
+        error, a port chosen here is chosen again."""
+        if self.running:
+            return self
+        if self.state_file is not None:
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        attempts = 1 if self._fixed_port else 3
+        for attempt in range(attempts):
+            # Another node on the port would answer in anvil's place: refuse it up front.
+            if self._port_taken():
+                if self._fixed_port:
+                    raise AnvilError(f"port {self.port} on {HOST} is taken by another process")
+                self.port = free_port()
+            try:
+                self._spawn()
+                self._fixed_port = True  # a later start (restart) keeps the URL
+                return self
+            except AnvilError:
+                if attempt + 1 == attempts or not self._port_taken():
+                    raise
+                self.port = free_port()
+        return self
+
+    def _port_taken(self) -> bool:
+        """Whether something listens on the port (connections in TIME_WAIT do not count)."""
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((HOST, self.port))
+            except OSError:
+                return True
+        return False
+
+    def _spawn(self) -> None:
+        cmd = self.command()
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
+            start_new_session=True,  # Ctrl-C reaches the owner, which stops anvil cleanly
+            preexec_fn=_die_with_parent(),  # prctl is resolved before the fork
+        )
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise AnvilError(f"anvil exited with {self._proc.returncode}: {self._errors()}")
+            if self._answers() and self._proc.poll() is None:
+                return
+            time.sleep(0.02)
+        self._terminate()
+        raise AnvilError(f"anvil did not answer on {self.url} within {self.start_timeout:g} s")
+
+    def _answers(self) -> bool:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+        request = urllib.request.Request(
+            self.url, data=body.encode(), headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=1.0) as response:
+                return "result" in json.loads(response.read())
+        except (OSError, ValueError, urllib.error.URLError):
+            return False
+
+    def _errors(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        text = self._stderr.read().decode("utf-8", "replace").strip()
+        lines = [line for line in text.splitlines() if line.strip()]
+        return " ".join(lines[-3:])[-500:] or "no message"
+
+    def stop(self) -> int | None:
+        """Stop anvil: SIGTERM (it writes the state file), SIGKILL after `stop_timeout`;
+        returns its exit status (None if it was not running)."""
+        return self._terminate()
+
+    def _terminate(self) -> int | None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        try:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            return proc.returncode
+        finally:
+            if self._stderr is not None:
+                self._stderr.close()
+                self._stderr = None
+
+    def kill(self) -> None:
+        """SIGKILL anvil, as a crash would (the state file keeps up to `state_interval` s less)."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def restart(self) -> AnvilNode:
+        """Stop cleanly and start again from the same state file, on the same port."""
+        self.stop()
+        return self.start()
+
+    def wait(self) -> int:
+        """Block until anvil exits by itself; returns its exit status."""
+        if self._proc is None:
+            raise AnvilError("anvil is not running")
+        return self._proc.wait()
+
+    def __enter__(self) -> AnvilNode:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
