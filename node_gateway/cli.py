@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -34,15 +34,17 @@ from clients.cli.common import (
 )
 from clients.cli.officer import officer
 from clients.cli.platform import platform
+from clients.errors import LedgerError
 from clients.http import GatewayClient
+from node_gateway.config import GatewaySettings
 from node_gateway.ledger.embedded import JOURNAL, EmbeddedChain, LedgerJournalError
 from node_gateway.services.auth import ROLES, issue_key, revoke
 from node_gateway.services.auth import keys as list_api_keys
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 def _open_chain(data_dir: Path) -> EmbeddedChain:
@@ -630,6 +632,213 @@ def join(
             "the other areas approve with `crossreturn admin vote <proposal id>` "
             "(see `crossreturn admin proposals`)"
         )
+
+
+@main.command(short_help="Run one area's gateway on a JSON-RPC ledger node.")
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="a file of CROSSRETURN_* settings (the environment wins)",
+)
+@click.option("--public-url", help="the URL peers reach this gateway at (default http://HOST:PORT)")
+def serve(env_file: Path | None, public_url: str | None) -> None:
+    """Run this customs area's gateway until Ctrl-C / SIGTERM, configured by CROSSRETURN_*
+    settings (area label, customs code, role, CROSSRETURN_LEDGER = the node's JSON-RPC URL,
+    CROSSRETURN_DEPLOYMENT_FILE = the manifest from `crossreturn deploy`, data dir, port …).
+    The node's chain id must be the manifest's.
+
+    \b
+    Example:
+      CROSSRETURN_AREA_LABEL=customs-2900 CROSSRETURN_CUSTOMS_CODE=2900 \\
+      CROSSRETURN_ROLE=return_centre CROSSRETURN_LEDGER=http://127.0.0.1:8545 \\
+      CROSSRETURN_DEPLOYMENT_FILE=deployment.json CROSSRETURN_DATA_DIR=data/2900 \\
+      crossreturn serve --public-url https://gw.2900.example
+    """
+    from pydantic import ValidationError
+
+    from node_gateway.serve import ServeError
+    from node_gateway.serve import serve as run
+
+    try:
+        settings = GatewaySettings(_env_file=env_file)  # type: ignore[call-arg]
+        run(settings, public_url)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        _fail(f"settings: {where}: {first['msg']}")
+    except (ServeError, LedgerError) as exc:
+        _fail(str(exc), 3)
+    except OSError as exc:
+        _fail(f"cannot serve: {exc}", 3)
+
+
+@main.command(short_help="Deploy the contracts on a JSON-RPC node and write the manifest.")
+@click.option("--rpc", required=True, help="the node's JSON-RPC URL, e.g. http://127.0.0.1:8545")
+@click.option(
+    "--founders",
+    "founders_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="the founding members and the threshold (.json or .toml)",
+)
+@click.option(
+    "--funder-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="the deployer's private key (hex); it pays the deployment and the members' gas money",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="where to write the deployment manifest",
+)
+@click.option(
+    "--gas-money",
+    type=click.IntRange(min=0),
+    help="wei sent to each member account  [default: 10^19 if the chain charges gas, else 0]",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    help="seconds to wait for the node's answer and for each transaction",
+)
+@click.option("--force", is_flag=True, help="overwrite an existing --out file")
+@AS_JSON
+def deploy(
+    rpc: str,
+    founders_file: Path,
+    funder_key_file: Path,
+    out: Path,
+    gas_money: int | None,
+    timeout: float,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Deploy Consortium, TaxAnchor and ReturnLedger on the node at --rpc, with the founding
+    customs areas of --founders registered by account, platforms registered by their sponsor
+    and auditors admitted by vote (those need the acting founders' keyFile), then write the
+    deployment manifest every gateway reads (CROSSRETURN_DEPLOYMENT_FILE): chain id,
+    addresses, artifact sha256s, deployment block, deployer, members, threshold.
+
+    Exit 2: bad founders file, key file or --out exists; 3: the node does not answer; 1: the
+    node refused a transaction (nothing is written then).
+
+    \b
+    Example:
+      crossreturn deploy --rpc http://127.0.0.1:8545 --founders founders.toml \\
+        --funder-key-file deployer.key --out deployment.json
+    """
+    from clients.errors import ContractRevert, InputFileError
+    from node_gateway.ledger.bootstrap import NodeRefused, found_on_node
+    from node_gateway.ledger.founders_file import load_founders
+    from node_gateway.ledger.manifest import Manifest
+    from node_gateway.ledger.rpc_node import RpcNode
+    from node_gateway.ledger.signer import read_key_file
+
+    if out.exists() and not force:
+        _fail(
+            f"{out} exists (a manifest of an earlier deployment?): choose another --out or --force"
+        )
+    try:
+        plan = load_founders(founders_file)
+        funder_key = read_key_file(funder_key_file)
+    except InputFileError as exc:
+        _fail(str(exc))
+    node = RpcNode(rpc, timeout=timeout, receipt_timeout=timeout)
+    if not node.is_up():
+        _fail(f"no JSON-RPC node answers at {rpc}", 3)
+    lost = "nothing was written; contracts deployed so far are abandoned"
+    try:
+        deployment = found_on_node(
+            node, funder_key, plan.members, plan.threshold, plan.signing_keys, gas_money
+        )
+    except ContractRevert as exc:
+        _fail(f"a deployment transaction reverted: {exc}; {lost}", 1)
+    except NodeRefused as exc:
+        _fail(f"the node refused a transaction: {exc}; {lost}", 1)
+    except LedgerError as exc:
+        _fail(f"lost the node at {rpc}: {_one_line(exc)}; {lost}", 3)
+    manifest = Manifest.of(deployment, plan.members, plan.threshold)
+    try:
+        manifest.write(out)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror}")
+    if as_json:
+        emit_json(manifest.to_json())
+        return
+    pairs: list[tuple[str, Any]] = [
+        ("chain", manifest.chain_id),
+        ("block", manifest.deployment_block),
+        ("deployer", manifest.deployer),
+        *manifest.addresses.items(),
+        ("members", ", ".join(m.label for m in manifest.members)),
+        ("threshold", manifest.threshold),
+        ("manifest", str(out)),
+    ]
+    show(fields("deployed", pairs))
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+@main.group(short_help="Run a local JSON-RPC ledger node (anvil) for trials and tests.")
+def node() -> None:
+    """Local ledger nodes. anvil has no access control: it listens on 127.0.0.1 only and is
+    no production node (production runs Besu, see scripts/besu)."""
+
+
+@node.command("anvil", short_help="Run anvil on 127.0.0.1 until Ctrl-C; its chain kept in --state.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="the chain's state file: loaded if it exists, written on stop and every second",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
+@click.option("--chain-id", type=click.IntRange(min=1), default=31337, show_default=True)
+@click.option("--gas-limit", type=click.IntRange(min=1), help="block gas limit (anvil's default)")
+def node_anvil(state_file: Path, port: int, chain_id: int, gas_limit: int | None) -> None:
+    """Run the pinned anvil (`make anvil`, or CROSSRETURN_ANVIL) in the foreground. Ctrl-C or
+    SIGTERM stops it cleanly, writing the state file; the next start resumes that chain.
+
+    \b
+    Example:
+      crossreturn node anvil --state data/anvil/state.json --port 8545
+    """
+    import signal
+
+    from eth_account import Account
+
+    from node_gateway.ledger.anvil import DEV_KEY, AnvilError, AnvilNode
+
+    def interrupt(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    anvil = AnvilNode(state_file, port=port, chain_id=chain_id, gas_limit=gas_limit)
+    try:
+        anvil.start()
+    except AnvilError as exc:
+        _fail(str(exc), 3)
+    try:
+        click.echo(f"anvil at {anvil.url}, chain {chain_id}, state in {state_file}")
+        click.echo(
+            f"funded dev account {Account.from_key(DEV_KEY).address} "
+            f"(anvil's public test key 0x{DEV_KEY.hex()}); Ctrl-C stops"
+        )
+        status = anvil.wait()
+    except KeyboardInterrupt:
+        anvil.stop()
+        click.echo("stopped; state written")
+        return
+    finally:
+        anvil.stop()
+    _fail(f"anvil exited by itself with status {status}", 1)
 
 
 @main.command(
