@@ -102,8 +102,15 @@ class Gateway:
         """Register this area's encryption key and gateway URL on the Consortium if they
         differ from what is registered."""
         key = self.context.encryption.public_bytes()
-        if self.ledger.profile(self.context.member) != (key, gateway_url):
-            self.ledger.update_profile(key, gateway_url)
+        if self.ledger.profile(self.context.member) == (key, gateway_url):
+            return
+        # Sent outside the outbox, before the worker starts: transactions a crash left signed
+        # in the outbox go first and keep their nonces; the profile takes the next one.
+        conn = self.connections.get()
+        Sender(conn, self.ledger).reconcile()
+        last = outbox.last_nonce(conn, self.ledger.account)
+        nonce = max(self.ledger.next_nonce(), -1 if last is None else last + 1)
+        self.ledger.update_profile(key, gateway_url, nonce)
 
     def drain(self, timeout_s: float = 120.0, seal_open: bool = True) -> None:
         """Work until no batch is open (if `seal_open`), no write is queued and the index is

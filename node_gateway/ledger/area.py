@@ -558,10 +558,14 @@ class AreaLedger:
         m = self._cached(("profile", member), lambda: fn.call(self._from))
         return bytes(m[6]), str(m[7])
 
-    def update_profile(self, encryption_key: bytes, gateway_url: str) -> Mined:
-        """Publish this area's encryption key and gateway URL (sent now, not via the outbox)."""
+    def update_profile(
+        self, encryption_key: bytes, gateway_url: str, nonce: int | None = None
+    ) -> Mined:
+        """Publish this area's encryption key and gateway URL (sent now, not via the outbox,
+        at `nonce` — default the account's next — which the caller must keep clear of
+        transactions signed in the outbox)."""
         fn = self.contracts.consortium.functions.updateProfile(encryption_key, gateway_url)
-        signed = self.sign(fn, self.next_nonce())
+        signed = self.sign(fn, self.next_nonce() if nonce is None else nonce)
         mined = self.submit(signed.raw)
         self._cache.clear()
         return mined

@@ -458,3 +458,19 @@ def test_preflight_checks_each_row_after_the_ones_before_it(consortium: Consorti
     assert refused.status == "failed" and refused.nonce is None  # refused before signing
     assert refused.error is not None and refused.error.startswith("RootAlreadyAnchored(")
     assert _tx_count(consortium, gw) == first + 1
+
+
+def test_profile_published_after_a_crash_leaves_signed_rows_their_nonces(
+    consortium: Consortium,
+) -> None:
+    gw, op = _anchor_row(consortium, 0x77)
+    conn = gw.connections.get()
+    row = outbox.get(conn, op)
+    assert row is not None
+    signed = gw.ledger.sign(gw.ledger.build(row.kind, row.payload), gw.ledger.next_nonce())
+    outbox.mark_sent(conn, op, gw.ledger.account, signed.nonce, signed.tx_hash, signed.raw)
+    # ...the process died before submitting; on restart the gateway publishes a new URL first.
+    gw.publish_profile("https://gw.moved.example")
+    done = outbox.get(conn, op)
+    assert done is not None and done.status == "confirmed" and done.nonce == signed.nonce
+    assert gw.ledger.profile(gw.context.member)[1] == "https://gw.moved.example"
