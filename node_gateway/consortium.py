@@ -1,9 +1,11 @@
 """A whole consortium in one process on the embedded ledger: the three demo customs areas
 (2900 Hangzhou return centre, 3100 Ningbo and 4600 Zhengzhou origins), one platform, one
-auditor — for `crossreturn up`, `crossreturn demo`, the end-to-end tests and benchmarks.
+auditor — for `crossreturn up`, `crossreturn demo`, the end-to-end tests and benchmarks. The
+same consortium can run on a JSON-RPC node instead (`Consortium.open(..., node=...)`: the
+benchmarks on anvil).
 
 Data dir layout (everything needed to resume; keys are files of mode 0600):
-  ledger/journal.jsonl       the embedded chain
+  ledger/journal.jsonl       the embedded chain (none on a JSON-RPC node)
   consortium.json            the deployment manifest (ledger.manifest) plus the demo's areas
                              (label, code, role, name, port); public
   credentials.json           API keys per gateway and role (secret)
@@ -27,9 +29,10 @@ from eth_account import Account
 
 from clients.ledger_bindings import MemberKind
 from node_gateway.config import GatewaySettings
-from node_gateway.ledger.bootstrap import MemberSpec, found
+from node_gateway.ledger.bootstrap import MemberSpec, found, found_on_node
 from node_gateway.ledger.embedded import EmbeddedChain
 from node_gateway.ledger.manifest import Manifest
+from node_gateway.ledger.rpc_node import RpcNode, check_chain
 from node_gateway.peer.client import DirectTransport, HttpTransport
 from node_gateway.runtime import Gateway
 from node_gateway.services.auth import issue_key
@@ -98,7 +101,7 @@ class Consortium:
     """The demo consortium rooted in one data dir."""
 
     data_dir: Path
-    chain: EmbeddedChain
+    backend: EmbeddedChain | RpcNode  # the ledger every gateway writes to
     manifest: dict[str, Any]
     credentials: dict[str, dict[str, str]]
     gateways: dict[str, Gateway] = field(default_factory=dict)
@@ -118,20 +121,30 @@ class Consortium:
         batch_size: int = 1000,
         batch_interval_ms: int = 1000,
         recognition: str | dict[str, str] = "officer",
+        node: RpcNode | None = None,
+        funder_key: bytes | None = None,
     ) -> Consortium:
         """Open the consortium in `data_dir`, founding it on first use. `recognition` is
-        "automatic" or "officer" for every area, or a mapping customs code -> setting."""
+        "automatic" or "officer" for every area, or a mapping customs code -> setting.
+
+        By default the ledger is the embedded chain in `data_dir/ledger`. With `node` it is
+        that JSON-RPC node instead: founded there (gas money from `funder_key`, e.g. anvil's
+        dev key) on first use, checked to be the manifest's chain when reopened."""
         data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        chain = EmbeddedChain(data_dir / "ledger", genesis_timestamp)
         manifest_path = data_dir / "consortium.json"
+        fresh = not manifest_path.exists()
+        if node is not None and genesis_timestamp is not None:
+            raise ValueError("genesis_timestamp is for the embedded chain: a node has its own")
+        if node is not None and fresh and funder_key is None:
+            raise ValueError("founding on a JSON-RPC node needs a funder_key")
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        backend = EmbeddedChain(data_dir / "ledger", genesis_timestamp) if node is None else node
         keys = {
             label: load_or_create_key(data_dir / "areas" / str(code) / "keys" / "account.key")
             for label, code, _, _ in AREAS
         }
         platform_key = load_or_create_key(data_dir / "clients" / f"{PLATFORM}.key")
         auditor_key = load_or_create_key(data_dir / "clients" / f"{AUDITOR}.key")
-        fresh = not manifest_path.exists()
         if fresh:
             members = [
                 MemberSpec(label, MemberKind.CUSTOMS, _account(keys[label]), code, role)
@@ -143,7 +156,13 @@ class Consortium:
                 )
             )
             members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, _account(auditor_key)))
-            deployment = found(chain, chain.funded_key(), members, THRESHOLD, signing_keys=keys)
+            if isinstance(backend, EmbeddedChain):
+                deployment = found(
+                    backend, backend.funded_key(), members, THRESHOLD, signing_keys=keys
+                )
+            else:
+                assert funder_key is not None  # checked above
+                deployment = found_on_node(backend, funder_key, members, THRESHOLD, keys)
             areas = [
                 {
                     "label": label,
@@ -155,8 +174,14 @@ class Consortium:
                 for i, (label, code, role, name) in enumerate(AREAS)
             ]
             Manifest.of(deployment, members, THRESHOLD).write(manifest_path, {"areas": areas})
+        elif isinstance(backend, RpcNode):
+            check_chain(backend.w3, Manifest.load(manifest_path))
         manifest = json.loads(manifest_path.read_text())
-        self = cls(data_dir, chain, manifest, {}, fresh=fresh)
+        self = cls(data_dir, backend, manifest, {}, fresh=fresh)
+        # The settings a gateway on that node would be served with (serve.py).
+        on_node: dict[str, Any] = (
+            {} if node is None else {"ledger": node.url, "deployment_file": manifest_path}
+        )
         transport = DirectTransport()
         self.transport = transport
         for area in manifest["areas"]:
@@ -169,8 +194,9 @@ class Consortium:
                 batch_size=batch_size,
                 batch_interval_ms=batch_interval_ms,
                 recognition=_recognition(recognition, area["code"]),
+                **on_node,
             )
-            gw = Gateway(settings, chain, manifest["addresses"], keys[area["label"]], transport)
+            gw = Gateway(settings, backend, manifest["addresses"], keys[area["label"]], transport)
             url = f"http://127.0.0.1:{settings.port}"
             transport.handlers[url] = gw.answer_peer
             gw.publish_profile(url)
@@ -196,6 +222,13 @@ class Consortium:
                 conn.close()
         _write_secret(path, (json.dumps(creds, indent=2) + "\n").encode())
         return creds
+
+    @property
+    def chain(self) -> EmbeddedChain:
+        """The embedded chain (the default ledger); a consortium on a JSON-RPC node has none."""
+        if not isinstance(self.backend, EmbeddedChain):
+            raise TypeError(f"this consortium runs on the JSON-RPC node at {self.backend.url}")
+        return self.backend
 
     def client_key(self, label: str) -> bytes:
         """A client member's signing key (demo only: real ones live in keystores)."""

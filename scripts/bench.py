@@ -10,6 +10,11 @@ Groups (`--only NAME` runs one):
   part), `ledger_raw_tx_per_s` (signed contract calls one at a time on the same chain),
   `lifecycle_events_per_s` (return steps over the API until confirmed) and `lifecycle_ratio`
   (lifecycle / raw), each beside its goal. Sizes: `--gateway-*` flags, or `--scale 0.1`.
+- anvil: one fresh anvil started and stopped by the group (scripts/bench_anvil.py):
+  `anvil_raw_tx_per_s` (pipelined signed contract calls from one client),
+  `anvil_lifecycle_events_per_s` (return steps over the gateways' API, gateways on RpcNode)
+  and `anvil_lifecycle_ratio` beside `goal_ratio`, measured interleaved on the same chain
+  (it slows as it grows), with `blocks_spanned`. Sizes: `--anvil-*` flags, or `--scale`.
 
 Figures are measured in this run on this machine; goals live in README beside them.
 """
@@ -146,9 +151,30 @@ def _gateway(args: argparse.Namespace) -> dict[str, Any]:
     return bench_gateway(cfg)
 
 
+def _anvil(args: argparse.Namespace) -> dict[str, Any]:
+    from node_gateway.ledger.anvil import AnvilError
+    from scripts.bench_anvil import AnvilBenchConfig, bench_anvil
+
+    try:
+        cfg = AnvilBenchConfig.scaled(
+            args.scale,
+            rounds=args.anvil_rounds,
+            raw_txs=args.anvil_raw_txs,
+            returns=args.anvil_returns,
+            base_port=args.gateway_port,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"anvil bench: {exc}") from exc
+    try:
+        return bench_anvil(cfg)
+    except AnvilError as exc:  # no anvil installed (`make anvil`), or it did not start
+        raise SystemExit(f"anvil bench: {exc}") from exc
+
+
 GROUPS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "commitments": lambda args: bench_commitments(args.scale),
     "gateway": _gateway,
+    "anvil": _anvil,
 }
 
 
@@ -162,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     gw.add_argument("--gateway-returns", type=int, help="returns taken through 5 steps (40)")
     gw.add_argument("--gateway-raw-txs", type=int, help="raw signed ledger transactions (200)")
     gw.add_argument("--gateway-port", type=int, help="first of three ports (default: free ones)")
+    an = parser.add_argument_group("anvil group (defaults scale with --scale; --gateway-port)")
+    an.add_argument("--anvil-rounds", type=int, help="raw bursts and lifecycle rounds (4)")
+    an.add_argument("--anvil-raw-txs", type=int, help="raw transactions per burst (500)")
+    an.add_argument("--anvil-returns", type=int, help="returns per lifecycle round (40)")
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")

@@ -16,6 +16,8 @@ chain) measured over real HTTP (uvicorn on loopback, httpx client in this proces
   the gateway path gets to the ledger's own ceiling).
 
 Client and servers share one process (and its GIL): the figures include that contention.
+The anvil group (scripts/bench_anvil.py) drives its consortium with the same `Api`,
+`bench_anchor` and `bench_lifecycle`.
 """
 
 from __future__ import annotations
@@ -87,11 +89,11 @@ class GatewayBenchConfig:
         return cfg
 
 
-def _rate(count: int, seconds: float) -> float:
+def rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1)
 
 
-class _Api:
+class Api:
     """httpx clients of the gateways, one per (area, role)."""
 
     def __init__(self, urls: dict[str, str], credentials: dict[str, dict[str, str]]) -> None:
@@ -152,7 +154,7 @@ def _batches(g: dict[str, float], status: str) -> int:
     return int(g.get(f'crossreturn_batches{{status="{status}"}}', 0))
 
 
-def _wait(api: _Api, area: str, role: str, path: str, done: Callable[[Any], bool]) -> None:
+def _wait(api: Api, area: str, role: str, path: str, done: Callable[[Any], bool]) -> None:
     """Poll one cheap GET (no ledger call behind it) until `done` says so."""
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
@@ -162,7 +164,7 @@ def _wait(api: _Api, area: str, role: str, path: str, done: Callable[[Any], bool
     raise SystemExit(f"gateway bench: {area}{path} not done in {TIMEOUT_S}s")
 
 
-def _check_settled(api: _Api, area: str, batches: int | None = None) -> None:
+def _check_settled(api: Api, area: str, batches: int | None = None) -> None:
     """After a wait: nothing failed, nothing still open (and every batch anchored)."""
     g = api.gauges(area)
     if _outbox(g, "failed"):
@@ -171,6 +173,26 @@ def _check_settled(api: _Api, area: str, batches: int | None = None) -> None:
         raise SystemExit(f"gateway bench: writes of {area} still open after the last one settled")
     if batches is not None and _batches(g, "anchored") != batches:
         raise SystemExit(f"gateway bench: {_batches(g, 'anchored')} of {batches} batches anchored")
+
+
+def _settle_step(api: Api, area: str, role: str, ops: list[int]) -> None:
+    """Off the clock, once a step's last operation settled: every operation of the step is
+    confirmed, then the area's outbox runs dry. Writes the area queued on its own meanwhile
+    (the origin's ledger log of each declaration the centre fetches, queued whenever the
+    centre's worker gets round to the fetch) may still be open: they are waited for here."""
+    for op in ops:
+        status = api.get(area, role, f"/v1/operations/{op}")["status"]
+        if status != "confirmed":
+            raise SystemExit(f"gateway bench: operation {op} at {area} is {status}")
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        g = api.gauges(area)
+        if _outbox(g, "pending") + _outbox(g, "sent") == 0:
+            break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gateway bench: writes of {area} still open after {TIMEOUT_S}s")
+        time.sleep(POLL_S)
+    _check_settled(api, area)
 
 
 def _encode(body: dict[str, Any]) -> bytes:
@@ -198,14 +220,14 @@ def _bench_raw(c: Consortium, count: int) -> dict[str, Any]:
             raise SystemExit(f"gateway bench: raw anchor {i} reverted: {mined.error}")
     seconds = time.perf_counter() - start
     return {
-        "ledger_raw_tx_per_s": _rate(count, seconds),
+        "ledger_raw_tx_per_s": rate(count, seconds),
         "ledger_raw_txs": count,
         "ledger_raw_sign_ms": round(sign_s / count * 1e3, 2),
         "ledger_raw_submit_ms": round(submit_s / count * 1e3, 2),
     }
 
 
-def _assessments(count: int, first_serial: int, released: datetime) -> list[TaxAssessment]:
+def tax_assessments(count: int, first_serial: int, released: datetime) -> list[TaxAssessment]:
     return [
         sample_tax_assessment(first_serial + i, ORIGIN, lines=3).model_copy(
             update={"release_time": released}
@@ -214,15 +236,15 @@ def _assessments(count: int, first_serial: int, released: datetime) -> list[TaxA
     ]
 
 
-def _bulk_bodies(assessments: list[TaxAssessment], bulk: int) -> list[bytes]:
+def bulk_bodies(assessments: list[TaxAssessment], bulk: int) -> list[bytes]:
     items = [{"platform": PLATFORM, "record": canonical(a)} for a in assessments]
     return [_encode({"records": items[i : i + bulk]}) for i in range(0, len(items), bulk)]
 
 
-def _bench_anchor(
-    api: _Api, assessments: list[TaxAssessment], bulk: int, batches_before: int
+def bench_anchor(
+    api: Api, assessments: list[TaxAssessment], bulk: int, batches_before: int
 ) -> dict[str, Any]:
-    bodies = _bulk_bodies(assessments, bulk)
+    bodies = bulk_bodies(assessments, bulk)
     batches = batches_before + -(-len(assessments) // BATCH_SIZE)
     start = time.perf_counter()
     for body in bodies:
@@ -236,10 +258,10 @@ def _bench_anchor(
     _check_settled(api, ORIGIN, batches)
     n = len(assessments)
     return {
-        "anchor_records_per_s": _rate(n, anchored - start),
+        "anchor_records_per_s": rate(n, anchored - start),
         "anchor_goal_per_s": ANCHOR_GOAL_PER_S,
         "anchor_goal_met": n / (anchored - start) >= ANCHOR_GOAL_PER_S,
-        "ingest_records_per_s": _rate(n, ingested - start),
+        "ingest_records_per_s": rate(n, ingested - start),
         "anchor_records": n,
         "anchor_bulk": bulk,
         "anchor_batches": batches - batches_before,
@@ -250,7 +272,7 @@ def _bench_anchor(
 
 
 def _lifecycle_bodies(
-    api: _Api, c: Consortium, assessments: list[TaxAssessment], now: int
+    api: Api, c: Consortium, assessments: list[TaxAssessment], now: int
 ) -> tuple[list[str], dict[str, list[bytes]]]:
     """Signed applications and the four step records of each return, encoded (untimed)."""
     when = datetime.fromtimestamp(now, UTC)
@@ -284,8 +306,8 @@ def _lifecycle_bodies(
     return rids, bodies
 
 
-def _bench_lifecycle(
-    api: _Api, c: Consortium, assessments: list[TaxAssessment], now: int
+def bench_lifecycle(
+    api: Api, c: Consortium, assessments: list[TaxAssessment], now: int
 ) -> dict[str, Any]:
     rids, bodies = _lifecycle_bodies(api, c, assessments, now)
     # (area, role, path suffix) of each step; ops of one step all go to one gateway's outbox.
@@ -300,17 +322,18 @@ def _bench_lifecycle(
     post_s: dict[str, float] = {}
     for step in STEPS:
         area, role, suffix = routes[step]
+        ops: list[int] = []
         t0 = time.perf_counter()
         for rid, body in zip(rids, bodies[step], strict=True):
             path = f"/v1/returns/{rid}{suffix}" if suffix else "/v1/returns"
-            op = api.post(area, role, path, body)["operation"]["id"]
+            ops.append(api.post(area, role, path, body)["operation"]["id"])
         t1 = time.perf_counter()
         # One worker sends an area's outbox in id order: the last operation settled means
         # every earlier one is (checked below, off the clock).
-        _wait(api, area, role, f"/v1/operations/{op}", lambda o: o["status"] in SETTLED)
+        _wait(api, area, role, f"/v1/operations/{ops[-1]}", lambda o: o["status"] in SETTLED)
         step_s[step] = time.perf_counter() - t0
         post_s[step] = t1 - t0
-        _check_settled(api, area)
+        _settle_step(api, area, role, ops)
     seconds = sum(step_s.values())  # first POST to last step confirmed, minus the checks
     origin = c.gateways[ORIGIN].ledger
     for rid in rids:
@@ -319,11 +342,11 @@ def _bench_lifecycle(
             raise SystemExit(f"gateway bench: return {rid} ended {r.state.name if r else None}")
     events = len(rids) * len(STEPS)
     return {
-        "lifecycle_events_per_s": _rate(events, seconds),
+        "lifecycle_events_per_s": rate(events, seconds),
         "lifecycle_returns": len(rids),
         "lifecycle_events": events,
         "lifecycle_s": round(seconds, 3),
-        "lifecycle_step_events_per_s": {s: _rate(len(rids), t) for s, t in step_s.items()},
+        "lifecycle_step_events_per_s": {s: rate(len(rids), t) for s, t in step_s.items()},
         "lifecycle_post_share": round(sum(post_s.values()) / seconds, 3),
     }
 
@@ -402,10 +425,10 @@ def _bench_raw_lifecycle(
             count += 1
     seconds = time.perf_counter() - start
     return {
-        "ledger_raw_lifecycle_tx_per_s": _rate(count, seconds),
+        "ledger_raw_lifecycle_tx_per_s": rate(count, seconds),
         "ledger_raw_lifecycle_txs": count,
         # The same work counted as the API run counts it: return steps (5 per return).
-        "ledger_raw_lifecycle_steps_per_s": _rate(len(plans) * len(STEPS), seconds),
+        "ledger_raw_lifecycle_steps_per_s": rate(len(plans) * len(STEPS), seconds),
     }
 
 
@@ -414,8 +437,8 @@ def bench_gateway(cfg: GatewayBenchConfig) -> dict[str, Any]:
     now = int(time.time())
     released = datetime.fromtimestamp(now - 86_400, UTC)
     base_port = cfg.base_port or free_base_port()
-    warmup = _assessments(3, 900_000_001, released)
-    assessments = _assessments(cfg.records, 1, released)
+    warmup = tax_assessments(3, 900_000_001, released)
+    assessments = tax_assessments(cfg.records, 1, released)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="crossreturn-bench-") as tmp:
         c = Consortium.open(
@@ -426,20 +449,20 @@ def bench_gateway(cfg: GatewayBenchConfig) -> dict[str, Any]:
             batch_interval_ms=1000,
             recognition="officer",
         )
-        api: _Api | None = None
+        api: Api | None = None
         try:
             out.update(_bench_raw(c, cfg.raw_txs))
             urls = dict(zip(c.gateways, c.serve("127.0.0.1"), strict=True))
-            api = _Api(urls, c.credentials)
+            api = Api(urls, c.credentials)
             # Warm up every code path once (imports, vault keys, first batch) and let the
             # indexers catch up with the raw transactions, all before any clock starts.
-            for body in _bulk_bodies(warmup, cfg.bulk):
+            for body in bulk_bodies(warmup, cfg.bulk):
                 api.post(ORIGIN, "system", "/v1/tax-records/bulk", body)
             c.drain()
             for area in urls:
                 api.gauges(area)
             c.start()
-            out.update(_bench_anchor(api, assessments, cfg.bulk, batches_before=1))
+            out.update(bench_anchor(api, assessments, cfg.bulk, batches_before=1))
             raw_cases = assessments[cfg.returns : 2 * cfg.returns]
             # The raw run signs with the areas' keys itself: hold their workers meanwhile, then
             # let them catch up (indexing, the centre's declaration fetches) before the API run.
@@ -449,7 +472,7 @@ def bench_gateway(cfg: GatewayBenchConfig) -> dict[str, Any]:
             for gw in c.gateways.values():
                 gw.resume()
             c.drain()
-            out.update(_bench_lifecycle(api, c, assessments[: cfg.returns], now))
+            out.update(bench_lifecycle(api, c, assessments[: cfg.returns], now))
         finally:
             if api is not None:
                 api.close()
