@@ -13,7 +13,7 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
@@ -24,6 +24,7 @@ from clients.cli.common import (
     WAIT,
     connect,
     emit_json,
+    fail,
     fields,
     gateway_options,
     handles_errors,
@@ -42,18 +43,13 @@ from node_gateway.services.auth import ROLES, issue_key, revoke
 from node_gateway.services.auth import keys as list_api_keys
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 def _open_chain(data_dir: Path) -> EmbeddedChain:
     if not (data_dir / JOURNAL).exists():
-        _fail(f"{data_dir} holds no embedded ledger ({JOURNAL} missing)")
+        fail(f"{data_dir} holds no embedded ledger ({JOURNAL} missing)")
     try:
         return EmbeddedChain(data_dir)
     except LedgerJournalError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise  # unreachable; keeps type checkers content
 
 
@@ -173,7 +169,7 @@ def _open_store(path: Path) -> sqlite3.Connection:
         conn = open_db(path)
         migrate(conn)
     except (StoreError, sqlite3.Error, OSError) as exc:
-        _fail(f"{path}: {exc}")
+        fail(f"{path}: {exc}")
         raise
     return conn
 
@@ -281,7 +277,7 @@ def up(data_dir: Path, base_port: int, demo: bool, records: int) -> None:
         try:
             urls = c.serve()
         except OSError as exc:
-            _fail(f"cannot listen: {exc}")
+            fail(f"cannot listen: {exc}")
         c.start()
         click.echo(f"ledger head: {json.dumps(c.chain.head())}")
         for (code, gw), url in zip(c.gateways.items(), urls, strict=True):
@@ -320,7 +316,7 @@ def demo(data_dir: Path, as_json: bool, records: int) -> None:
     c = Consortium.open(data_dir, recognition=DEMO_RECOGNITION)
     try:
         if not c.fresh:
-            _fail(f"{data_dir} already holds a consortium; the demo needs a new directory")
+            fail(f"{data_dir} already holds a consortium; the demo needs a new directory")
         say = (lambda _m: None) if as_json else (lambda m: click.echo(m))
         result = run_story(
             c, records_per_origin=records, messages=data_dir / "messages", progress=say
@@ -361,7 +357,7 @@ def rotate_vault_key(db_path: Path, keys_dir: Path, retire_old: bool, as_json: b
                     keyring.retire(key_id, vault)
                     retired.append(key_id)
     except StoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     finally:
         conn.close()
@@ -601,15 +597,15 @@ def join(
     from node_gateway.services.context import load_encryption_keys
 
     if not (customs_code.isdigit() and len(customs_code) == 4):
-        _fail(f"--customs-code wants 4 digits, got {customs_code!r}")
+        fail(f"--customs-code wants 4 digits, got {customs_code!r}")
     if not gateway_url.startswith(("http://", "https://")):
-        _fail(f"--gateway-url must be an http(s) URL, got {gateway_url!r}")
+        fail(f"--gateway-url must be an http(s) URL, got {gateway_url!r}")
     keys_dir = data_dir / "keys"
     try:
         account = Account.from_key(load_or_create_key(keys_dir / "account.key")).address
         encryption = load_encryption_keys(keys_dir).public_bytes()
     except (OSError, ValueError) as exc:
-        _fail(f"cannot create the keys under {keys_dir}: {exc}")
+        fail(f"cannot create the keys under {keys_dir}: {exc}")
         raise
     body = {
         "kind": "admission",
@@ -665,11 +661,11 @@ def serve(env_file: Path | None, public_url: str | None) -> None:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
-        _fail(f"settings: {where}: {first['msg']}")
+        fail(f"settings: {where}: {first['msg']}")
     except (ServeError, LedgerError) as exc:
-        _fail(str(exc), 3)
+        fail(str(exc), 3)
     except OSError as exc:
-        _fail(f"cannot serve: {exc}", 3)
+        fail(f"cannot serve: {exc}", 3)
 
 
 @main.command(short_help="Deploy the contracts on a JSON-RPC node and write the manifest.")
@@ -739,33 +735,33 @@ def deploy(
     from node_gateway.ledger.signer import read_key_file
 
     if out.exists() and not force:
-        _fail(
+        fail(
             f"{out} exists (a manifest of an earlier deployment?): choose another --out or --force"
         )
     try:
         plan = load_founders(founders_file)
         funder_key = read_key_file(funder_key_file)
     except InputFileError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     node = RpcNode(rpc, timeout=timeout, receipt_timeout=timeout)
     if not node.is_up():
-        _fail(f"no JSON-RPC node answers at {rpc}", 3)
+        fail(f"no JSON-RPC node answers at {rpc}", 3)
     lost = "nothing was written; contracts deployed so far are abandoned"
     try:
         deployment = found_on_node(
             node, funder_key, plan.members, plan.threshold, plan.signing_keys, gas_money
         )
     except ContractRevert as exc:
-        _fail(f"a deployment transaction reverted: {exc}; {lost}", 1)
+        fail(f"a deployment transaction reverted: {exc}; {lost}", 1)
     except NodeRefused as exc:
-        _fail(f"the node refused a transaction: {exc}; {lost}", 1)
+        fail(f"the node refused a transaction: {exc}; {lost}", 1)
     except LedgerError as exc:
-        _fail(f"lost the node at {rpc}: {_one_line(exc)}; {lost}", 3)
+        fail(f"lost the node at {rpc}: {_one_line(exc)}; {lost}", 3)
     manifest = Manifest.of(deployment, plan.members, plan.threshold)
     try:
         manifest.write(out)
     except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror}")
+        fail(f"cannot write {out}: {exc.strerror}")
     if as_json:
         emit_json(manifest.to_json())
         return
@@ -824,7 +820,7 @@ def node_anvil(state_file: Path, port: int, chain_id: int, gas_limit: int | None
     try:
         anvil.start()
     except AnvilError as exc:
-        _fail(str(exc), 3)
+        fail(str(exc), 3)
     try:
         click.echo(f"anvil at {anvil.url}, chain {chain_id}, state in {state_file}")
         click.echo(
@@ -838,7 +834,7 @@ def node_anvil(state_file: Path, port: int, chain_id: int, gas_limit: int | None
         return
     finally:
         anvil.stop()
-    _fail(f"anvil exited by itself with status {status}", 1)
+    fail(f"anvil exited by itself with status {status}", 1)
 
 
 @main.command(
@@ -859,7 +855,7 @@ def bench(bench_args: tuple[str, ...]) -> None:
 
     script = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
     if not script.exists():
-        _fail("the benchmarks run from a source checkout (scripts/bench.py not found)")
+        fail("the benchmarks run from a source checkout (scripts/bench.py not found)")
     sys.exit(subprocess.call([sys.executable, str(script), *bench_args]))
 
 
