@@ -26,6 +26,7 @@ import logging
 import sqlite3
 
 from clients.errors import ContractRevert, LedgerError
+from node_gateway import failpoints
 from node_gateway.ledger.area import AreaLedger, Mined, SignedTx
 from node_gateway.store import outbox
 from node_gateway.store.db import transaction
@@ -155,6 +156,7 @@ class Sender:
         lost: LedgerError | None = None
         while txs:
             outcomes = self.ledger.submit_many([tx for _, tx in txs])
+            failpoints.reach(failpoints.TX_SENT)
             queue, txs = txs, []
             for pos, ((outbox_id, tx), outcome) in enumerate(zip(queue, outcomes, strict=True)):
                 if isinstance(outcome, Mined):

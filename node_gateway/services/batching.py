@@ -8,6 +8,7 @@ import sqlite3
 
 from clients.commitments.merkle import MerkleTree
 from clients.ledger_bindings import BatchKind
+from node_gateway import failpoints
 from node_gateway.store import batches, outbox, transaction
 
 KIND_CODES = {"assessment": int(BatchKind.ASSESSMENT), "payment": int(BatchKind.PAYMENT)}
@@ -35,16 +36,22 @@ def add_to_batches(
     return placed
 
 
-def seal(conn: sqlite3.Connection, batch_id: str, kind: str) -> str:
-    """Build the batch's tree, store proofs and root, queue its anchoring; returns the root."""
-    pairs = batches.leaves(conn, batch_id)
-    tree = MerkleTree(bytes.fromhex(leaf[2:]) for _, leaf in pairs)
-    root = "0x" + tree.root.hex()
-    proofs = {
-        leaf: ["0x" + p.hex() for p in tree.proof(bytes.fromhex(leaf[2:]))] for _, leaf in pairs
-    }
+def seal(conn: sqlite3.Connection, batch_id: str, kind: str) -> str | None:
+    """Build the batch's tree, store proofs and root, queue its anchoring; returns the root, or
+    None when the batch was no longer open. The API's ingest (a batch filling up) and the
+    worker (a batch due) may both reach for one batch: whichever comes second does nothing, so
+    a root is queued for anchoring once."""
     with transaction(conn):
+        if not batches.is_open(conn, batch_id):
+            return None
+        pairs = batches.leaves(conn, batch_id)
+        tree = MerkleTree(bytes.fromhex(leaf[2:]) for _, leaf in pairs)
+        root = "0x" + tree.root.hex()
+        proofs = {
+            leaf: ["0x" + p.hex() for p in tree.proof(bytes.fromhex(leaf[2:]))] for _, leaf in pairs
+        }
         batches.seal(conn, batch_id, root, proofs)
+        failpoints.reach(failpoints.BATCH_SEAL)
         outbox.enqueue(
             conn,
             "anchor",
@@ -59,7 +66,6 @@ def seal_due(conn: sqlite3.Connection, batch_size: int, interval_ms: int) -> int
     sealed = 0
     for batch in batches.open_batches(conn):
         if batch.leaf_count >= batch_size or batch.age_ms() >= interval_ms:
-            with transaction(conn):
-                seal(conn, batch.batch_id, batch.kind)
-            sealed += 1
+            if seal(conn, batch.batch_id, batch.kind) is not None:
+                sealed += 1
     return sealed

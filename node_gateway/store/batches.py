@@ -73,6 +73,12 @@ def open_batches(conn: sqlite3.Connection) -> list[OpenBatch]:
     ]
 
 
+def is_open(conn: sqlite3.Connection, batch_id: str) -> bool:
+    """Whether the batch still takes leaves (read it inside the transaction that acts on it)."""
+    r = conn.execute("SELECT status FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+    return r is not None and r["status"] == "open"
+
+
 def leaves(conn: sqlite3.Connection, batch_id: str) -> list[tuple[str, str]]:
     """(record_id, leaf hex) of a batch."""
     rows = conn.execute(

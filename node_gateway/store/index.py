@@ -12,6 +12,7 @@ import sqlite3
 from typing import Any
 
 from clients.audit import jsonable
+from node_gateway import failpoints
 from node_gateway.store.db import transaction
 
 INDEXER = "indexer"
@@ -60,6 +61,8 @@ def apply_events(conn: sqlite3.Connection, events: list[dict[str, Any]], to_bloc
                 ),
             )
             _project(conn, ev["event"], args, ev)
+        if events:
+            failpoints.reach(failpoints.INDEXING)
         conn.execute(
             "INSERT INTO index_checkpoint (name, block_number) VALUES (?, ?)"
             " ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",

@@ -33,6 +33,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from node_gateway import failpoints
 from node_gateway.store.db import transaction, utc_now
 from node_gateway.store.errors import (
     VaultConflict,
@@ -216,6 +217,7 @@ class Vault:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (record_id, doc_type, key_id, nonce, ciphertext, now, now),
             )
+            failpoints.reach(failpoints.VAULT_WRITE)
 
     def get(self, record_id: str) -> dict[str, Any]:
         """The record stored under `record_id`, decrypted and authenticated."""
