@@ -2,7 +2,7 @@
 
 Unsafe combinations fail loudly at start-up rather than at the first request: a vault key file
 inside the database directory's file, a listen address other than loopback without TLS
-termination acknowledged, batch limits out of range.
+termination acknowledged, batch, request or rate limits out of range.
 """
 
 from __future__ import annotations
@@ -38,6 +38,20 @@ class GatewaySettings(BaseSettings):
     batch_interval_ms: int = Field(default=1000, ge=10, le=600_000)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_bulk_records: int = Field(default=10_000, ge=1, le=100_000)
+    # Per API key (services/rate_limit.py). 50/s is above what any one client's legitimate
+    # traffic needs (a bulk of 10,000 records is one request; the whole gateway confirms ~15-25
+    # return steps/s) yet keeps one runaway key from taking every API thread; a burst of 200
+    # lets a client catch up after an outage, or page through a list, without waiting.
+    rate_limit_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        le=100_000,
+        allow_inf_nan=False,
+        description="requests per second each API key earns (sustained); 0 turns the limit off",
+    )
+    rate_limit_burst: int = Field(
+        default=200, ge=1, le=100_000, description="requests an API key may send at once"
+    )
     send_window: int = Field(
         default=32, ge=1, le=1000, description="ledger writes in flight at once (one account)"
     )

@@ -123,9 +123,14 @@ class Consortium:
         recognition: str | dict[str, str] = "officer",
         node: RpcNode | None = None,
         funder_key: bytes | None = None,
+        rate_limit_per_second: float = 0.0,
     ) -> Consortium:
         """Open the consortium in `data_dir`, founding it on first use. `recognition` is
         "automatic" or "officer" for every area, or a mapping customs code -> setting.
+
+        The per-key rate limit is off unless `rate_limit_per_second` is given: every key of
+        this one-machine consortium (`crossreturn up`, the tests, the benches) belongs to
+        whoever runs it, and a bench must measure the gateways, not the limit.
 
         By default the ledger is the embedded chain in `data_dir/ledger`. With `node` it is
         that JSON-RPC node instead: founded there (gas money from `funder_key`, e.g. anvil's
@@ -194,6 +199,7 @@ class Consortium:
                 batch_size=batch_size,
                 batch_interval_ms=batch_interval_ms,
                 recognition=_recognition(recognition, area["code"]),
+                rate_limit_per_second=rate_limit_per_second,
                 **on_node,
             )
             gw = Gateway(settings, backend, manifest["addresses"], keys[area["label"]], transport)

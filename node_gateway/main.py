@@ -23,6 +23,7 @@ from node_gateway.api.routes import (
 )
 from node_gateway.config import GatewaySettings
 from node_gateway.services.context import AreaContext
+from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.store.pool import ThreadConnections
 
 
@@ -40,13 +41,16 @@ def create_app(
         description=(
             "One customs area's gateway to the CrossReturn ledger. Every error is an RFC 9457 "
             "problem+json with a stable `code`. Writes answer 202 once durable, with an "
-            "operation to poll; send an `Idempotency-Key` header to make a POST safe to retry."
+            "operation to poll; send an `Idempotency-Key` header to make a POST safe to retry. "
+            "Each API key may send a limited number of requests per second; above it the "
+            "answer is 429 `rate_limited` with a `Retry-After` header (whole seconds)."
         ),
     )
     app.state.settings = settings
     app.state.connections = connections or ThreadConnections(settings.database)
     app.state.readiness = readiness or {}
     app.state.context = context
+    app.state.rate_limiter = RateLimiter.from_settings(settings)
     install_problem_handlers(app)
     for module in (
         health,

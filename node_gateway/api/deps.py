@@ -1,7 +1,10 @@
-"""Dependencies of the routes: the store connection and role-based authorisation.
+"""Dependencies of the routes: the store connection, role-based authorisation and the per-key
+rate limit.
 
 Every route declares the roles it admits with `Allow(...)`; the route x role matrix test walks
-the app's routes and fails on any route that declares none.
+the app's routes and fails on any route that declares none. `Allow` also spends one of the
+key's tokens (services/rate_limit.py) before the handler runs, so a refused request writes
+nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from node_gateway.services.auth import AuthError, Principal, authenticate
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import LedgerUnavailable
 from node_gateway.services.idempotency import request_hash, run
+from node_gateway.services.rate_limit import RateLimiter
 
 
 class Unauthenticated(DomainError):
@@ -59,18 +63,24 @@ def _presented_key(request: Request) -> str | None:
 
 
 class Allow:
-    """A dependency admitting callers whose key has one of `roles`."""
+    """A dependency admitting callers whose key has one of `roles`, within the key's rate
+    limit unless `limited` is False (the metrics scrape: monitoring must not go blind when a
+    busy key is throttled)."""
 
-    def __init__(self, *roles: str) -> None:
+    def __init__(self, *roles: str, limited: bool = True) -> None:
         if not roles:
             raise ValueError("a route must admit at least one role")
         self.roles = frozenset(roles)
+        self.limited = limited
 
     def __call__(self, request: Request, db: DbDep) -> Principal:
         try:
             principal = authenticate(db, _presented_key(request))
         except AuthError as exc:
             raise Unauthenticated(str(exc)) from exc
+        limiter: RateLimiter | None = request.app.state.rate_limiter
+        if self.limited and limiter is not None:
+            limiter.admit(principal.key_id)
         if principal.role not in self.roles:
             allowed = ", ".join(sorted(self.roles))
             raise Forbidden(f"role {principal.role!r} may not do this; allowed: {allowed}")

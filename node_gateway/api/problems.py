@@ -38,7 +38,8 @@ _HTTP_CODES = {
 
 
 class DomainError(Exception):
-    """A refusal the API reports as a problem: subclasses set `status` and `code`."""
+    """A refusal the API reports as a problem: subclasses set `status` and `code`; `extra`
+    become members of the problem, `headers` headers of the answer (e.g. Retry-After)."""
 
     status = 400
     code = "bad_request"
@@ -48,12 +49,20 @@ class DomainError(Exception):
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        self.headers: dict[str, str] = {}
 
 
 def problem(
-    status: int, code: str, title: str, detail: str, instance: str, **extra: Any
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
-    """An RFC 9457 problem response."""
+    """An RFC 9457 problem response (with `headers`, if given)."""
     body = {
         "type": f"https://crossreturn.example/problems/{code}",
         "title": title,
@@ -63,7 +72,7 @@ def problem(
         "instance": instance,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -71,7 +80,15 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.title, exc.detail, request.url.path, **exc.extra)
+        return problem(
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            request.url.path,
+            headers=exc.headers or None,
+            **exc.extra,
+        )
 
     @app.exception_handler(AdapterError)
     async def source(request: Request, exc: AdapterError) -> JSONResponse:

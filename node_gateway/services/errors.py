@@ -117,6 +117,19 @@ class TooManyRecords(DomainError):
     title = "Too many records"
 
 
+class RateLimited(DomainError):
+    """429: the API key has spent its requests for now (services/rate_limit.py); the
+    `Retry-After` header and `retryAfter` say how many whole seconds to wait."""
+
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retryAfter=retry_after)
+        self.headers["Retry-After"] = str(retry_after)
+
+
 class LedgerUnavailable(DomainError):
     """503: the ledger cannot be read right now; retry later."""
 

@@ -1,8 +1,10 @@
-"""Prometheus metrics of one gateway, computed from the store at scrape time (text format 0.0.4)."""
+"""Prometheus metrics of one gateway, computed from the store at scrape time (text format 0.0.4),
+plus the requests the rate limit refused, counted in this process since it started."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 from node_gateway.services.context import AreaContext
 from node_gateway.store import batches, index, outbox, records
@@ -15,8 +17,10 @@ def _line(name: str, value: float, labels: dict[str, str] | None = None) -> str:
     return f"{name} {value}"
 
 
-def render(ctx: AreaContext | None, conn: sqlite3.Connection) -> str:
-    """The exposition text."""
+def render(
+    ctx: AreaContext | None, conn: sqlite3.Connection, rate_limited: Mapping[str, int] | None = None
+) -> str:
+    """The exposition text; `rate_limited` counts refused requests per API key id."""
     out: list[str] = []
 
     def gauge(name: str, help_text: str, values: dict[str, int] | int, label: str = "") -> None:
@@ -53,4 +57,11 @@ def render(ctx: AreaContext | None, conn: sqlite3.Connection) -> str:
     gauge("crossreturn_index_block", "Last ledger block indexed.", checkpoint)
     if ctx is not None and ctx.ledger.is_up():
         gauge("crossreturn_ledger_head_block", "The ledger's head block.", ctx.ledger.head_block())
+    out.append(
+        "# HELP crossreturn_rate_limited_requests_total "
+        "Requests refused by the per-key rate limit since the process started."
+    )
+    out.append("# TYPE crossreturn_rate_limited_requests_total counter")
+    for key_id, count in sorted((rate_limited or {}).items()):
+        out.append(_line("crossreturn_rate_limited_requests_total", count, {"key_id": key_id}))
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from node_gateway.api.deps import Allow, DbDep
 from node_gateway.services.auth import Principal
 from node_gateway.services.metrics import render
+from node_gateway.services.rate_limit import RateLimiter
 
 router = APIRouter(tags=["health"])
 
@@ -37,7 +38,12 @@ def ready(request: Request) -> Any:
     responses={200: {"content": {"text/plain": {}}}},
 )
 def metrics(
-    request: Request, db: DbDep, who: Annotated[Principal, Depends(Allow("admin", "system"))]
+    request: Request,
+    db: DbDep,
+    who: Annotated[Principal, Depends(Allow("admin", "system", limited=False))],
 ) -> str:
-    """Outbox, batches, returns per state, index position (scrape with a system key)."""
-    return render(getattr(request.app.state, "context", None), db)
+    """Outbox, batches, returns per state, index position, rate-limited requests per key
+    (scrape with a system key; the scrape itself is not rate limited)."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    refused = limiter.refused() if limiter is not None else {}
+    return render(getattr(request.app.state, "context", None), db, refused)

@@ -1,0 +1,85 @@
+"""The per-API-key rate limit: a token bucket for each key id, held in this process's memory.
+
+A key holds at most `burst` tokens and earns `per_second` more each second; each authenticated
+request spends one (api/deps.py `Allow`, before the handler runs). A request that finds less
+than one token is refused with 429 `rate_limited` and the whole seconds until the next token.
+Only keys that authenticated get a bucket, so there are no more buckets than issued keys. The
+buckets are per process: a restart, or another worker process, starts every key full.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from node_gateway.config import GatewaySettings
+from node_gateway.services.errors import RateLimited
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """Token buckets per key id; safe to share between the threads serving requests.
+    `clock` (seconds, monotonic) is injectable so tests move time without sleeping."""
+
+    def __init__(
+        self, per_second: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if not (math.isfinite(per_second) and per_second > 0):
+            raise ValueError("per_second must be a positive number")
+        if burst < 1:
+            raise ValueError("burst must be at least 1")
+        self.per_second = per_second
+        self.burst = burst
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, _Bucket] = {}
+        self._refused: Counter[str] = Counter()
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> RateLimiter | None:
+        """The limiter `settings` ask for; None when `rate_limit_per_second` is 0 (off)."""
+        if settings.rate_limit_per_second == 0:
+            return None
+        return cls(settings.rate_limit_per_second, settings.rate_limit_burst)
+
+    def wait(self, key_id: str) -> float:
+        """Spend one of `key_id`'s tokens and return 0.0, or, when it has less than one,
+        spend nothing and return the seconds until it has one."""
+        with self._lock:
+            now = self._clock()
+            bucket = self._buckets.get(key_id)
+            if bucket is None:
+                bucket = self._buckets[key_id] = _Bucket(float(self.burst), now)
+            earned = max(0.0, now - bucket.updated) * self.per_second
+            bucket.tokens = min(float(self.burst), bucket.tokens + earned)
+            bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            self._refused[key_id] += 1
+            return (1.0 - bucket.tokens) / self.per_second
+
+    def admit(self, key_id: str) -> None:
+        """Spend one of `key_id`'s tokens, or raise RateLimited (nothing spent)."""
+        wait = self.wait(key_id)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))
+            raise RateLimited(
+                f"this API key may send {self.per_second:g} requests per second "
+                f"(bursts of {self.burst}); retry in {retry_after} s",
+                retry_after,
+            )
+
+    def refused(self) -> dict[str, int]:
+        """Requests refused so far per key id, since this process started."""
+        with self._lock:
+            return dict(self._refused)
