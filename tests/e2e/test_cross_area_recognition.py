@@ -8,8 +8,9 @@ most accepted, one partly, one rejected entirely, one arriving after the arrival
 Ningbo recognises and settles by itself and disputes a return of more pieces than declared,
 which an officer then recognises; Zhengzhou's officers recognise and settle. An auditor
 verifies every step's document against the ledger — from the gateways' views and over the peer
-protocol — and, at the end, neither Hangzhou's files nor the ledger hold any buyer's personal
-data, in any of the encodings or digests an honest leak would take.
+protocol — and, at the end, neither the ledger (transactions, events, contract storage, the
+chain's database) nor any area's database files hold any buyer's personal data, in any of the
+encodings or digests an honest leak would take: the origins keep it only in their encrypted vault.
 """
 
 from __future__ import annotations
@@ -29,9 +30,13 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
+import rlp  # type: ignore[import-untyped]
 from eth_tester.backends.pyevm import main as pyevm_main
 from fastapi import Depends, Request
 from hexbytes import HexBytes
+from trie.constants import BLANK_NODE_HASH
+from trie.hexary import HexaryTrie
+from trie.iter import NodeIterator
 
 from clients.applications import application_body
 from clients.commitments.document import DisclosedDocument
@@ -55,6 +60,8 @@ from node_gateway.config import GatewaySettings
 from node_gateway.consortium import AUDITOR, PLATFORM, Consortium, free_base_port
 from node_gateway.ledger.signer import LocalSigner
 from node_gateway.main import create_app
+from node_gateway.runtime import Gateway
+from node_gateway.store.vault import Vault
 from tests.utils.party import Party
 
 DAY = 86_400
@@ -729,9 +736,74 @@ def _database_files(directory: Path, code: str) -> list[Path]:
     return [p for p in files if p.exists()]
 
 
+def _contract_storage(c: Consortium) -> dict[str, dict[bytes, bytes]]:
+    """Every storage slot of every account at the head, walked out of py-evm's tries: by
+    account (the manifest's contract name, else its hashed address), each slot's key in the
+    storage trie — keccak-256 of the slot number: the trie keeps no preimages, so mappings'
+    slots cannot be guessed but need not be — and its value, as the 32-byte word it is."""
+    evm = c.chain.tester.backend.chain
+    db = evm.chaindb.db
+    names = {keccak256(bytes(HexBytes(a))): name for name, a in c.manifest["addresses"].items()}
+    accounts = HexaryTrie(db, evm.get_canonical_head().state_root)
+    storage: dict[str, dict[bytes, bytes]] = {}
+    for hashed, account in NodeIterator(accounts).items():
+        root = rlp.decode(account)[2]  # [nonce, balance, storageRoot, codeHash]
+        if root != BLANK_NODE_HASH:
+            storage[names.get(hashed, "0x" + hashed.hex())] = {
+                key: rlp.decode(value).rjust(32, b"\0")  # kept as an RLP'd integer
+                for key, value in NodeIterator(HexaryTrie(db, root)).items()
+            }
+    return storage
+
+
+def _slot_key(slot: int) -> bytes:
+    return keccak256((slot % 2**256).to_bytes(32, "big"))
+
+
+def _dynamic_values(slots: dict[bytes, bytes]) -> list[bytes]:
+    """The values `slots` keep over consecutive slots, put back together. Solidity keeps a
+    long (32 bytes or more) string or bytes, or a dynamic array, of slot p at keccak(p),
+    keccak(p) + 1, … — and keccak(p) is the storage trie's key of slot p: so from each key K,
+    the string its slot's header (2·length + 1) announces, and the run of slots K, K + 1, …
+    there are (an array's elements), without knowing p."""
+    out = []
+    for key, value in slots.items():
+        base, header = int.from_bytes(key, "big"), int.from_bytes(value, "big")
+        if header & 1 and 64 < header < 2**32:
+            length = header // 2
+            words = (slots.get(_slot_key(base + i), bytes(32)) for i in range(-(-length // 32)))
+            out.append(b"".join(words)[:length])
+        run: list[bytes] = []
+        while (word := slots.get(_slot_key(base + len(run)))) is not None:
+            run.append(word)
+        if run:
+            out.append(b"".join(run))
+    return out
+
+
+def _storage_parts(storage: dict[str, dict[bytes, bytes]]) -> list[bytes]:
+    """Each slot's key and value, each account's values concatenated in key order, and the
+    values kept over consecutive slots put back together."""
+    parts: list[bytes] = []
+    for slots in storage.values():
+        parts += slots.keys()
+        parts += slots.values()
+        parts.append(b"".join(value for _, value in sorted(slots.items())))
+        parts += _dynamic_values(slots)
+    return parts
+
+
+def _chain_database(c: Consortium) -> list[bytes]:
+    """Every key and value of the embedded chain's database: blocks, receipts and every state
+    and storage trie node the chain ever had."""
+    store = c.chain.tester.backend.chain.chaindb.db.wrapped_db.kv_store
+    return [bytes(b) for kv in store.items() for b in kv]
+
+
 def _ledger_parts(c: Consortium) -> dict[str, list[bytes]]:
-    """Every transaction's input, and every event's topics and data, in every block; and every
-    raw transaction in the ledger's journal. The gateways are paused meanwhile: a still chain."""
+    """Every transaction's input, and every event's topics and data, in every block; every
+    raw transaction in the ledger's journal; the contracts' storage at the head; and the
+    chain's whole database. The gateways are paused meanwhile: a still chain."""
     for gw in c.gateways.values():
         gw.pause()
     try:
@@ -746,6 +818,8 @@ def _ledger_parts(c: Consortium) -> dict[str, list[bytes]]:
                 inputs.append(bytes(HexBytes(data)))
         logs = c.chain.logs_between(0, head)
         journal = (c.chain.data_dir / "journal.jsonl").read_text().splitlines()
+        storage = _contract_storage(c)
+        database = _chain_database(c)
     finally:
         for gw in c.gateways.values():
             gw.resume()
@@ -754,7 +828,14 @@ def _ledger_parts(c: Consortium) -> dict[str, list[bytes]]:
     events += [bytes(log["data"]) for log in logs]
     raw = [bytes.fromhex(e["tx"]) for e in map(json.loads, journal) if "tx" in e]
     assert len(raw) == len(inputs)  # the journal holds every transaction of the chain
-    return {"transaction inputs": inputs, "events": events, "raw transactions": raw}
+    assert set(c.manifest["addresses"]) <= set(storage)
+    return {
+        "transaction inputs": inputs,
+        "events": events,
+        "raw transactions": raw,
+        "contract storage": _storage_parts(storage),
+        "chain database": database,
+    }
 
 
 def _scan_ledger(c: Consortium, needles: dict[bytes, str]) -> dict[str, list[str]]:
@@ -765,6 +846,13 @@ def _scan_ledger(c: Consortium, needles: dict[bytes, str]) -> dict[str, list[str
     }
 
 
+def _database_hits(gw: Gateway, needles: dict[bytes, str]) -> dict[str, list[str]]:
+    """The needles found in each of a gateway's database files (which must exist)."""
+    files = _database_files(gw.settings.data_dir, gw.settings.customs_code)
+    assert files and files[0].stat().st_size > 0
+    return {p.name: found for p in files if (found := _hits([p.read_bytes()], needles))}
+
+
 def test_hangzhou_and_the_ledger_hold_no_personal_data(world: dict[str, Any]) -> None:
     _need(world, "audited")
     c: Consortium = world["c"]
@@ -772,11 +860,43 @@ def test_hangzhou_and_the_ledger_hold_no_personal_data(world: dict[str, Any]) ->
     assert sum(len(world["lists"][code]) for code in ORIGINS) == 200
     values = _personal_values(world["lists"])
     needles = _needles(values)
-    files = _database_files(c.centre.settings.data_dir, CENTRE)
-    assert files and files[0].stat().st_size > 0
-    assert {p.name: found for p in files if (found := _hits([p.read_bytes()], needles))} == {}
-    assert _scan_ledger(c, needles) == {}
+    assert _database_hits(c.centre, needles) == {}
+
+    parts = _ledger_parts(c)
+    # The storage walk reaches into the contracts' mappings of structs: every member's
+    # encryption key (dynamic bytes, in slots of its own) and gateway URL are among its parts.
+    consortium = attach_contracts(c.chain.w3, c.manifest["addresses"]).consortium
+    members = [
+        consortium.functions.getMember(m).call() for m in consortium.functions.memberIds().call()
+    ]
+    assert len(members) >= len(c.gateways)
+    for member in members:
+        key, url = bytes(member[6]), member[7].encode()
+        assert all(any(v in p for p in parts["contract storage"]) for v in (key, url) if v)
+        assert len(key) < 32 or key in parts["contract storage"]  # put back together exactly
+    assert {where: found for where, p in parts.items() if (found := _hits(p, needles))} == {}
     world["scanned"] = True
+
+
+def test_the_origins_keep_their_buyers_only_encrypted(world: dict[str, Any]) -> None:
+    """Ningbo and Zhengzhou hold their buyers' personal data, by design — in the vault,
+    AES-256-GCM encrypted: no buyer's value, nor its unsalted digest, in their database files
+    (the database, its -wal and -shm)."""
+    _need(world, "audited")
+    c: Consortium = world["c"]
+    c.drain()
+    assert set(c.gateways) == {CENTRE, *ORIGINS}
+    needles = _needles(_personal_values(world["lists"]))
+    for code in ORIGINS:
+        gw = c.gateways[code]
+        # They do hold them: every buyer of its lists is in its vault, once decrypted.
+        vault = Vault(gw.connections.get(), gw.context.keyring)
+        held = json.dumps([vault.get(r) for r in vault.list_ids()], ensure_ascii=False)
+        for a in world["lists"][code]:
+            b = a.buyer
+            assert all(v in held for v in (b.name, b.id_number, b.phone, b.address)), a.invt_no
+    found = {code: hits for code in ORIGINS if (hits := _database_hits(c.gateways[code], needles))}
+    assert found == {}
 
 
 def test_the_privacy_scan_finds_planted_values(world: dict[str, Any], tmp_path: Path) -> None:
@@ -813,7 +933,8 @@ def test_the_privacy_scan_finds_planted_values(world: dict[str, Any], tmp_path: 
         conn.close()
 
     # On the ledger: the auditor's profile carries a phone number and an ID number's digest,
-    # in a transaction's input and in its MemberProfileUpdated event.
+    # in a transaction's input, in its MemberProfileUpdated event, and in Consortium's storage
+    # (the member's gatewayUrl and encryptionKey) — and so in the chain's database.
     contracts = attach_contracts(c.chain.w3, c.manifest["addresses"])
     LocalSigner(c.chain, c.client_key(AUDITOR)).send(
         contracts.consortium.functions.updateProfile(
@@ -821,7 +942,13 @@ def test_the_privacy_scan_finds_planted_values(world: dict[str, Any], tmp_path: 
         )
     )
     found = _scan_ledger(c, needles)
-    assert set(found) == {"transaction inputs", "events", "raw transactions"}, found
+    assert set(found) == {
+        "transaction inputs",
+        "events",
+        "raw transactions",
+        "contract storage",
+        "chain database",
+    }, found
     for where, labels in found.items():
         assert f"{values[buyer.phone]} in UTF-8" in labels, where
         assert f"{values[buyer.id_number]}: keccak-256 of its UTF-8 (raw)" in labels, where
