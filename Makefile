@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 STAMPS := .stamps
 SOLC_DIR := tools/solc
 ANVIL_DIR := tools/anvil
+SLITHER_DIR := tools/slither
 CHROMIUM := /usr/bin/chromium
 SUDO ?= $(if $(filter 0,$(shell id -u)),,sudo)
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install solc anvil anvil-node browser lint format compile check-artifacts gas test bench up demo
+.PHONY: help install solc anvil anvil-node browser lint format compile check-artifacts slither gas test bench up demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -33,6 +34,13 @@ $(STAMPS)/solc: $(SOLC_DIR)/package.json $(SOLC_DIR)/package-lock.json
 $(STAMPS)/anvil: $(ANVIL_DIR)/package.json $(ANVIL_DIR)/package-lock.json
 	@mkdir -p $(STAMPS)
 	cd $(ANVIL_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# slither in its own venv: every slither-analyzer 0.11.x requires web3<8, CrossReturn runs web3 8.
+$(STAMPS)/slither: $(SLITHER_DIR)/requirements.txt
+	@mkdir -p $(STAMPS)
+	test -x $(SLITHER_DIR)/.venv/bin/python || $(PYTHON) -m venv $(SLITHER_DIR)/.venv
+	$(SLITHER_DIR)/.venv/bin/python -m pip install --quiet -r $(SLITHER_DIR)/requirements.txt
 	@touch $@
 
 # Debian's chromium for the console's browser test (Playwright drives it; it never downloads one).
@@ -65,10 +73,13 @@ compile: install solc ## recompile contracts/*.sol into contracts/build (commit 
 check-artifacts: install solc ## fail if contracts/build differs from the sources
 	$(PY) scripts/compile_contracts.py --check
 
+slither: install solc $(STAMPS)/slither ## slither on contracts/ with the pinned solc: fails on any High/Medium not excluded
+	$(PY) scripts/slither_check.py
+
 gas: install ## print the gas of each contract operation
 	$(PY) scripts/gas_report.py
 
-test: install solc anvil browser lint check-artifacts ## everything: install, lint, artifact check, the whole pytest suite
+test: install solc anvil browser lint check-artifacts $(STAMPS)/slither ## everything: install, lint, artifact check, the whole pytest suite (slither too)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 UP_ARGS ?=
