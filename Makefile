@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 
-.PHONY: help install solc anvil anvil-node browser lint format compile check-artifacts slither gas test bench up demo
+.PHONY: help install solc anvil anvil-node browser lint format compile check-artifacts slither gas test soak bench up demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -81,6 +81,11 @@ gas: install ## print the gas of each contract operation
 
 test: install solc anvil browser lint check-artifacts $(STAMPS)/slither ## everything: install, lint, artifact check, the whole pytest suite (slither too)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+SOAK_ARGS ?=
+
+soak: install solc anvil ## the long runs: >= 20 SIGKILLs under load, 10 s node outage, 500 fuzz examples per route; SOAK_ARGS='--kills 40'
+	$(PY) scripts/soak.py $(SOAK_ARGS)
 
 UP_ARGS ?=
 

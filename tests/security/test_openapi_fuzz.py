@@ -16,7 +16,11 @@ Runs are deterministic (`derandomize`) and small; `CROSSRETURN_SOAK=1` raises th
 
 from __future__ import annotations
 
+import json
 import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,6 +47,7 @@ Operation = APIOperation[Any, Any, Any, Any]
 AnyCase = Case[Operation]
 SOAK = os.environ.get("CROSSRETURN_SOAK") == "1"
 MAX_EXAMPLES = 500 if SOAK else 25
+ANSWERS: Counter[str] = Counter()  # generated requests sent, by status class, for the soak report
 
 # Operations without an API key: the probes, and the gateway-to-gateway disclosure route. That
 # one authenticates a peer by a signature over the exact request (tests/gateway/test_peer.py);
@@ -57,6 +62,23 @@ def _role(method: str, path: str) -> str | None:
     if (method, path) in KEYLESS:
         return None
     return min(role for role, status in MATRIX[(method, path)].items() if status != 403)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def soak_report() -> Iterator[None]:
+    """Write how many generated requests were answered with what, for scripts/soak.py."""
+    ANSWERS.clear()
+    yield
+    where = os.environ.get("CROSSRETURN_SOAK_REPORT")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        figures = {
+            "operations": len(OPERATIONS),
+            "maxExamplesPerOperation": MAX_EXAMPLES,
+            "requests": sum(ANSWERS.values()),
+            "answers": dict(sorted(ANSWERS.items())),
+        }
+        (Path(where) / "openapi-fuzz.json").write_text(json.dumps(figures, indent=2))
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +130,7 @@ def _send(client: httpx.Client, case: AnyCase, headers: dict[str, str]) -> httpx
         cookies=kw.get("cookies") or None,
         **body,
     )
+    ANSWERS[f"{r.status_code // 100}xx"] += 1
     return r
 
 
