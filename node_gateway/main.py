@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from node_gateway.api.limits import BodyLimit
-from node_gateway.api.problems import install_problem_handlers
+from node_gateway.api.problems import document_problems, install_problem_handlers
 from node_gateway.api.routes import (
     audit,
     cases,
@@ -52,6 +52,7 @@ def create_app(
     app.state.context = context
     app.state.rate_limiter = RateLimiter.from_settings(settings)
     install_problem_handlers(app)
+    document_problems(app)
     for module in (
         health,
         session,

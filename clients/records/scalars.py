@@ -2,7 +2,8 @@
 
 Money is a Decimal with at most two places (fen), canonically a string "12.30"; floats are
 refused so no binary rounding ever enters a record. Times are timezone-aware, cut to whole
-seconds and kept with a fixed UTC offset. Text refuses control characters and lone surrogates.
+seconds and kept with a fixed UTC offset. Text refuses control characters, lone surrogates
+and invisible format characters (bidi controls, zero-width characters).
 """
 
 from __future__ import annotations
@@ -105,6 +106,30 @@ Timestamp = Annotated[
 # C0 and C1 controls (which include tab and newline) and lone surrogates.
 _BAD_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
+# Invisible format characters (Unicode category Cf, as of Unicode 15.0), above all the bidi
+# controls: they can make text read differently from what it holds on an officer's screen
+# (Trojan Source, CVE-2021-42574). Written out rather than read from `unicodedata` so that every
+# party validates a record alike, whatever Unicode version its Python ships.
+_FORMAT_CHARS = re.compile(
+    "["
+    "\u00ad"  # soft hyphen
+    "\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2"  # Arabic and Syriac number marks
+    "\u061c"  # Arabic letter mark (bidi)
+    "\u180e"  # Mongolian vowel separator
+    "\u200b-\u200f"  # zero width space, non-joiner, joiner; LRM, RLM (bidi)
+    "\u202a-\u202e"  # LRE, RLE, PDF, LRO, RLO (bidi)
+    "\u2060-\u2064"  # word joiner, invisible operators
+    "\u2066-\u206f"  # LRI, RLI, FSI, PDI (bidi); deprecated format characters
+    "\ufeff"  # zero width no-break space (BOM)
+    "\ufff9-\ufffb"  # interlinear annotation
+    "\U000110bd\U000110cd"  # Kaithi number signs
+    "\U00013430-\U0001343f"  # Egyptian hieroglyph format controls
+    "\U0001bca0-\U0001bca3"  # shorthand format controls
+    "\U0001d173-\U0001d17a"  # musical symbol format controls
+    "\U000e0001\U000e0020-\U000e007f"  # language tag, tag characters
+    "]"
+)
+
 
 def _text_validator(max_length: int, min_length: int) -> Callable[[Any], str]:
     def check(value: Any) -> str:
@@ -121,6 +146,14 @@ def _text_validator(max_length: int, min_length: int) -> Callable[[Any], str]:
         if _BAD_TEXT.search(value):
             raise PydanticCustomError(
                 "invalid_text", "must not contain control characters or lone surrogates"
+            )
+        hidden = _FORMAT_CHARS.search(value)
+        if hidden:
+            raise PydanticCustomError(
+                "invisible_character",
+                "must not contain invisible format characters such as bidi controls or "
+                "zero-width characters (found {char})",
+                {"char": f"U+{ord(hidden.group()):04X}"},
             )
         return value
 

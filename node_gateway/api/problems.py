@@ -5,6 +5,7 @@ handlers installed by `install_problem_handlers` turn domain errors, the SDK ada
 of a source document (clients.adapters.AdapterError, which carry their own status and code),
 FastAPI's validation errors and Starlette's HTTP errors into `application/problem+json`, and
 anything unexpected into a 500 problem that names no internals (and is logged).
+`document_problems` makes the OpenAPI document say so.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clients.adapters.errors import AdapterError
@@ -35,6 +37,28 @@ _HTTP_CODES = {
     422: "invalid_request",
     429: "rate_limited",
 }
+
+
+# The error answers every operation documents (FastAPI's own 422 body is never sent).
+_ERROR_RESPONSES = {
+    "422": "Invalid request or record; `errors`, if present, lists each path and rule",
+    "4XX": "Refused; `code` says why",
+    "5XX": "Internal error, or the ledger is unavailable (503 `ledger_unavailable`)",
+}
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem: the body of every error answer. Some codes add members, e.g.
+    `errors` (invalid_request, invalid_record, invalid_source), `caseId` or `retryAfter`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="the problem type: https://crossreturn.example/problems/<code>")
+    title: str = Field(description="a short summary of the problem type")
+    status: int = Field(ge=400, le=599, description="the HTTP status of the answer")
+    detail: str = Field(description="what went wrong with this request")
+    instance: str = Field(description="the request path")
+    code: str = Field(description="the stable, machine-readable problem code")
 
 
 class DomainError(Exception):
@@ -144,3 +168,32 @@ def install_problem_handlers(app: FastAPI) -> None:
             "the gateway could not complete the request; it was logged",
             request.url.path,
         )
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make `app`'s OpenAPI document declare its error answers as `Problem`s: application/
+    problem+json for 422 (in place of FastAPI's HTTPValidationError), 4XX and 5XX."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = build()
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(unused, None)
+            schemas["Problem"] = Problem.model_json_schema()
+            ref = "#/components/schemas/Problem"
+            for operations in doc["paths"].values():
+                for operation in operations.values():
+                    responses = operation["responses"]
+                    for status, description in _ERROR_RESPONSES.items():
+                        if status == "422" and status not in responses:
+                            continue  # takes no input, so FastAPI declared no 422
+                        responses[status] = {
+                            "description": description,
+                            "content": {PROBLEM_JSON: {"schema": {"$ref": ref}}},
+                        }
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

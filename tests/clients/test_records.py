@@ -6,6 +6,7 @@ import copy
 import json
 import random
 import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -371,6 +372,82 @@ def test_invalid_field_is_rejected_with_its_path_and_rule(
 def test_valid_edge_value_is_accepted(name: str, path: str, value: Any) -> None:
     doc = set_at(canonical_of(name), path, value)
     parse_record(doc_type_of(name), doc)
+
+
+# Bidi controls (Trojan Source, CVE-2021-42574) and the other invisible format characters.
+BIDI_CONTROLS = [chr(c) for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F))]
+BIDI_CONTROLS += [chr(c) for c in range(0x2066, 0x206A)]
+OTHER_FORMAT_CHARS = ["\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\U000e0041"]
+# Every free-text field (ShortText, Name, GoodsName, Address, Reason, Explanation).
+FREE_TEXT_FIELDS = [
+    ("tax_assessment", "/orderNo", "ORD-20261111-0001"),
+    ("tax_assessment", "/logisticsNo", "YT7700123456789"),
+    ("tax_assessment", "/buyer/name", "张三"),
+    ("tax_assessment", "/buyer/address", "浙江省杭州市西湖区文三路 90 号（东部软件园）"),
+    ("tax_assessment", "/lines/0/itemRecordNo", "JXS-2026-0001"),
+    ("tax_assessment", "/lines/0/gname", "雅诗兰黛®小棕瓶精华 50ml·修护"),
+    ("tax_payment", "/taxNo", "31002026T000000001"),
+    ("return_application", "/orderNo", "ORD-20261111-0001"),
+    ("return_application", "/logisticsNo", "SF1234567890"),
+    ("return_application", "/reason", "尺码不合适，七天无理由退货。"),
+    ("arrival", "/logisticsNo", "SF1234567890"),
+    ("arrival", "/officer", "2900-00042"),
+    ("inspection_report_mixed", "/officer", "2900-00042"),
+    ("inspection_report_mixed", "/remark", "外包装已拆封；附件「说明书」缺失"),
+    ("recognition_disputed", "/officer", "2900-00042"),
+    ("recognition_disputed", "/reason", "买家称商品未拆封，照片显示已使用"),
+]
+FIELD_IDS = [f"{name}{path}" for name, path, _ in FREE_TEXT_FIELDS]
+
+
+@pytest.mark.parametrize("char", BIDI_CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("tax_assessment", "/logisticsNo"),
+        ("tax_assessment", "/buyer/name"),
+        ("return_application", "/reason"),
+    ],
+)
+def test_bidi_control_in_text_is_rejected(name: str, path: str, char: str) -> None:
+    doc = set_at(canonical_of(name), path, f"3100{char}2026")
+    with pytest.raises(RecordValidationError) as caught:
+        parse_record(doc_type_of(name), doc)
+    (error,) = caught.value.errors
+    assert (error.path, error.rule) == (path, "invisible_character")
+    assert f"U+{ord(char):04X}" in error.message
+
+
+@pytest.mark.parametrize(("name", "path", "value"), FREE_TEXT_FIELDS, ids=FIELD_IDS)
+def test_right_to_left_override_in_any_free_text_field_is_rejected(
+    name: str, path: str, value: str
+) -> None:
+    doc = set_at(canonical_of(name), path, value[:2] + "\u202e" + value[2:])
+    assert rejected(doc_type_of(name), doc) == [(path, "invisible_character")]
+
+
+@pytest.mark.parametrize("char", OTHER_FORMAT_CHARS, ids=lambda c: f"U+{ord(c):04X}")
+def test_invisible_format_character_in_text_is_rejected(char: str) -> None:
+    doc = set_at(canonical_of("tax_assessment"), "/lines/0/gname", f"面{char}霜")
+    assert rejected("tax_assessment", doc) == [("/lines/0/gname", "invisible_character")]
+
+
+def test_every_unicode_format_character_is_rejected() -> None:
+    # The refused set is written out in clients.records.scalars so that it does not change
+    # with the Python version; this fails if this Python knows a format character it misses.
+    format_chars = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+    doc = canonical_of("tax_assessment")
+    missed = []
+    for char in format_chars:
+        if not rejected("tax_assessment", set_at(doc, "/logisticsNo", f"YT{char}1")):
+            missed.append(f"U+{ord(char):04X}")
+    assert missed == []
+
+
+@pytest.mark.parametrize(("name", "path", "value"), FREE_TEXT_FIELDS, ids=FIELD_IDS)
+def test_cjk_and_punctuation_in_free_text_are_accepted(name: str, path: str, value: str) -> None:
+    doc = set_at(canonical_of(name), path, value)
+    assert dict(leaves(canonical(parse_record(doc_type_of(name), doc))))[path] == value
 
 
 def test_line_counts_are_checked() -> None:

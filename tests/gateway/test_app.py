@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from node_gateway.api.problems import PROBLEM_JSON, DomainError
+from node_gateway.api.problems import PROBLEM_JSON, DomainError, Problem
 from node_gateway.config import GatewaySettings
 from node_gateway.main import create_app
 
@@ -133,6 +133,46 @@ def test_unexpected_error_is_problem_500_without_internals() -> None:
 def test_openapi_lists_health_routes() -> None:
     paths = client().get("/openapi.json").json()["paths"]
     assert {"/health", "/ready"} <= set(paths)
+
+
+def test_openapi_documents_every_error_as_problem_json() -> None:
+    r = client().get("/openapi.json")
+    assert "HTTPValidationError" not in r.text and "ValidationError" not in r.text
+    doc = r.json()
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    operations = [
+        (f"{method.upper()} {path}", operation)
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert len(operations) > 30
+    for name, operation in operations:
+        responses = operation["responses"]
+        errors = ["4XX", "5XX"]
+        if operation.get("parameters") or operation.get("requestBody"):
+            errors.append("422")  # in place of FastAPI's HTTPValidationError
+        else:
+            assert "422" not in responses, name  # no input, so never a validation error
+        for status in errors:
+            assert responses[status]["content"] == problem, f"{name} {status}"
+    schema = doc["components"]["schemas"]["Problem"]
+    assert set(schema["required"]) == {"type", "title", "status", "detail", "instance", "code"}
+    assert schema["additionalProperties"] is True
+
+
+def test_problem_answers_fit_the_documented_problem_schema() -> None:
+    c = client()
+    answers = [
+        (c.post("/v1/test/items", json={"qty": "many"}), "errors"),
+        (c.post("/v1/test/conflict"), "returnId"),
+        (c.get("/v1/test/boom"), None),
+    ]
+    for r, extra in answers:
+        assert r.headers["content-type"] == PROBLEM_JSON
+        body = Problem.model_validate(r.json())
+        assert body.status == r.status_code
+        if extra:
+            assert extra in (body.model_extra or {})
 
 
 @pytest.mark.parametrize("content_type", ["application/json", None])
