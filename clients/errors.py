@@ -42,6 +42,11 @@ class ContractRevert(LedgerError):
         super().__init__(f"{name}({shown})")
 
 
+class NodeRefused(LedgerError):
+    """The node answered but would not take a transaction, and no contract reverted: fees,
+    funds, gas limit, nonce, size. Unlike an outage this needs an operator, not patience."""
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()

@@ -35,7 +35,7 @@ from clients.cli.common import (
 )
 from clients.cli.officer import officer
 from clients.cli.platform import platform
-from clients.errors import LedgerError
+from clients.errors import LedgerError, NodeRefused
 from clients.http import GatewayClient
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.embedded import JOURNAL, EmbeddedChain, LedgerJournalError
@@ -728,7 +728,7 @@ def deploy(
         --funder-key-file deployer.key --out deployment.json
     """
     from clients.errors import ContractRevert, InputFileError
-    from node_gateway.ledger.bootstrap import NodeRefused, found_on_node
+    from node_gateway.ledger.bootstrap import found_on_node
     from node_gateway.ledger.founders_file import load_founders
     from node_gateway.ledger.manifest import Manifest
     from node_gateway.ledger.rpc_node import RpcNode

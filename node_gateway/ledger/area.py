@@ -16,12 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+import requests
 from eth_account import Account
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.types import TxParams, TxReceipt
 
-from clients.errors import LedgerError
+from clients.errors import LedgerError, NodeRefused
 from clients.ledger_bindings import (
     Contracts,
     MemberKind,
@@ -90,14 +91,17 @@ class PipelinedBackend(Protocol):
 
 
 def _submission_error(exc: Exception) -> LedgerError:
-    """What a failed submission means: the contract's decoded revert (refused for good), or a
+    """What a failed submission means: the contract's decoded revert (refused for good),
+    NodeRefused (the node answered but would not take it: fees, funds, gas limit …), or a
     LedgerError (the node failed; the transaction may or may not be in its pool)."""
     if isinstance(exc, LedgerError):
         return exc
     revert = revert_from_exception(exc)
     if revert is not None:
         return revert
-    return LedgerError(f"the ledger refused the transaction: {exc}")
+    if isinstance(exc, OSError | requests.RequestException):  # ConnectionError, timeouts
+        return LedgerError(f"the ledger did not take the transaction: {exc}")
+    return NodeRefused(" ".join(str(exc).split())[:300] or type(exc).__name__)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_utils.address import is_address, to_checksum_address
 from web3.exceptions import Web3Exception
 
-from clients.errors import LedgerError
+from clients.errors import LedgerError, NodeRefused
 from clients.ledger_bindings import Founder, MemberKind, events, member_id, revert_from_exception
 from node_gateway.ledger.deploy import Deployment, contracts_of, deploy
 from node_gateway.ledger.signer import LocalSigner, RawSender
@@ -155,10 +155,6 @@ def found(
             ):
                 signers[proposer.label].send(c.consortium.functions.execute(pid))
     return deployment
-
-
-class NodeRefused(LedgerError):
-    """The node refused a deployment transaction (not a revert: fee, nonce, size …)."""
 
 
 def found_on_node(

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from clients.errors import ContractRevert, LedgerError
+from clients.errors import ContractRevert, LedgerError, NodeRefused
 from node_gateway import failpoints
 from node_gateway.ledger.area import AreaLedger, Mined, SignedTx
 from node_gateway.store import outbox
@@ -99,11 +99,16 @@ class Sender:
             self.node_up = True
             return done
         except LedgerError as exc:
-            if not isinstance(exc, ContractRevert):
-                self.node_up = False
+            if isinstance(exc, ContractRevert):
+                raise
+            self.node_up = False
+            if isinstance(exc, NodeRefused):
+                # Not an outage: the node answers but will not take the area's transactions
+                # (fees, funds, gas limit); they stay stored and are offered again each round.
+                log.error("the node refuses this area's transactions, writes stay queued: %s", exc)
+            else:
                 log.warning("ledger unavailable, writes stay queued: %s", exc)
-                return 0
-            raise
+            return 0
 
     def _next_nonce(self) -> int:
         last = outbox.last_nonce(self.conn, self.ledger.account)

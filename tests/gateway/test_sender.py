@@ -184,8 +184,10 @@ class SequentialChain:
         on_first: Callable[[], None] | None = None,
         refuse: Sequence[int] = (),
         down_after: int | None = None,
+        refuse_as_node: str | None = None,
     ) -> None:
         self.chain = chain
+        self.refuse_as_node = refuse_as_node  # the node's own refusal (no revert), while set
         self.w3 = chain.w3
         self.on_first = on_first
         self.refuse = set(refuse)
@@ -198,6 +200,8 @@ class SequentialChain:
             self.down = True
         if self.down:
             raise ConnectionError("node down")
+        if self.refuse_as_node is not None:
+            raise ValueError({"code": -32003, "message": self.refuse_as_node})
         if not self.offered and self.on_first is not None:
             self.on_first()
         self.offered.append(raw)
@@ -209,7 +213,7 @@ class SequentialChain:
         return self.chain.send_raw_transaction(raw)
 
     def recover(self) -> None:
-        self.down, self.down_after = False, None
+        self.down, self.down_after, self.refuse_as_node = False, None, None
 
 
 class PipelinedChain(SequentialChain):
@@ -474,3 +478,28 @@ def test_profile_published_after_a_crash_leaves_signed_rows_their_nonces(
     done = outbox.get(conn, op)
     assert done is not None and done.status == "confirmed" and done.nonce == signed.nonce
     assert gw.ledger.profile(gw.context.member)[1] == "https://gw.moved.example"
+
+
+def test_node_refusal_without_revert_is_told_apart_from_an_outage_and_retried(
+    consortium: Consortium, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    gw, ops = _anchors(consortium, 3, first=0x70)
+    conn = gw.connections.get()
+    first = _tx_count(consortium, gw)
+    node = PipelinedChain(consortium.chain, refuse_as_node="insufficient funds for gas * price")
+    monkeypatch.setattr(gw.ledger, "backend", node)
+    sender = Sender(conn, gw.ledger)
+
+    with caplog.at_level("WARNING", logger="node_gateway.ledger.sender"):
+        assert sender.run_once() == 0
+    assert sender.node_up is False
+    assert [r.status for r in _rows(conn, ops)] == ["sent"] * 3  # stored, not given up
+    refusal = [r for r in caplog.records if "refuses" in r.getMessage()]
+    assert refusal and refusal[0].levelname == "ERROR"
+    assert "insufficient funds" in refusal[0].getMessage()
+    assert not any("unavailable" in r.getMessage() for r in caplog.records)
+
+    node.recover()  # an operator funded the account
+    assert sender.run_once() == 3
+    assert [r.status for r in _rows(conn, ops)] == ["confirmed"] * 3
+    assert _tx_count(consortium, gw) == first + 3
