@@ -7,22 +7,34 @@ and the auditor (`crossreturn auditor`, reading the node itself) as client proce
 Then anvil is stopped — readiness goes red, a write is still accepted into the outbox — and
 restarted from its state file: the chain is the same (head block hash, contract state) and
 the story goes on, the queued write landing. Every process started here is stopped here.
+
+At the end, nothing on the node (transactions, events, every account's storage and code) nor in
+any area's database files holds a personal value of a buyer of the released lists, in any of
+the encodings or unsalted digests an honest leak would take (tests/utils/privacy.py); and the
+same scan of the node finds a buyer's phone then planted in a transaction and in storage.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
+from web3 import Web3
 
-from clients.records import canonical
+from clients.ledger_bindings import attach_contracts
+from clients.records import TaxAssessment, canonical
 from clients.records.samples import sample_return_application, sample_tax_assessment
+from node_gateway.ledger.anvil import DEV_KEY
 from tests.utils.anvil import PLATFORM, key_of
 from tests.utils.anvil_network import AnvilNetwork, cli, wait_for
+from tests.utils.privacy import needles_of, personal_values, scan, scan_database, three_char_names
 
 AREAS = {  # code -> (role, recognition)
     "2900": ("return_centre", "officer"),
@@ -57,12 +69,16 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNetwork]:
         yield network
 
 
-def _release(net: AnvilNetwork, code: str, serials: range) -> list[Any]:
-    """The origin's system releases inventory lists (tax assessments) over its API."""
+def _release(net: AnvilNetwork, code: str, serials: range) -> list[TaxAssessment]:
+    """The origin's system releases inventory lists (tax assessments) over its API; every one
+    released is kept in net.state["released"], for the privacy scan."""
     now = datetime.now(UTC)
     assessments = [
-        sample_tax_assessment(serial, code, lines=3).model_copy(
-            update={"release_time": now - timedelta(days=1, seconds=serial)}
+        # Two-character names lengthened: every needle of the privacy scan is >= 6 bytes.
+        three_char_names(
+            sample_tax_assessment(serial, code, lines=3).model_copy(
+                update={"release_time": now - timedelta(days=1, seconds=serial)}
+            )
         )
         for serial in serials
     ]
@@ -70,10 +86,13 @@ def _release(net: AnvilNetwork, code: str, serials: range) -> list[Any]:
         system.submit_tax_records(
             [{"platform": PLATFORM[0], "record": canonical(a)} for a in assessments]
         )
+    net.state.setdefault("released", []).extend(assessments)
     return assessments
 
 
-def _apply(net: AnvilNetwork, origin: str, assessment: Any, gnums: list[int], name: str) -> str:
+def _apply(
+    net: AnvilNetwork, origin: str, assessment: TaxAssessment, gnums: list[int], name: str
+) -> str:
     """The return enterprise applies — its own process, signing with its keystore."""
     application = sample_return_application(assessment, gnums=gnums).model_copy(
         update={"applied_time": datetime.now(UTC)}
@@ -167,3 +186,162 @@ def test_node_restart_from_its_state_file_keeps_the_chain_and_the_story_goes_on(
     rid = _apply(net, "3100", queued[0], [3], "after-restart")
     cli("officer", "arrive", rid, "--json", env=_officer_env(net, "2900"))
     wait_for(lambda: _state(net, "2900", rid) == "arrived", "the arrival after the restart")
+
+
+# ---------------------------------------------------------------------- privacy
+
+PLANTED_AT = "0x00000000000000000000000000000000000000ff"  # no account of CrossReturn's
+SINK = "0x00000000000000000000000000000000000000fe"
+BATCH = 100  # JSON-RPC calls per batch request
+
+
+def _writes_in_flight(net: AnvilNetwork, code: str) -> int:
+    """Area `code`'s outbox rows not yet on the ledger (pending or sent), from its database
+    opened read-only."""
+    conn = sqlite3.connect(f"{net.database(code).as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        (n,) = conn.execute(
+            "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sent')"
+        ).fetchone()
+    finally:
+        conn.close()
+    return int(n)
+
+
+def _hex(data: str) -> bytes:
+    return bytes.fromhex(data.removeprefix("0x"))
+
+
+def _rpc_all(http: httpx.Client, url: str, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+    """The results of `calls`, in order, sent as JSON-RPC batches."""
+    results: list[Any] = []
+    for start in range(0, len(calls), BATCH):
+        body = [
+            {"jsonrpc": "2.0", "id": start + i, "method": method, "params": params}
+            for i, (method, params) in enumerate(calls[start : start + BATCH])
+        ]
+        answers = sorted(http.post(url, json=body).json(), key=lambda a: int(a["id"]))
+        assert all("result" in a for a in answers), [a for a in answers if "result" not in a]
+        results += [a["result"] for a in answers]
+    return results
+
+
+def _node_parts(url: str) -> tuple[dict[str, list[bytes]], dict[str, int]]:
+    """What the node holds, as byte strings read over its raw JSON-RPC, by where it is:
+    every transaction's input in every block, genesis to head (eth_getBlockByNumber with full
+    transactions); every log's topics and data (eth_getLogs over the same blocks, every
+    address); and for each account of the state at the head (anvil_dumpState: gzipped JSON,
+    hex), its storage — each slot's number and value, and the values concatenated in slot
+    order, as a string or bytes of 32 bytes or more lies over consecutive slots — and its
+    code. With counts of what was read."""
+    with httpx.Client(timeout=60) as http:
+        (head,) = _rpc_all(http, url, [("eth_blockNumber", [])])
+        head = int(head, 16)
+        calls = [("eth_getBlockByNumber", [hex(n), True]) for n in range(head + 1)]
+        blocks = _rpc_all(http, url, calls)
+        calls = [("eth_getLogs", [{"fromBlock": "0x0", "toBlock": hex(head)}])]
+        (logs,) = _rpc_all(http, url, calls)
+        (dump,) = _rpc_all(http, url, [("anvil_dumpState", [])])
+    inputs = [_hex(tx["input"]) for block in blocks for tx in block["transactions"]]
+    events = [_hex(t) for log in logs for t in log["topics"]] + [_hex(log["data"]) for log in logs]
+    parts = {"transaction inputs": inputs, "events": events}
+    state = json.loads(gzip.decompress(_hex(dump)))
+    slots = 0
+    for address, account in state["accounts"].items():
+        storage = sorted((_hex(k), _hex(v)) for k, v in account.get("storage", {}).items())
+        slots += len(storage)
+        if storage:
+            values = [value for _, value in storage]
+            keys = [key for key, _ in storage]
+            parts[f"storage of {address.lower()}"] = [*keys, *values, b"".join(values)]
+        if code := _hex(account.get("code") or "0x"):
+            parts[f"code of {address.lower()}"] = [code]
+    counts = {
+        "blocks": head + 1,
+        "transactions": len(inputs),
+        "logs": len(logs),
+        "accounts": len(state["accounts"]),
+        "storage slots": slots,
+        "bytes": sum(len(p) for ps in parts.values() for p in ps),
+    }
+    return parts, counts
+
+
+def _found(parts: dict[str, list[bytes]], needles: dict[bytes, str]) -> dict[str, list[str]]:
+    return {where: hits for where, p in parts.items() if (hits := scan(p, needles))}
+
+
+def _plant_a_phone(net: AnvilNetwork, phone: str) -> None:
+    """Write `phone` (UTF-8) on the node: into slot 0 of a throwaway account, padded to 32
+    bytes (anvil_setStorageAt), and as the input of a dev-account transaction to another."""
+    url = net.anvil.url
+    word = phone.encode().ljust(32, b"\0")
+    assert _rpc(url, "anvil_setStorageAt", PLANTED_AT, "0x0", "0x" + word.hex()) is True
+    dev = Account.from_key(DEV_KEY)
+    signed = dev.sign_transaction(
+        {
+            "nonce": int(_rpc(url, "eth_getTransactionCount", dev.address, "pending"), 16),
+            "gasPrice": int(_rpc(url, "eth_gasPrice"), 16),
+            "gas": 100_000,
+            "to": SINK,
+            "value": 0,
+            "data": phone.encode(),
+            "chainId": net.anvil.chain_id,
+        }
+    )
+    tx_hash = _rpc(url, "eth_sendRawTransaction", "0x" + signed.raw_transaction.hex())
+    wait_for(lambda: _rpc(url, "eth_getTransactionReceipt", tx_hash) is not None, "the plant")
+
+
+def test_the_node_and_every_area_hold_no_personal_data(net: AnvilNetwork) -> None:
+    """Once every area's outbox is on the ledger: no buyer's personal value of the released
+    lists, in any encoding or unsalted digest, in a transaction's input, an event, any
+    account's storage or code on the node, nor in any area's database files. Then the
+    positive control — after the scan, so the plant cannot fail it: a buyer's phone planted
+    in a transaction and in storage is found by the same scan, where it was planted and
+    nowhere else. The plant stays on this test chain: the last test of the module."""
+    if "released" not in net.state:
+        pytest.fail("the story did not run")
+    released: list[TaxAssessment] = net.state["released"]
+    assert len(released) == 8  # 3 lists of Ningbo's, 3 of Zhengzhou's, 2 while the node was down
+    wait_for(
+        lambda: all(_writes_in_flight(net, code) == 0 for code in AREAS),
+        "every area's outbox to be on the ledger",
+    )
+    values = personal_values(released)
+    needles = needles_of(values)
+
+    parts, counts = _node_parts(net.anvil.url)
+    assert counts["transactions"] > 0 and counts["logs"] > 0
+    # The scan reaches into Consortium's mapping of member structs: every member's gateway URL
+    # (a short string, in its slot) and encryption key (bytes over slots of their own, put
+    # back together by the concatenation in slot order) are among the storage it reads.
+    addresses = json.loads(net.manifest.read_text())["addresses"]
+    consortium = attach_contracts(Web3(Web3.HTTPProvider(net.anvil.url)), addresses).consortium
+    storage = parts[f"storage of {addresses['Consortium'].lower()}"]
+    profiles = {
+        bytes(m[6]): m[7]
+        for m in (
+            consortium.functions.getMember(i).call()
+            for i in consortium.functions.memberIds().call()
+        )
+    }
+    assert set(net.urls.values()) <= set(profiles.values())
+    for key, gateway in profiles.items():
+        assert all(any(v in p for p in storage) for v in (key, gateway.encode()) if v), gateway
+    assert _found(parts, needles) == {}
+
+    files = {code: scan_database(net.data_dir(code), code, needles) for code in AREAS}
+    assert {code: found for code, found in files.items() if found} == {}
+    counts["database bytes"] = sum(
+        p.stat().st_size for code in AREAS for p in net.data_dir(code).glob(f"gateway-{code}.db*")
+    )
+    net.state["privacy scan"] = counts  # blocks, transactions, logs, slots, bytes read
+
+    # Positive control.
+    phone = released[4].buyer.phone
+    _plant_a_phone(net, phone)
+    parts, _ = _node_parts(net.anvil.url)
+    label = f"{values[phone]} in UTF-8"
+    where = {w for w, hits in _found(parts, needles).items() if label in hits}
+    assert where == {"transaction inputs", f"storage of {PLANTED_AT}"}, "the plant was missed"

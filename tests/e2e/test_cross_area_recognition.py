@@ -16,10 +16,8 @@ encodings or digests an honest leak would take: the origins keep it only in thei
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -63,6 +61,15 @@ from node_gateway.main import create_app
 from node_gateway.runtime import Gateway
 from node_gateway.store.vault import Vault
 from tests.utils.party import Party
+from tests.utils.privacy import (
+    database_files,
+    needles_of,
+    personal_values,
+    scan,
+    scan_database,
+    sha256,
+    three_char_names,
+)
 
 DAY = 86_400
 CENTRE, NINGBO, ZHENGZHOU = "2900", "3100", "4600"
@@ -88,12 +95,6 @@ STEP_DIGESTS = {
     "ReturnRecognized": "decisionDigest",
     "LinesSettled": "settlementDigest",
 }
-# Chinese names mostly have three characters; the samples' two-character ones are lengthened
-# so that every needle of the privacy scan is at least 6 bytes: a 4-byte needle (a 2-character
-# name in UTF-16) occurs by chance in megabytes of ciphertext and digests (~1 run in 10).
-_THIRD = "嘉文思宇欣晨佳子"
-MIN_NEEDLE = 6
-GRAM = 4
 
 
 # ---------------------------------------------------------------------- HTTP plumbing
@@ -159,13 +160,6 @@ DISPUTED = "n-overdeclared"
 
 def _lines_of(serial: int) -> int:
     return 2 + serial % 3  # 2, 3 or 4 lines
-
-
-def _three_char_names(a: TaxAssessment) -> TaxAssessment:
-    name = a.buyer.name
-    if len(name) < 3:
-        name += _THIRD[int(a.invt_no[-9:]) % len(_THIRD)]
-    return a.model_copy(update={"buyer": a.buyer.model_copy(update={"name": name})})
 
 
 def _assign(lists: dict[str, list[TaxAssessment]]) -> None:
@@ -234,7 +228,8 @@ def test_origins_release_200_lists_over_http_and_anchor_them(world: dict[str, An
     case_ids: dict[str, str] = {}
     for code in ORIGINS:
         lists[code] = [
-            _three_char_names(
+            # Two-character names lengthened: every needle of the privacy scan is >= 6 bytes.
+            three_char_names(
                 sample_tax_assessment(serial, code, lines=_lines_of(serial)).model_copy(
                     update={"release_time": _when(released)}
                 )
@@ -674,66 +669,7 @@ def test_auditor_verifies_every_step_against_the_ledger(world: dict[str, Any]) -
 
 def _personal_values(lists: dict[str, list[TaxAssessment]]) -> dict[str, str]:
     """Every buyer's name, ID number, phone and address in the origins' records."""
-    out: dict[str, str] = {}
-    for code in ORIGINS:
-        for a in lists[code]:
-            b = a.buyer
-            for what, value in (
-                ("name", b.name),
-                ("ID number", b.id_number),
-                ("phone", b.phone),
-                ("address", b.address),
-            ):
-                out.setdefault(value, f"{what} of {a.invt_no}")
-    return out
-
-
-def _sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-def _needles(values: dict[str, str]) -> dict[bytes, str]:
-    """Each value in UTF-8, UTF-16LE and UTF-16BE and as JSON \\u-escapes, and the unsalted
-    keccak-256 and SHA-256 of each encoding, raw and as hex (lower and upper case)."""
-    needles: dict[bytes, str] = {}
-    for value, label in values.items():
-        for enc, raw in (
-            ("UTF-8", value.encode("utf-8")),
-            ("UTF-16LE", value.encode("utf-16-le")),
-            ("UTF-16BE", value.encode("utf-16-be")),
-        ):
-            needles[raw] = f"{label} in {enc}"
-            for algo, digest in (("keccak-256", keccak256), ("SHA-256", _sha256)):
-                d = digest(raw)
-                needles[d] = f"{label}: {algo} of its {enc} (raw)"
-                needles[d.hex().encode()] = f"{label}: {algo} of its {enc} (hex)"
-                needles[d.hex().upper().encode()] = f"{label}: {algo} of its {enc} (HEX)"
-        escaped = json.dumps(value).strip('"')  # json.dumps' default ensure_ascii form
-        if escaped != value:
-            needles[escaped.encode()] = f"{label} as JSON escapes"
-            upper = re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), escaped)
-            needles[upper.encode()] = f"{label} as JSON escapes (upper case)"
-    assert min(len(n) for n in needles) >= MIN_NEEDLE
-    return needles
-
-
-def _hits(parts: list[bytes], needles: dict[bytes, str]) -> list[str]:
-    """The needles found in any of `parts`: a prefilter on the 4-byte grams of all parts, then
-    an exact search of each part."""
-    grams = {p[i : i + GRAM] for p in parts for i in range(len(p) - GRAM + 1)}
-    found = set()
-    for needle, label in needles.items():
-        if needle[:GRAM] in grams and needle[-GRAM:] in grams:
-            if any(needle in p for p in parts):
-                found.add(label)
-    return sorted(found)
-
-
-def _database_files(directory: Path, code: str) -> list[Path]:
-    """A gateway's SQLite database with its -wal and -shm files, those that exist."""
-    db = directory / f"gateway-{code}.db"
-    files = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
-    return [p for p in files if p.exists()]
+    return personal_values(a for code in ORIGINS for a in lists[code])
 
 
 def _contract_storage(c: Consortium) -> dict[str, dict[bytes, bytes]]:
@@ -840,17 +776,13 @@ def _ledger_parts(c: Consortium) -> dict[str, list[bytes]]:
 
 def _scan_ledger(c: Consortium, needles: dict[bytes, str]) -> dict[str, list[str]]:
     return {
-        where: found
-        for where, parts in _ledger_parts(c).items()
-        if (found := _hits(parts, needles))
+        where: found for where, parts in _ledger_parts(c).items() if (found := scan(parts, needles))
     }
 
 
 def _database_hits(gw: Gateway, needles: dict[bytes, str]) -> dict[str, list[str]]:
     """The needles found in each of a gateway's database files (which must exist)."""
-    files = _database_files(gw.settings.data_dir, gw.settings.customs_code)
-    assert files and files[0].stat().st_size > 0
-    return {p.name: found for p in files if (found := _hits([p.read_bytes()], needles))}
+    return scan_database(gw.settings.data_dir, gw.settings.customs_code, needles)
 
 
 def test_hangzhou_and_the_ledger_hold_no_personal_data(world: dict[str, Any]) -> None:
@@ -859,7 +791,7 @@ def test_hangzhou_and_the_ledger_hold_no_personal_data(world: dict[str, Any]) ->
     c.drain()
     assert sum(len(world["lists"][code]) for code in ORIGINS) == 200
     values = _personal_values(world["lists"])
-    needles = _needles(values)
+    needles = needles_of(values)
     assert _database_hits(c.centre, needles) == {}
 
     parts = _ledger_parts(c)
@@ -874,7 +806,7 @@ def test_hangzhou_and_the_ledger_hold_no_personal_data(world: dict[str, Any]) ->
         key, url = bytes(member[6]), member[7].encode()
         assert all(any(v in p for p in parts["contract storage"]) for v in (key, url) if v)
         assert len(key) < 32 or key in parts["contract storage"]  # put back together exactly
-    assert {where: found for where, p in parts.items() if (found := _hits(p, needles))} == {}
+    assert {where: found for where, p in parts.items() if (found := scan(p, needles))} == {}
     world["scanned"] = True
 
 
@@ -886,7 +818,7 @@ def test_the_origins_keep_their_buyers_only_encrypted(world: dict[str, Any]) -> 
     c: Consortium = world["c"]
     c.drain()
     assert set(c.gateways) == {CENTRE, *ORIGINS}
-    needles = _needles(_personal_values(world["lists"]))
+    needles = needles_of(_personal_values(world["lists"]))
     for code in ORIGINS:
         gw = c.gateways[code]
         # They do hold them: every buyer of its lists is in its vault, once decrypted.
@@ -904,7 +836,7 @@ def test_the_privacy_scan_finds_planted_values(world: dict[str, Any], tmp_path: 
     _need(world, "lists")
     c: Consortium = world["c"]
     values = _personal_values(world["lists"])
-    needles = _needles(values)
+    needles = needles_of(values)
     buyer = world["lists"][NINGBO][7].buyer
 
     # In bytes: each form of a value, planted among random bytes, is found as what it is.
@@ -912,10 +844,10 @@ def test_the_privacy_scan_finds_planted_values(world: dict[str, Any], tmp_path: 
         (buyer.name.encode("utf-16-be"), "in UTF-16BE"),
         (buyer.address.encode("utf-16-le"), "in UTF-16LE"),
         (keccak256(buyer.id_number.encode()), "keccak-256 of its UTF-8 (raw)"),
-        (_sha256(buyer.phone.encode()).hex().encode(), "SHA-256 of its UTF-8 (hex)"),
+        (sha256(buyer.phone.encode()).hex().encode(), "SHA-256 of its UTF-8 (hex)"),
         (json.dumps(buyer.address).strip('"').encode(), "as JSON escapes"),
     ]:
-        hits = _hits([os.urandom(4096) + plant + os.urandom(4096)], needles)
+        hits = scan([os.urandom(4096) + plant + os.urandom(4096)], needles)
         assert any(h.endswith(label) for h in hits), (label, hits)
 
     # In a WAL-mode SQLite database's files, as the scan reads a gateway's.
@@ -926,8 +858,8 @@ def test_the_privacy_scan_finds_planted_values(world: dict[str, Any], tmp_path: 
         conn.execute("CREATE TABLE t (a BLOB)")
         with conn:
             conn.execute("INSERT INTO t VALUES (?)", (buyer.address.encode("utf-16-le"),))
-        files = _database_files(tmp_path, CENTRE)
-        found = {p.name: h for p in files if (h := _hits([p.read_bytes()], needles))}
+        files = database_files(tmp_path, CENTRE)
+        found = {p.name: h for p in files if (h := scan([p.read_bytes()], needles))}
         assert f"gateway-{CENTRE}.db-wal" in found, found
     finally:
         conn.close()
