@@ -98,19 +98,34 @@ def collect_sources(contracts_dir: Path) -> dict[str, str]:
     return dict(sorted(sources.items()))
 
 
-def compile_all(contracts_dir: Path, solc: Path) -> dict[str, dict[str, Any]]:
-    """Compile and return one artifact per deployable contract."""
+def check_version(solc: Path) -> None:
+    """Refuse any compiler but the pinned one."""
     version = str(solcx.wrapper.get_solc_version(solc, with_commit_hash=True))
     if not version.startswith(SOLC_VERSION):
         raise CompileError(f"{solc} is solc {version}; CrossReturn pins {SOLC_VERSION}")
-    sources = collect_sources(contracts_dir)
-    standard_input = {
+
+
+def standard_input(
+    sources: dict[str, str], output_selection: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The standard-JSON input of `sources` with the artifacts' settings (and, for other
+    tools such as slither, a wider output selection)."""
+    settings = (
+        SETTINGS if output_selection is None else {**SETTINGS, "outputSelection": output_selection}
+    )
+    return {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sources.items()},
-        "settings": SETTINGS,
+        "settings": settings,
     }
+
+
+def compile_all(contracts_dir: Path, solc: Path) -> dict[str, dict[str, Any]]:
+    """Compile and return one artifact per deployable contract."""
+    check_version(solc)
+    sources = collect_sources(contracts_dir)
     try:
-        output = solcx.compile_standard(standard_input, solc_binary=solc)
+        output = solcx.compile_standard(standard_input(sources), solc_binary=solc)
     except solcx.exceptions.SolcError as exc:
         raise CompileError(str(exc)) from exc
     artifacts: dict[str, dict[str, Any]] = {}

@@ -25,18 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import solcx.wrapper
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.compile_contracts import (  # noqa: E402
     NODE_MODULES,
     ROOT,
-    SETTINGS,
-    SOLC_VERSION,
     CompileError,
+    check_version,
     collect_sources,
     resolve_solc,
+    standard_input,
 )
 
 SLITHER = ROOT / "tools" / "slither" / ".venv" / "bin" / "slither"
@@ -197,18 +195,11 @@ def scan(contracts_dir: Path) -> list[Finding]:
     contracts_dir = contracts_dir.resolve()
     solc = resolve_solc()
     solc = solc.resolve() if solc.exists() else solc
-    version = str(solcx.wrapper.get_solc_version(solc, with_commit_hash=True))
-    if not version.startswith(SOLC_VERSION):
-        raise SlitherError(f"{solc} is solc {version}; CrossReturn pins {SOLC_VERSION}")
-    sources = collect_sources(contracts_dir)
-    standard_input = {
-        "language": "Solidity",
-        "sources": {name: {"content": text} for name, text in sources.items()},
-        "settings": dict(SETTINGS, outputSelection=OUTPUT_SELECTION),
-    }
+    check_version(solc)
+    compiler_input = standard_input(collect_sources(contracts_dir), OUTPUT_SELECTION)
     with tempfile.TemporaryDirectory(prefix="slither-") as tmp:
         target = Path(tmp) / "contracts.standard.json"
-        target.write_text(json.dumps(standard_input), encoding="utf-8")
+        target.write_text(json.dumps(compiler_input), encoding="utf-8")
         config = Path(tmp) / "slither.config.json"
         config.write_text("{}", encoding="utf-8")  # no stray slither.config.json in cwd applies
         command = [

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from node_gateway.consortium import free_base_port
+from tests.utils.processes import stop_group
 
 START_TIMEOUT_S = 240
 
@@ -47,12 +48,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             time.sleep(0.5)
         yield {"env": data / "env"}
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, signal.SIGINT, timeout=30)
         log.close()
 
 

@@ -25,6 +25,7 @@ from node_gateway.ledger.anvil import DEV_KEY, AnvilNode
 from node_gateway.services.auth import issue_key
 from node_gateway.store import migrate, open_db
 from tests.utils.anvil import AUDITOR, PLATFORM, key_of, write_founders
+from tests.utils.processes import stop_group
 
 ROLES = ("system", "officer", "platform", "auditor")
 Areas = dict[str, tuple[str, str]]  # customs code -> (role, recognition)
@@ -155,14 +156,7 @@ class AnvilNetwork:
 
     def stop(self, code: str) -> None:
         """Stop area `code`'s gateway cleanly (SIGTERM; SIGKILL after 20 s)."""
-        proc = self.procs[code]
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(self.procs[code])
 
     def kill(self, code: str) -> None:
         """SIGKILL area `code`'s gateway: no clean-up of any kind."""
