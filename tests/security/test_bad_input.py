@@ -177,6 +177,9 @@ HOSTILE_SEGMENTS = {
     "nul": "0x%00ab",
     "rtl": "0x%E2%80%AEab",
     "overlong_hex": "0x" + "ab" * 400,
+    # Found by `make soak`: an operation id past SQLite's 64-bit integers was a 500.
+    "huge_number": str(2**64),
+    "negative_number": "-1",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep
 from node_gateway.schemas import VerifyIn
@@ -14,10 +14,12 @@ from node_gateway.services.auth import ROLES, Principal
 router = APIRouter(prefix="/v1", tags=["operations"])
 
 Anyone = Annotated[Principal, Depends(Allow(*ROLES))]
+# Outbox row ids: SQLite integers, so positive and below 2**63.
+OperationId = Annotated[int, Path(ge=1, lt=2**63, description="the operation's id")]
 
 
 @router.get("/operations/{op_id}", summary="Where an accepted write stands")
-def get_operation(op_id: int, db: DbDep, who: Anyone) -> dict[str, Any]:
+def get_operation(op_id: OperationId, db: DbDep, who: Anyone) -> dict[str, Any]:
     """pending -> sent -> confirmed (block, tx hash) or failed (reason)."""
     return views.operation(db, who, op_id)
 
