@@ -368,6 +368,49 @@ def rotate_vault_key(db_path: Path, keys_dir: Path, retire_old: bool, as_json: b
         click.echo(f"current key {new_key}; {count} records re-encrypted; retired {retired or '-'}")
 
 
+@admin.command("anchoring", short_help="Batches whose anchoring failed; --retry sends them again.")
+@GATEWAY_DB
+@click.option("--retry", is_flag=True, help="queue the anchoring of the listed batches again")
+@click.option("--batch", "batch_ids", multiple=True, help="only this batch (repeatable)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+def admin_anchoring(db_path: Path, retry: bool, batch_ids: tuple[str, ...], as_json: bool) -> None:
+    """List the sealed batches whose anchoring write failed (their records are accepted and in
+    the vault, but no return can be applied for them until their root is on the ledger); with
+    --retry, once the cause is mended (e.g. the area reinstated), queue each again. The
+    running gateway sends them; /metrics counts them as crossreturn_anchorings_failed.
+
+    Example: crossreturn admin anchoring --db data/gateway-3100.db --retry
+    """
+    from node_gateway.services.batching import retry_failed_anchorings
+    from node_gateway.store import batches
+
+    conn = _open_store(db_path)
+    try:
+        wanted = set(batch_ids) or None
+        stuck = [
+            b for b in batches.failed_anchorings(conn) if wanted is None or b["batchId"] in wanted
+        ]
+        unknown = sorted((wanted or set()) - {b["batchId"] for b in stuck})
+        if unknown:
+            fail(f"no failed anchoring for batch {', '.join(unknown)}")
+        queued = retry_failed_anchorings(conn, wanted) if retry else []
+    finally:
+        conn.close()
+    shown = [
+        {k: b[k] for k in ("batchId", "kind", "leafCount", "root", "error", "failedAt")}
+        | {"queued": b["batchId"] in queued}
+        for b in stuck
+    ]
+    if as_json:
+        click.echo(json.dumps(shown))
+        return
+    if not shown:
+        click.echo("no failed anchoring")
+    for b in shown:
+        state = "queued again" if b["queued"] else "failed"
+        click.echo(f"{b['batchId']}  {b['leafCount']} records  {state}: {b['error']}")
+
+
 # ---------------------------------------------------------------------- governance (over HTTP)
 
 # These commands talk to a gateway's API, not to a data directory: they share the SDK command

@@ -69,3 +69,19 @@ def seal_due(conn: sqlite3.Connection, batch_size: int, interval_ms: int) -> int
             if seal(conn, batch.batch_id, batch.kind) is not None:
                 sealed += 1
     return sealed
+
+
+def retry_failed_anchorings(
+    conn: sqlite3.Connection, batch_ids: set[str] | None = None
+) -> list[str]:
+    """Queue the anchoring of each batch (of `batch_ids`, or all) whose anchoring failed —
+    once the cause is mended, e.g. the area reinstated after a suspension; returns the batch
+    ids queued. A batch already queued again, or anchored meanwhile, is left alone."""
+    queued = []
+    with transaction(conn):
+        for stuck in batches.failed_anchorings(conn):
+            if batch_ids is not None and stuck["batchId"] not in batch_ids:
+                continue
+            outbox.enqueue(conn, "anchor", stuck["payload"], subject=stuck["batchId"])
+            queued.append(stuck["batchId"])
+    return queued

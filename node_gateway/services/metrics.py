@@ -45,6 +45,12 @@ def render(
         "status",
     )
     gauge(
+        "crossreturn_anchorings_failed",
+        "Sealed batches whose anchoring failed and is not queued again"
+        " (crossreturn admin anchoring --retry).",
+        len(batches.failed_anchorings(conn)),
+    )
+    gauge(
         "crossreturn_tax_records", "Tax records held in the vault.", records.count_tax_records(conn)
     )
     gauge(

@@ -125,3 +125,28 @@ def status_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Batches per status."""
     rows = conn.execute("SELECT status, count(*) AS n FROM batches GROUP BY status").fetchall()
     return {r["status"]: int(r["n"]) for r in rows}
+
+
+def failed_anchorings(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Sealed batches whose latest anchoring write failed, none being queued: their records
+    are accepted and in the vault, but not on the ledger until the anchoring is sent again."""
+    rows = conn.execute(
+        "SELECT b.batch_id, b.kind, b.root, b.leaf_count, o.id AS outbox_id, o.payload,"
+        " o.error, o.updated_at FROM batches b"
+        " JOIN outbox o ON o.id = (SELECT max(id) FROM outbox"
+        "   WHERE kind = 'anchor' AND subject = b.batch_id)"
+        " WHERE b.status = 'sealed' AND o.status = 'failed' ORDER BY b.created_at"
+    ).fetchall()
+    return [
+        {
+            "batchId": r["batch_id"],
+            "kind": r["kind"],
+            "root": r["root"],
+            "leafCount": int(r["leaf_count"]),
+            "outboxId": int(r["outbox_id"]),
+            "payload": json.loads(r["payload"]),
+            "error": r["error"],
+            "failedAt": r["updated_at"],
+        }
+        for r in rows
+    ]

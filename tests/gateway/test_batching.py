@@ -5,12 +5,15 @@ RootAlreadyAnchored)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from node_gateway.cli import main
 from node_gateway.services import batching
 from node_gateway.store import batches, migrate, open_db, outbox
 from node_gateway.store.db import utc_now
@@ -75,3 +78,65 @@ def test_seal_due_seals_an_old_batch(db: Path) -> None:
     assert _anchors(conn) == [placed[0]]
     root = batches.anchor_of(conn, "tax-1")["root"]  # type: ignore[index]
     assert root is not None and root.startswith("0x")
+
+
+def _fail_anchoring(conn: sqlite3.Connection, batch_id: str, error: str) -> None:
+    """The anchoring write of `batch_id` is refused by the ledger, as the sender records it."""
+    row = conn.execute(
+        "SELECT id FROM outbox WHERE kind = 'anchor' AND subject = ? ORDER BY id DESC",
+        (batch_id,),
+    ).fetchone()
+    outbox.mark_failed(conn, int(row["id"]), error)
+
+
+def test_failed_anchoring_is_listed_and_queued_again_once(db: Path) -> None:
+    conn = open_db(db)
+    first = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    second = batching.add_to_batches(conn, "assessment", _records(conn, 4, start=4), 4)[0]
+    _fail_anchoring(conn, first, "NotActiveMember(member=0x01)")
+
+    stuck = batches.failed_anchorings(conn)
+    assert [(b["batchId"], b["leafCount"], b["error"]) for b in stuck] == [
+        (first, 4, "NotActiveMember(member=0x01)")
+    ]
+    assert batching.retry_failed_anchorings(conn) == [first]
+    assert batches.failed_anchorings(conn) == []  # queued: not failed any more
+    assert batching.retry_failed_anchorings(conn) == []  # no second copy while it is queued
+    assert _anchors(conn) == [first, second, first]
+    again = conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1").fetchone()
+    assert (
+        again["payload"]
+        == conn.execute(
+            "SELECT payload FROM outbox WHERE subject = ? ORDER BY id LIMIT 1", (first,)
+        ).fetchone()["payload"]
+    )
+
+
+def test_anchoring_failed_but_root_anchored_meanwhile_is_not_listed(db: Path) -> None:
+    conn = open_db(db)
+    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    _fail_anchoring(conn, batch_id, "RootAlreadyAnchored(root=…)")
+    conn.execute("UPDATE batches SET status = 'anchored' WHERE batch_id = ?", (batch_id,))
+    assert batches.failed_anchorings(conn) == []
+    assert batching.retry_failed_anchorings(conn) == []
+
+
+def test_admin_anchoring_lists_and_retries_failed_batches(db: Path) -> None:
+    conn = open_db(db)
+    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    _fail_anchoring(conn, batch_id, "NotActiveMember(member=0x01)")
+    conn.close()
+    runner = CliRunner()
+
+    listed = runner.invoke(main, ["admin", "anchoring", "--db", str(db), "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(b["batchId"], b["queued"]) for b in json.loads(listed.output)] == [(batch_id, False)]
+
+    unknown = runner.invoke(main, ["admin", "anchoring", "--db", str(db), "--batch", "nope"])
+    assert unknown.exit_code == 2 and "no failed anchoring for batch nope" in unknown.output
+
+    retried = runner.invoke(main, ["admin", "anchoring", "--db", str(db), "--retry", "--json"])
+    assert retried.exit_code == 0, retried.output
+    assert [(b["batchId"], b["queued"]) for b in json.loads(retried.output)] == [(batch_id, True)]
+    after = runner.invoke(main, ["admin", "anchoring", "--db", str(db)])
+    assert after.exit_code == 0 and after.output.strip() == "no failed anchoring"

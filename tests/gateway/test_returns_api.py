@@ -751,3 +751,4 @@ def test_scrape_metrics_by_role(gw: GatewayWorld, role: str) -> None:
     assert "# TYPE crossreturn_outbox_rows gauge" in r.text
     assert 'crossreturn_outbox_rows{status="failed"}' in r.text
     assert "crossreturn_tax_records " in r.text
+    assert "crossreturn_anchorings_failed 0" in r.text
