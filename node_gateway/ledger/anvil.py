@@ -104,7 +104,7 @@ class AnvilNode:
         gas_limit: int | None = None,
         state_interval: int = 1,
         start_timeout: float = 15.0,
-        stop_timeout: float = 10.0,
+        stop_timeout: float = 30.0,
     ) -> None:
         self.state_file = Path(state_file) if state_file is not None else None
         self._fixed_port = port != 0
@@ -217,16 +217,24 @@ class AnvilNode:
         self._terminate()
         raise AnvilError(f"anvil did not answer on {self.url} within {self.start_timeout:g} s")
 
-    def _answers(self) -> bool:
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    def _call(self, method: str, params: list[Any], timeout: float = 1.0) -> Any:
+        """One JSON-RPC call; OSError or ValueError if it fails."""
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
         request = urllib.request.Request(
             self.url, data=body.encode(), headers={"Content-Type": "application/json"}
         )
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer = json.loads(response.read())
+        if "result" not in answer:
+            raise ValueError(f"{method}: {answer.get('error')}")
+        return answer["result"]
+
+    def _answers(self) -> bool:
         try:
-            with urllib.request.urlopen(request, timeout=1.0) as response:
-                return "result" in json.loads(response.read())
+            self._call("eth_chainId", [])
         except (OSError, ValueError, urllib.error.URLError):
             return False
+        return True
 
     def _errors(self) -> str:
         if self._stderr is None:
@@ -237,8 +245,21 @@ class AnvilNode:
         return " ".join(lines[-3:])[-500:] or "no message"
 
     def stop(self) -> int | None:
-        """Stop anvil: SIGTERM (it writes the state file), SIGKILL after `stop_timeout`;
-        returns its exit status (None if it was not running)."""
+        """Stop anvil: mining switched off, then SIGTERM (it writes the state file), SIGKILL
+        after `stop_timeout`; returns its exit status (None if it was not running).
+
+        Mining stops first, and the periodic state dump is given time to hold the last block,
+        because anvil answers requests while it writes its state on SIGTERM (seconds for a
+        chain with historical states under load): a block mined meanwhile was reported mined
+        to its sender yet missing after a restart — the chain lost its tail (seen in CI).
+        A transaction sent after mining stopped stays unmined, as in any outage."""
+        if self.running:
+            try:
+                self._call("evm_setAutomine", [False], timeout=5.0)
+            except (OSError, ValueError, urllib.error.URLError):
+                pass  # not answering: nothing more can be mined either
+            else:
+                time.sleep(self.state_interval + 0.5)
         return self._terminate()
 
     def _terminate(self) -> int | None:
