@@ -40,6 +40,12 @@ FILLER = "nonce_filler"  # the outbox kind of a transfer that takes a refused ro
 Signed = tuple[int, SignedTx]  # an outbox row id and its signed transaction
 
 
+class LedgerRolledBack(LedgerError):
+    """The node counts fewer transactions of the area's account than this gateway saw mined:
+    it lost blocks (restored from an old state, a node without finality). Nothing is sent
+    until its full chain is back: new transactions would take nonces the lost ones held."""
+
+
 class Sender:
     """Sends one area's outbox through its account, up to `window` transactions in flight."""
 
@@ -69,6 +75,7 @@ class Sender:
         # Read before the receipts: a nonce below this count whose transaction is not ours
         # was used by another one (a nonce counted by the pool only may still be ours).
         used = self.ledger.mined_nonce()
+        self._check_not_rolled_back(used)
         settled = 0
         resend: list[Signed] = []
         for row in rows:
@@ -102,7 +109,9 @@ class Sender:
             if isinstance(exc, ContractRevert):
                 raise
             self.node_up = False
-            if isinstance(exc, NodeRefused):
+            if isinstance(exc, LedgerRolledBack):
+                log.error("nothing is sent: %s", exc)
+            elif isinstance(exc, NodeRefused):
                 # Not an outage: the node answers but will not take the area's transactions
                 # (fees, funds, gas limit); they stay stored and are offered again each round.
                 log.error("the node refuses this area's transactions, writes stay queued: %s", exc)
@@ -112,7 +121,19 @@ class Sender:
 
     def _next_nonce(self) -> int:
         last = outbox.last_nonce(self.conn, self.ledger.account)
-        return max(self.ledger.next_nonce(), -1 if last is None else last + 1)
+        counted = self.ledger.next_nonce()
+        self._check_not_rolled_back(counted)
+        return max(counted, -1 if last is None else last + 1)
+
+    def _check_not_rolled_back(self, counted: int) -> None:
+        """Raise LedgerRolledBack if the ledger's count of the account's transactions does
+        not cover every nonce this gateway saw mined."""
+        mined = outbox.last_mined_nonce(self.conn, self.ledger.account)
+        if mined is not None and counted <= mined:
+            raise LedgerRolledBack(
+                f"the ledger counts {counted} transactions of {self.ledger.account} but nonce "
+                f"{mined} was seen mined: the node lost blocks; restore its full chain"
+            )
 
     def _send(self, rows: list[OutboxRow]) -> int:
         """Sign `rows` at consecutive nonces, store them all as sent, then submit them."""

@@ -112,6 +112,16 @@ def last_nonce(conn: sqlite3.Connection, account: str) -> int | None:
     return None if r[0] is None else int(r[0])
 
 
+def last_mined_nonce(conn: sqlite3.Connection, account: str) -> int | None:
+    """The highest nonce of the account's transactions this store saw mined (confirmed, or
+    mined and reverted)."""
+    r = conn.execute(
+        "SELECT max(nonce) FROM outbox WHERE account = ? AND block_number IS NOT NULL",
+        (account,),
+    ).fetchone()
+    return None if r[0] is None else int(r[0])
+
+
 def mark_sent(
     conn: sqlite3.Connection, outbox_id: int, account: str, nonce: int, tx_hash: str, raw: bytes
 ) -> None:

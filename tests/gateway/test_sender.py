@@ -503,3 +503,32 @@ def test_node_refusal_without_revert_is_told_apart_from_an_outage_and_retried(
     assert sender.run_once() == 3
     assert [r.status for r in _rows(conn, ops)] == ["confirmed"] * 3
     assert _tx_count(consortium, gw) == first + 3
+
+
+@pytest.mark.parametrize("where", ["sending", "reconciling"])
+def test_a_node_that_lost_mined_transactions_stops_the_sender(
+    consortium: Consortium,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    where: str,
+) -> None:
+    """A node restored from an old state no longer has transactions the gateway saw mined:
+    new ones would take their nonces, so nothing is sent and the operator is told."""
+    gw, ops = _anchors(consortium, 2, first=0x80)
+    conn = gw.connections.get()
+    sender = Sender(conn, gw.ledger)
+    assert sender.run_once() == 2
+    counted = _tx_count(consortium, gw)
+    # The node lost the last of them (its chain is 1 transaction shorter for this account).
+    monkeypatch.setattr(gw.ledger, "next_nonce", lambda: counted - 1)
+    monkeypatch.setattr(gw.ledger, "mined_nonce", lambda: counted - 1)
+    _, later = _anchor_row(consortium, 0x90)
+    if where == "reconciling":  # a row left sent by a crash makes reconcile read the count
+        outbox.mark_sent(conn, later, gw.ledger.account, counted, "0x" + "ab" * 32, b"\x01")
+    with caplog.at_level("ERROR", logger="node_gateway.ledger.sender"):
+        assert sender.run_once() == 0
+    assert sender.node_up is False
+    assert any("lost blocks" in r.getMessage() for r in caplog.records)
+    assert _tx_count(consortium, gw) == counted  # nothing was sent
+    assert _rows(conn, [later])[0].status == ("pending" if where == "sending" else "sent")
+    assert [r.status for r in _rows(conn, ops)] == ["confirmed"] * 2  # history untouched
