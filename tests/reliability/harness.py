@@ -253,8 +253,10 @@ class Kill:
 
 
 def plan(kills: int, seed: int) -> list[Kill]:
-    """`kills` kills cycling through every failpoint and external SIGKILLs at random moments,
-    alternating between the origin's and the centre's gateway."""
+    """`kills` kills cycling through every failpoint and an external SIGKILL at a random
+    moment, the victim alternating between the origin's and the centre's gateway (an odd
+    number of moments: over two cycles each moment hits both), except batch sealing, which
+    only the origin does. The n-th passage of a failpoint and the external delay are random."""
     rng = random.Random(seed)
     moments: list[str | None] = [
         failpoints.TX_SENT,
@@ -266,9 +268,7 @@ def plan(kills: int, seed: int) -> list[Kill]:
     out = []
     for i in range(kills):
         point = moments[i % len(moments)]
-        code = ORIGIN if point in (failpoints.BATCH_SEAL,) else (ORIGIN, CENTRE)[(i // 2) % 2]
-        if point == failpoints.VAULT_WRITE and i % 2:
-            code = CENTRE  # the centre writes its documents to its vault too
+        code = ORIGIN if point == failpoints.BATCH_SEAL else (ORIGIN, CENTRE)[i % 2]
         out.append(Kill(code, point, rng.randint(1, 4), rng.uniform(0.5, 4.0)))
     return out
 
