@@ -216,6 +216,15 @@ def contract_at(w3: Web3, name: str, address: str) -> Contract:
     return w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
 
 
+def answers(w3: Web3) -> bool:
+    """Whether the ledger behind `w3` answers a request (its head block number)."""
+    try:
+        w3.eth.block_number  # noqa: B018 - the read is the check
+    except Exception:
+        return False
+    return True
+
+
 def rpc_web3(url: str, api_key: str | None = None, timeout: float = 30.0) -> Web3:
     """A Web3 over a JSON-RPC URL: a ledger node, or a gateway's read-only front of its
     embedded ledger (`<gateway>/v1/ledger/rpc`, which wants the member's API key)."""

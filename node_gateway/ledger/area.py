@@ -29,6 +29,7 @@ from clients.ledger_bindings import (
     MemberStatus,
     ProposalKind,
     ReturnState,
+    answers,
     attach_contracts,
     event_record,
     revert_from_exception,
@@ -492,11 +493,7 @@ class AreaLedger:
 
     def is_up(self) -> bool:
         """Whether the ledger answers."""
-        try:
-            self.w3.eth.block_number  # noqa: B018 - the read is the check
-        except Exception:
-            return False
-        return True
+        return answers(self.w3)
 
     @_read
     def _cached(self, key: tuple[str, Any], read: Callable[[], Any], fresh: bool = False) -> Any:

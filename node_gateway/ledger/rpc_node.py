@@ -19,6 +19,7 @@ from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
 from clients.errors import LedgerError
+from clients.ledger_bindings import answers
 from node_gateway.ledger.manifest import Manifest
 
 POLL_S = 0.005
@@ -96,11 +97,7 @@ class RpcNode:
 
     def is_up(self) -> bool:
         """Whether the node answers."""
-        try:
-            self.w3.eth.block_number  # noqa: B018 - the read is the check
-        except Exception:
-            return False
-        return True
+        return answers(self.w3)
 
     def head(self) -> dict[str, Any]:
         """The head block's number, hash and state root."""
