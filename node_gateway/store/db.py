@@ -13,6 +13,7 @@ import itertools
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 _savepoint_ids = itertools.count(1)
+# Held while a connection is being opened: see `_create_private`.
+_opening = threading.Lock()
 
 
 def utc_now() -> str:
@@ -49,20 +52,19 @@ def open_db(
 ) -> sqlite3.Connection:
     """Open (creating if needed) the database at `path`: WAL, synchronous=FULL, foreign keys on."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # Create the file ourselves so it is never readable by others, not even for a moment.
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    for file in (path, _sidecar(path, "-wal"), _sidecar(path, "-shm")):
-        if file.exists():
-            os.chmod(file, 0o600)  # SQLite gives -wal and -shm the mode of the database file
-
-    # isolation_level=None: the sqlite3 module never opens transactions behind our back;
-    # `transaction()` does it explicitly.
-    conn = sqlite3.connect(
-        path,
-        timeout=busy_timeout_ms / 1000,
-        isolation_level=None,
-        check_same_thread=check_same_thread,
-    )
+    with _opening:
+        _create_private(path)
+        for file in (path, _sidecar(path, "-wal"), _sidecar(path, "-shm")):
+            if file.exists():
+                os.chmod(file, 0o600)  # SQLite gives -wal and -shm the mode of the database file
+        # isolation_level=None: the sqlite3 module never opens transactions behind our back;
+        # `transaction()` does it explicitly.
+        conn = sqlite3.connect(
+            path,
+            timeout=busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=check_same_thread,
+        )
     try:
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
@@ -77,6 +79,24 @@ def open_db(
         conn.close()
         raise
     return conn
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file with mode 0600 if it does not exist yet; never touch one that does.
+
+    Closing *any* descriptor of a file drops every POSIX lock this process holds on it (fcntl
+    semantics), including the locks of SQLite connections already open on it. SQLite in another
+    process (an operator's `crossreturn admin …`) then believes it is the last user and deletes
+    `-wal` and `-shm` under the running gateway, whose acknowledged writes go with them. So an
+    existing file is never opened here: only a file this call itself creates (O_EXCL, a new inode
+    no connection can have open) is opened and closed. `_opening` keeps another thread of this
+    process from connecting to the new file before that descriptor is closed.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _sidecar(path: Path, suffix: str) -> Path:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,6 +118,64 @@ def test_open_db_wal_file_is_private(migrated: sqlite3.Connection, db_path: Path
     wal = db_path.with_name(db_path.name + "-wal")
     assert wal.exists()
     assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+
+
+def _deleted_files_open(path: Path) -> list[str]:
+    """This process's descriptors of `path`'s database files that were deleted under it."""
+    fd_dir = Path("/proc/self/fd")
+    held = []
+    for fd in fd_dir.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(path)) and target.endswith("(deleted)"):
+            held.append(target)
+    return held
+
+
+_OTHER_PROCESS = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA journal_mode = WAL")
+conn.execute("INSERT INTO index_checkpoint (name, block_number) VALUES ('admin', 1)")
+conn.close()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs Linux /proc")
+def test_open_db_again_keeps_the_wal_of_a_connection_in_use(
+    migrated: sqlite3.Connection, db_path: Path
+) -> None:
+    """A second open in this process must not drop the first connection's POSIX locks: else
+    another process (an operator's `crossreturn admin …`) closing its connection deletes -wal
+    and -shm under the first, and what it commits afterwards is lost (issue: acknowledged means
+    kept)."""
+    insert_checkpoint(migrated, "before")
+    open_db(db_path).close()  # e.g. the pool opening one more connection, then closing it
+    second = open_db(db_path)  # and one it keeps
+    subprocess.run([sys.executable, "-c", _OTHER_PROCESS, str(db_path)], check=True, timeout=60)
+    insert_checkpoint(migrated, "after")  # written by the gateway after the operator left
+    insert_checkpoint(second, "second")
+    assert _deleted_files_open(db_path) == []
+    # A new process sees every write: nothing went into a WAL file nobody can reach any more.
+    seen = subprocess.run(
+        [sys.executable, "-c", _READ_CHECKPOINTS, str(db_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    assert sorted(seen) == ["admin", "after", "before", "second"]
+    second.close()
+
+
+_READ_CHECKPOINTS = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(" ".join(r[0] for r in conn.execute("SELECT name FROM index_checkpoint")))
+conn.close()
+"""
 
 
 # --- transaction ---------------------------------------------------------------------------
