@@ -352,6 +352,10 @@ def rotate_vault_key(db_path: Path, keys_dir: Path, retire_old: bool, as_json: b
         count = vault.reencrypt_all()
         retired = []
         if retire_old:
+            # A running gateway may have sealed a record under the old key while the first
+            # pass ran (it follows the rotation at its next write): a second pass re-seals
+            # those, and `retire` counts under the write lock, so a key still in use is kept.
+            count += vault.reencrypt_all()
             for key_id in keyring.key_ids:
                 if key_id != new_key:
                     keyring.retire(key_id, vault)

@@ -13,6 +13,9 @@ pseudonymous ids of `clients.commitments.ids`).
 Keys live outside the database, in a directory of `key-<key_id>.bin` files (32 random bytes,
 mode 0600) with a `current` file naming the key new records are sealed with. Rotation: call
 `Keyring.rotate()`, then `Vault.reencrypt_all()` (resumable), then `Keyring.retire(old, vault)`.
+A running gateway follows a rotation made by another process (`crossreturn admin
+rotate-vault-key`) by itself: the vault checks the `current` file under the write lock before it
+seals a record, and loads the directory again when a row names a key it does not hold.
 A random nonce allows about 2**32 encryptions per key (NIST SP 800-38D §8.3): rotate well
 before `Vault.count_by_key()` of the current key gets near that.
 """
@@ -25,6 +28,7 @@ import re
 import secrets
 import sqlite3
 import stat
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,8 +62,9 @@ _POSIX = os.name == "posix"
 class Keyring:
     """The vault's AES-256 keys, loaded from a directory outside the database.
 
-    A keyring belongs to one process at a time: another process holding the same directory must
-    `Keyring.load` it again after a `rotate`, or it keeps sealing records under the old key.
+    Another process may rotate and retire keys in the same directory while this one runs:
+    `refresh()` notices a replaced `current` file (one stat) and loads the directory again, and
+    the vault calls it before every seal and when a row names a key it does not hold.
     """
 
     def __init__(self, directory: Path, keys: Mapping[str, bytes], current: str) -> None:
@@ -72,6 +77,8 @@ class Keyring:
         self._directory = directory
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self._current = current
+        self._stamp = _stamp(directory / CURRENT_FILE)
+        self._reload_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Keyring({str(self._directory)!r}, keys={self.key_ids!r}, current={self.current!r})"
@@ -131,13 +138,35 @@ class Keyring:
             )
         return cls(directory, keys, current)
 
+    def refresh(self, *, force: bool = False) -> bool:
+        """Load the directory again if another process replaced the `current` file since this
+        keyring last read it (or always, with `force`); True when it was loaded again.
+
+        Keys are only ever added here, never dropped: a key another process retired stays
+        usable for reading in this one (its rows were re-encrypted before it was retired), and
+        the current key is always the one the directory names now.
+        """
+        stamp = _stamp(self._directory / CURRENT_FILE)
+        if not force and stamp == self._stamp:
+            return False
+        with self._reload_lock:
+            if not force and _stamp(self._directory / CURRENT_FILE) == self._stamp:
+                return False  # another thread loaded it meanwhile
+            fresh = Keyring.load(self._directory)
+            # One assignment each, so a reader sees the old or the new mapping, never a mix.
+            self._ciphers = {**self._ciphers, **fresh._ciphers}
+            self._current = fresh._current
+            self._stamp = fresh._stamp
+        return True
+
     def rotate(self) -> str:
         """Write a new key and make it current; older keys stay readable. Returns its id."""
         key_id = _new_key_id()
         key = _write_key(self._directory, key_id)
         _write_current(self._directory, key_id)
-        self._ciphers[key_id] = AESGCM(key)
+        self._ciphers = {**self._ciphers, key_id: AESGCM(key)}
         self._current = key_id
+        self._stamp = _stamp(self._directory / CURRENT_FILE)
         return key_id
 
     def retire(self, key_id: str, vault: Vault) -> Path:
@@ -161,7 +190,7 @@ class Keyring:
             os.replace(self._directory / f"key-{key_id}.bin", target)
             _fsync_dir(retired)
             _fsync_dir(self._directory)
-            del self._ciphers[key_id]
+            self._ciphers = {k: c for k, c in self._ciphers.items() if k != key_id}
         return target
 
     def cipher(self, key_id: str) -> AESGCM:
@@ -329,7 +358,12 @@ class Vault:
         return row
 
     def _seal(self, record_id: str, doc_type: str, plaintext: bytes) -> tuple[str, bytes, bytes]:
-        """Encrypt under the current key: (key_id, nonce, ciphertext with its GCM tag)."""
+        """Encrypt under the current key: (key_id, nonce, ciphertext with its GCM tag).
+
+        Called under the write lock: a key another process is retiring cannot be chosen here
+        once it has rotated, because the retirement counts the key's rows under the same lock.
+        """
+        self._keyring.refresh()
         key_id = self._keyring.current
         nonce = os.urandom(NONCE_BYTES)
         aad = _aad(record_id, doc_type, key_id)
@@ -342,6 +376,8 @@ class Vault:
         nonce, ciphertext = row["nonce"], row["ciphertext"]
         if not isinstance(nonce, bytes) or not isinstance(ciphertext, bytes):
             raise VaultIntegrityError(record_id, "nonce or ciphertext is not a blob")
+        if isinstance(key_id, str) and key_id not in self._keyring:
+            self._keyring.refresh(force=True)  # rotated by another process since we loaded
         if not isinstance(key_id, str) or key_id not in self._keyring:
             raise VaultIntegrityError(
                 record_id,
@@ -359,6 +395,17 @@ class Vault:
                 f"authentication under key {key_id!r} failed (tampered, truncated or swapped "
                 "row, or a different key with the same id)",
             ) from exc
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What tells a replaced file from the one read before: inode, size, mtime (None if absent).
+
+    Every writer replaces the `current` file by rename, so a new inode marks each change."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 def _canonical(data: Mapping[str, Any]) -> bytes:

@@ -478,6 +478,42 @@ def test_rotate_reencrypt_and_retire(vault: Vault, keyring: Keyring, key_dir: Pa
     assert_all_readable(Vault(vault.connection, reloaded))
 
 
+def test_running_keyring_follows_rotation_and_retirement_by_another_process(
+    vault: Vault, keyring: Keyring, key_dir: Path, db_path: Path
+) -> None:
+    """The gateway's keyring (`keyring`) while an operator's command (its own keyring and
+    connection) rotates, re-encrypts and retires: the gateway seals new records under the new
+    key at once, reads the rows re-encrypted under a key it never loaded, and the old key can
+    be retired because nothing new is sealed under it."""
+    put_many(vault, "old", 5)
+    old = keyring.current
+    operator_conn = open_db(db_path)
+    try:
+        operator = Keyring.load(key_dir)
+        new = operator.rotate()
+        operator_vault = Vault(operator_conn, operator)
+        assert operator_vault.reencrypt_all() == 5
+        assert_all_readable(vault)  # rows under a key the gateway had not loaded yet
+        put_many(vault, "new", 3)  # the gateway's next writes
+        assert keyring.current == new
+        assert vault.count_by_key() == {new: 8}
+        operator.retire(old, operator_vault)
+    finally:
+        operator_conn.close()
+    put_many(vault, "later", 2)
+    assert_all_readable(vault)
+    assert vault.count_by_key() == {new: 10}
+    assert_all_readable(Vault(vault.connection, Keyring.load(key_dir)))  # after a restart too
+
+
+def test_keyring_refresh_is_a_no_op_until_current_changes(keyring: Keyring, key_dir: Path) -> None:
+    assert keyring.refresh() is False
+    Keyring.load(key_dir).rotate()
+    assert keyring.refresh() is True
+    assert keyring.refresh() is False
+    assert keyring.current == (key_dir / "current").read_text().strip()
+
+
 def test_retire_current_or_unknown_key_refused(vault: Vault, keyring: Keyring) -> None:
     with pytest.raises(VaultKeyError, match="current key"):
         keyring.retire(keyring.current, vault)
