@@ -84,7 +84,7 @@ test: install solc anvil browser lint check-artifacts $(STAMPS)/slither ## every
 
 SOAK_ARGS ?=
 
-soak: install solc anvil ## the long runs: >= 20 SIGKILLs under load, 10 s node outage, 500 fuzz examples per route; SOAK_ARGS='--kills 40'
+soak: install solc anvil ## the long runs: >= 20 SIGKILLs under load, 10 s node outage, 20 admin rounds under load, 500 fuzz examples per route; SOAK_ARGS='--kills 40'
 	$(PY) scripts/soak.py $(SOAK_ARGS)
 
 UP_ARGS ?=

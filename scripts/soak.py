@@ -1,9 +1,10 @@
 """`make soak`: the long variants of the reliability and security tests, and their figures.
 
 Runs tests/reliability (gateways SIGKILLed `--kills` times under load, then a 10 s ledger
-outage; tests/reliability/harness.py) and tests/security (schemathesis with 500 examples per
-operation) with CROSSRETURN_SOAK=1, collects the figures the tests write, prints them, and ends
-with one JSON object. Exits non-zero if any test failed.
+outage; `--admin-rounds` rounds of the operator's admin commands on a running gateway's
+database, each ending in a SIGKILL; tests/reliability/harness.py) and tests/security
+(schemathesis with 500 examples per operation) with CROSSRETURN_SOAK=1, collects the figures
+the tests write, prints them, and ends with one JSON object. Exits non-zero if any test failed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUITES = {"crash": "tests/reliability", "fuzz": "tests/security"}
 
 
-def run(kills: int, seed: int, only: list[str]) -> dict[str, Any]:
+def run(kills: int, seed: int, admin_rounds: int, only: list[str]) -> dict[str, Any]:
     """Run the soak suites; the figures each one wrote, and pytest's exit code."""
     with tempfile.TemporaryDirectory(prefix="crossreturn-soak-") as report:
         env = {
@@ -30,6 +31,7 @@ def run(kills: int, seed: int, only: list[str]) -> dict[str, Any]:
             "CROSSRETURN_SOAK": "1",
             "CROSSRETURN_SOAK_KILLS": str(kills),
             "CROSSRETURN_SOAK_SEED": str(seed),
+            "CROSSRETURN_SOAK_ADMIN_ROUNDS": str(admin_rounds),
             "CROSSRETURN_SOAK_REPORT": report,
         }
         started = time.monotonic()
@@ -53,14 +55,18 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=24, help="SIGKILLs of gateway processes")
     parser.add_argument("--seed", type=int, default=20261127, help="the crash plan's seed")
     parser.add_argument(
+        "--admin-rounds", type=int, default=20, help="rounds of admin commands under load"
+    )
+    parser.add_argument(
         "--only", choices=sorted(SUITES), action="append", help="run one suite (repeatable)"
     )
     args = parser.parse_args()
-    if args.kills < 1:
-        parser.error("--kills must be at least 1")
-    figures = run(args.kills, args.seed, args.only or sorted(SUITES))
+    if args.kills < 1 or args.admin_rounds < 1:
+        parser.error("--kills and --admin-rounds must be at least 1")
+    figures = run(args.kills, args.seed, args.admin_rounds, args.only or sorted(SUITES))
     crash = figures.get("crash-recovery", {})
     outage = figures.get("ledger-outage", {})
+    admin = figures.get("admin-under-load", {})
     fuzz = figures.get("openapi-fuzz", {})
     if crash:
         print(
@@ -74,6 +80,15 @@ def main() -> int:
             f"ledger outage: {outage['outageS']} s, {outage['recordsAcceptedDuringOutage']} "
             f"records accepted meanwhile, caught up in {outage['caughtUpS']} s, "
             f"lost {outage['lost']}, duplicated {outage['duplicated']}"
+        )
+    if admin:
+        print(
+            f"admin under load: {admin['rounds']} rounds, {admin['commands']} commands "
+            f"({admin['rotations']} vault key rotations), {admin['kills']} kills; new key "
+            f"admitted on the first request (slowest {admin['maxAdmitS']} s), revoked key "
+            f"refused on the first (slowest {admin['maxRefuseS']} s); "
+            f"{admin['acceptedRecords']} records accepted, lost {admin['lost']}, "
+            f"duplicated {admin['duplicated']}"
         )
     if fuzz:
         print(

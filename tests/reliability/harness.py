@@ -12,6 +12,7 @@ it is answered. A write counts as accepted once a 2xx answer came back.
 from __future__ import annotations
 
 import json
+import os
 import random
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from clients.applications import application_body
@@ -232,6 +234,14 @@ class Workload:
                     raise
             assert time.monotonic() < deadline, f"return {rid} never reached {state}"
             time.sleep(0.2)
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    """Write a soak run's figures where scripts/soak.py collects them (CROSSRETURN_SOAK_REPORT)."""
+    where = os.environ.get("CROSSRETURN_SOAK_REPORT")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        (Path(where) / f"{name}.json").write_text(json.dumps(figures, indent=2))
 
 
 # ---------------------------------------------------------------------- crash plan

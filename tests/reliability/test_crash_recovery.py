@@ -9,12 +9,9 @@ ledger exactly once, every account's nonces run without a gap, every index equal
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,6 +24,7 @@ from tests.reliability.harness import (
     ledger_events,
     plan,
     quiesce,
+    report,
     run_plan,
 )
 from tests.utils.anvil_network import AnvilNetwork, wait_for
@@ -53,14 +51,6 @@ def workload(net: AnvilNetwork) -> Iterator[Workload]:
         yield load
     finally:
         load.stop()
-
-
-def _report(name: str, figures: dict[str, Any]) -> None:
-    """Write a soak run's figures where scripts/soak.py collects them."""
-    where = os.environ.get("CROSSRETURN_SOAK_REPORT")
-    if where:
-        Path(where).mkdir(parents=True, exist_ok=True)
-        (Path(where) / f"{name}.json").write_text(json.dumps(figures, indent=2))
 
 
 def _assert_clean(result: Audit) -> None:
@@ -94,7 +84,7 @@ def test_sigkilled_gateways_lose_nothing_and_write_nothing_twice(
         "retriedRequests": workload.retried,
         **result.summary(),
     }
-    _report("crash-recovery", figures)
+    report("crash-recovery", figures)
     assert run.kills == KILLS
     _assert_clean(result)
     workload.start()  # the outage test runs under load as well
@@ -123,7 +113,7 @@ def test_ledger_outage_of_ten_seconds_is_caught_up_with_nothing_lost(
     quiesce(net, workload)
     caught_up_s = time.monotonic() - back
     result = audit(net, workload)
-    _report(
+    report(
         "ledger-outage",
         {
             "outageS": OUTAGE_S,
