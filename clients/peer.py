@@ -13,6 +13,7 @@ holder logs on ReturnLedger's disclosure log.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -38,13 +39,31 @@ REQUEST_TYPE = [
 ]
 
 
+# Each field has exactly one spelling: a signed request decodes to bytes, and anything keyed by
+# its text (the replay store, the disclosure log) must not see the same bytes spelt twice.
+HEX32 = re.compile(r"0x[0-9a-f]{64}")
+SIGNATURE = re.compile(r"0x[0-9a-f]{130}")
+DOC_TYPE = re.compile(r"[a-z][a-z_]{0,63}")
+TIMESTAMP_LIMIT = 2**64  # uint64 in the EIP-712 type
+HEX_FIELDS = ("requester", "holder", "subject", "nonce")
+JSON_FIELDS = frozenset({"requester", "holder", "subject", "docType", "timestamp", "nonce"})
+
+
 def _b(text: str) -> bytes:
-    return bytes.fromhex(text.removeprefix("0x"))
+    return bytes.fromhex(text[2:])
+
+
+def parse_signature(signature: Any) -> bytes:
+    """The 65 bytes of a request signature given as lowercase 0x-hex (ValueError otherwise)."""
+    if not isinstance(signature, str) or not SIGNATURE.fullmatch(signature):
+        raise ValueError("signature must be 65 bytes of lowercase 0x-hex")
+    return _b(signature)
 
 
 @dataclass(frozen=True)
 class DisclosureRequest:
-    """What a requester asks a holder for (all ids 0x-hex)."""
+    """What a requester asks a holder for: ids as lowercase 0x-hex of 32 bytes, the only
+    spelling accepted (ValueError naming the field otherwise)."""
 
     requester: str
     holder: str
@@ -52,6 +71,37 @@ class DisclosureRequest:
     doc_type: str
     timestamp: int
     nonce: str
+
+    def __post_init__(self) -> None:
+        for name in HEX_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, str) or not HEX32.fullmatch(value):
+                raise ValueError(f"{name} must be 32 bytes of lowercase 0x-hex")
+        if not isinstance(self.doc_type, str) or not DOC_TYPE.fullmatch(self.doc_type):
+            raise ValueError("docType must be 1 to 64 characters of a-z and _")
+        # bool is an int subclass, and a float (1e400, NaN) is no uint64.
+        if type(self.timestamp) is not int or not 0 <= self.timestamp < TIMESTAMP_LIMIT:
+            raise ValueError("timestamp must be an integer from 0 to 2**64 - 1")
+
+    @property
+    def requester_id(self) -> bytes:
+        """The requester's member id."""
+        return _b(self.requester)
+
+    @property
+    def holder_id(self) -> bytes:
+        """The holder's member id."""
+        return _b(self.holder)
+
+    @property
+    def subject_id(self) -> bytes:
+        """The return id (or case id) asked about."""
+        return _b(self.subject)
+
+    @property
+    def nonce_bytes(self) -> bytes:
+        """The request's nonce."""
+        return _b(self.nonce)
 
     @classmethod
     def new(cls, requester: str, holder: str, subject: str, doc_type: str) -> DisclosureRequest:
@@ -77,15 +127,23 @@ class DisclosureRequest:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> DisclosureRequest:
-        """Parse a request (KeyError/ValueError on a malformed one)."""
+    def from_json(cls, data: Any) -> DisclosureRequest:
+        """Parse a request as sent, converting nothing (ValueError naming the field)."""
+        if not isinstance(data, dict):
+            raise ValueError("request must be a JSON object")
+        missing = sorted(JSON_FIELDS - data.keys())
+        if missing:
+            raise ValueError(f"request lacks {', '.join(missing)}")
+        unknown = sorted(str(k) for k in data.keys() - JSON_FIELDS)
+        if unknown:
+            raise ValueError(f"request has unknown fields {', '.join(unknown)}")
         return cls(
-            str(data["requester"]).lower(),
-            str(data["holder"]).lower(),
-            str(data["subject"]).lower(),
-            str(data["docType"]),
-            int(data["timestamp"]),
-            str(data["nonce"]).lower(),
+            data["requester"],
+            data["holder"],
+            data["subject"],
+            data["docType"],
+            data["timestamp"],
+            data["nonce"],
         )
 
     def typed_data(self, chain_id: int, consortium: str) -> dict[str, Any]:
@@ -100,12 +158,12 @@ class DisclosureRequest:
                 consortium,
             ),
             "message": {
-                "requester": _b(self.requester),
-                "holder": _b(self.holder),
-                "subject": _b(self.subject),
+                "requester": self.requester_id,
+                "holder": self.holder_id,
+                "subject": self.subject_id,
                 "docType": self.doc_type,
                 "timestamp": self.timestamp,
-                "nonce": _b(self.nonce),
+                "nonce": self.nonce_bytes,
             },
         }
 
@@ -120,19 +178,20 @@ class DisclosureRequest:
 
     def signer(self, signature: str, chain_id: int, consortium: str) -> str:
         """The account that signed (raises ValueError on a malformed signature)."""
+        raw = parse_signature(signature)
         message = encode_typed_data(full_message=self.typed_data(chain_id, consortium))
-        return str(Account.recover_message(message, signature=_b(signature)))
+        return str(Account.recover_message(message, signature=raw))
 
     def envelope_info(self) -> bytes:
         """The HPKE `info` binding an answer to this request."""
         return b"|".join(
             [
                 b"crossreturn.peer.v1",
-                _b(self.requester),
-                _b(self.holder),
-                _b(self.subject),
+                self.requester_id,
+                self.holder_id,
+                self.subject_id,
                 self.doc_type.encode(),
-                _b(self.nonce),
+                self.nonce_bytes,
             ]
         )
 

@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-HEX32 = r"^0x[0-9a-fA-F]{64}$"
+# Ids have one spelling, lowercase hex, so that no store or index sees one id spelt twice.
+HEX32 = r"^0x[0-9a-f]{64}$"
 LABEL = r"^[\x21-\x7e]{1,32}$"
 MEMBER_REF = r"^(?:[\x21-\x7e]{1,32}|0x[0-9a-fA-F]{64})$"
 ACCOUNT = r"^0x[0-9a-fA-F]{40}$"

@@ -41,15 +41,15 @@ RETURN_DOCS = frozenset(
 def _role_on_return(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    requester: str,
+    request: DisclosureRequest,
     kind: MemberKind,
     code: int,
-    return_id: str,
 ) -> tuple[str, str]:
-    """(policy role, case id) of the requester on a return."""
+    """(policy role, case id) of the requester on the return the request is about."""
+    requester, return_id = request.requester, request.subject
     r = index.return_state(conn, return_id)
     if r is None:
-        on_ledger = ctx.ledger.get_return(bytes.fromhex(return_id[2:]))
+        on_ledger = ctx.ledger.get_return(request.subject_id)
         if on_ledger is None:
             raise NotFound(f"no return {return_id}")
         r = {
@@ -125,8 +125,8 @@ def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> 
     vault = Vault(conn, ctx.keyring)
     documents: list[dict[str, Any]] = []
     if request.doc_type in RETURN_DOCS:
-        role, case_id = _role_on_return(ctx, conn, request.requester, kind, code, request.subject)
-        anchor = return_anchor(bytes.fromhex(request.subject[2:]))
+        role, case_id = _role_on_return(ctx, conn, request, kind, code)
+        anchor = return_anchor(request.subject_id)
         for d in records.documents(conn, return_id=request.subject):
             if d["docType"] == request.doc_type:
                 documents.append(_disclosed(ctx, role, vault.get(d["recordId"]), anchor))
@@ -149,7 +149,7 @@ def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> 
 
     plaintext = answer_plaintext(documents)
     digest = disclosure_digest(plaintext)
-    key, _url = ctx.ledger.profile(bytes.fromhex(request.requester[2:]))
+    key, _url = ctx.ledger.profile(request.requester_id)
     try:
         envelope = seal(plaintext, key, request.envelope_info())
     except EnvelopeError as exc:

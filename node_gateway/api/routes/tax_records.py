@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from node_gateway.adapters import read_tax_assessments
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
-from node_gateway.schemas import CebTaxRecordsIn, StepIn, TaxRecordIn, TaxRecordsIn
+from node_gateway.schemas import HEX32, CebTaxRecordsIn, StepIn, TaxRecordIn, TaxRecordsIn
 from node_gateway.services import tax_records, views
 from node_gateway.services.auth import Principal
 from node_gateway.services.errors import NotFound
@@ -99,9 +99,11 @@ def lookup_case(
 
 
 @router.get("/cases/{case_id}/header", summary="A case header with its batch root and proof")
-def case_header(case_id: str, ctx: CtxDep, db: DbDep, who: Reader) -> dict[str, Any]:
+def case_header(
+    case_id: Annotated[str, Path(pattern=HEX32)], ctx: CtxDep, db: DbDep, who: Reader
+) -> dict[str, Any]:
     """What a return enterprise needs to sign and submit a return application."""
-    header = tax_records.header_of(ctx, db, case_id.lower())
+    header = tax_records.header_of(ctx, db, case_id)
     if who.role == "platform" and header["platform"] != who.member_id:
         raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
     return header
