@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -112,6 +113,25 @@ def handles_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 # ---------------------------------------------------------------------- reaching a gateway
+
+
+class HexId(click.ParamType):  # type: ignore[type-arg]
+    """A case or return id as a person pastes it (any case, surrounding blanks), passed on in
+    the one spelling the gateway accepts: 0x and 64 lowercase hex digits."""
+
+    name = "id"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        """The id in lowercase, or a usage error naming the parameter."""
+        text = str(value).strip().lower()
+        if not _HEX32.fullmatch(text):
+            self.fail(f"{value!r} is not an id: expected 0x and 64 hex digits", param, ctx)
+        return text
+
+
+_HEX32 = re.compile(r"0x[0-9a-f]{64}")
+HEX_ID = HexId()
+
 
 GATEWAY = click.option(
     "--gateway",

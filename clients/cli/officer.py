@@ -16,6 +16,7 @@ from clients.cli.common import (
     AS_JSON,
     EXIT_REFUSED,
     EXIT_USAGE,
+    HEX_ID,
     TIMEOUT,
     WAIT,
     connect,
@@ -262,7 +263,7 @@ def _time(value: str | None, option: str) -> datetime:
 
 
 @officer.command(short_help="Record a parcel's arrival at the return centre.")
-@click.argument("return_id")
+@click.argument("return_id", type=HEX_ID)
 @click.option("--at", "at", metavar="ISO", help="when it arrived (default: now)")
 @click.option(
     "--packages",
@@ -357,7 +358,7 @@ def _evidence(given: tuple[str, ...]) -> dict[int, list[str]]:
 
 
 @officer.command(short_help="Record the inspection result of every applied line.")
-@click.argument("return_id")
+@click.argument("return_id", type=HEX_ID)
 @click.option("--accept", metavar="GNUMS", help="accepted lines, e.g. 1,2")
 @click.option("--reject", metavar="GNUMS", help="rejected lines, e.g. 3")
 @click.option(
@@ -475,7 +476,7 @@ def _decide(
 
 
 @officer.command(short_help="Recognise the return centre's inspection result.")
-@click.argument("return_id")
+@click.argument("return_id", type=HEX_ID)
 @click.option("--reason", default="", help="a note for the decision (optional)")
 @OFFICER
 @gateway_options
@@ -504,7 +505,7 @@ def recognize(
 
 
 @officer.command(short_help="Dispute the return centre's inspection result.")
-@click.argument("return_id")
+@click.argument("return_id", type=HEX_ID)
 @click.option("--reason", required=True, help="why (committed on the ledger, kept off it)")
 @OFFICER
 @gateway_options
@@ -533,7 +534,7 @@ def dispute(
 
 
 @officer.command(short_help="Settle the tax of accepted lines (not levied / refunded).")
-@click.argument("return_id")
+@click.argument("return_id", type=HEX_ID)
 @click.option(
     "--kind",
     type=click.Choice(["not_levied", "refunded"]),

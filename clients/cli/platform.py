@@ -17,6 +17,7 @@ from clients.applications import application_body
 from clients.cli.common import (
     AS_JSON,
     EXIT_USAGE,
+    HEX_ID,
     KEYSTORE,
     PASSWORD_FILE,
     RETURN_STATES,
@@ -412,7 +413,7 @@ def _show_return(view: dict[str, Any]) -> None:
 
 
 @platform.command(short_help="A return's state and documents, or all your returns.")
-@click.argument("return_id", required=False, metavar="[RETURN_ID]")
+@click.argument("return_id", type=HEX_ID, required=False, metavar="[RETURN_ID]")
 @click.option("--all", "all_returns", is_flag=True, help="list every return of yours instead")
 @click.option(
     "--state", type=click.Choice(RETURN_STATES), help="with --all: only returns in this state"

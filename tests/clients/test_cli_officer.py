@@ -257,6 +257,25 @@ def test_arrive_unknown_return_not_found(served: Served, runner: CliRunner) -> N
     assert_refused(officer(runner, served, CENTRE, *args), EXIT_REFUSED, "not_found (404)")
 
 
+def test_arrive_takes_a_pasted_id_in_any_case(served: Served, runner: CliRunner) -> None:
+    """The gateway accepts one spelling of an id; the command line passes a person's paste on
+    in that spelling instead of answering 422."""
+    (a,) = served.anchored(1)
+    rid, _application = served.applied(a)
+    pasted = f"  0X{rid[2:].upper()} "
+    result = as_json(
+        officer(runner, served, CENTRE, "arrive", pasted, "--officer", CENTRE_OFFICER, "--json")
+    )
+    assert result["ledger"]["state"] == "arrived"
+
+
+def test_arrive_with_a_malformed_id_is_a_usage_error(served: Served, runner: CliRunner) -> None:
+    result = officer(runner, served, CENTRE, "arrive", "0x12 34", "--officer", CENTRE_OFFICER)
+    assert result.exit_code == 2, result.output
+    assert "is not an id: expected 0x and 64 hex digits" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_queue_gateway_down_exits_3(runner: CliRunner) -> None:
     down = f"http://127.0.0.1:{free_base_port(1)}"
     result = runner.invoke(main, ["officer", "queue", "--gateway", down, "--api-key", "cr_x"])
