@@ -2,7 +2,7 @@
 
 Unsafe combinations fail loudly at start-up rather than at the first request: a vault key file
 inside the database directory's file, a listen address other than loopback without TLS
-termination acknowledged, batch, request or rate limits out of range.
+termination acknowledged, batch, request, rate or ledger JSON-RPC limits out of range.
 """
 
 from __future__ import annotations
@@ -51,6 +51,27 @@ class GatewaySettings(BaseSettings):
     )
     rate_limit_burst: int = Field(
         default=200, ge=1, le=100_000, description="requests an API key may send at once"
+    )
+    # The embedded ledger's read-only JSON-RPC front (ledger/rpc.py): each call runs in pure
+    # Python under the lock every gateway on the chain shares. The heaviest legitimate call
+    # needs ~265k gas (a simulated registerPlatform; views ≤ ~125k); 1M gas is ~0.15 s of the
+    # worst call the contracts allow (a long Merkle proof, 5-7M gas/s in py-evm).
+    rpc_call_gas_cap: int = Field(
+        default=1_000_000,
+        ge=100_000,
+        le=30_000_000,
+        description="gas of one eth_call / eth_estimateGas through /v1/ledger/rpc (more is cut)",
+    )
+    # clients.verify (the auditor's LedgerView) reads block times 100 to a batch.
+    rpc_max_batch: int = Field(
+        default=100, ge=1, le=1000, description="requests in one JSON-RPC batch to /v1/ledger/rpc"
+    )
+    rpc_time_budget_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        allow_inf_nan=False,
+        description="seconds a /v1/ledger/rpc request may run before its batch's rest is refused",
     )
     send_window: int = Field(
         default=32, ge=1, le=1000, description="ledger writes in flight at once (one account)"

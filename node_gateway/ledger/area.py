@@ -35,7 +35,7 @@ from clients.ledger_bindings import (
     revert_from_exception,
 )
 from clients.verify import LedgerView, Verifier
-from node_gateway.ledger.rpc import ReadOnlyRpc
+from node_gateway.ledger.rpc import ReadOnlyRpc, RpcLimits
 from node_gateway.ledger.signer import fees
 
 TX_GAS = 1_500_000
@@ -735,11 +735,14 @@ class AreaLedger:
     def _decode(self, log: Any) -> dict[str, Any]:
         return event_record(self.contracts, log) or {}
 
-    def read_only_rpc(self) -> ReadOnlyRpc | None:
-        """The read-only JSON-RPC front of an embedded ledger (None on a real node, whose
-        own RPC URL members use instead)."""
+    def read_only_rpc(self, limits: RpcLimits | None = None) -> ReadOnlyRpc | None:
+        """The read-only JSON-RPC front of an embedded ledger, calling only the consortium's
+        contracts (None on a real node, whose own RPC URL members use instead)."""
         log_source = getattr(self.backend, "logs_between", None)
-        return None if log_source is None else ReadOnlyRpc(self.w3, log_source)
+        if log_source is None:
+            return None
+        targets = self.contracts.addresses().values()
+        return ReadOnlyRpc(self.w3, log_source, call_targets=targets, limits=limits)
 
     def verifier(self) -> Verifier:
         """A standalone verifier on the current head."""

@@ -13,10 +13,12 @@ from typing import Any
 from clients import audit
 from clients.commitments.document import CommitmentError, DisclosedDocument
 from clients.ledger_bindings import ARRIVAL_WINDOW, MemberKind
+from node_gateway.ledger.rpc import RpcLimits
 from node_gateway.services import views
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import InvalidRecord, NotSupported
+from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.store import Vault, batches, index, records
 
 MAX_PERIOD_S = 366 * audit.DAY
@@ -156,9 +158,24 @@ def ledger_info(ctx: AreaContext) -> dict[str, Any]:
     }
 
 
-def ledger_rpc(ctx: AreaContext, payload: Any) -> Any:
-    """Answer a read-only JSON-RPC request (or batch) from the embedded ledger."""
-    rpc = ctx.ledger.read_only_rpc()
+def ledger_rpc(
+    ctx: AreaContext,
+    payload: Any,
+    limiter: RateLimiter | None = None,
+    key_id: str = "",
+) -> Any:
+    """Answer a read-only JSON-RPC request (or batch) from the embedded ledger, within the
+    settings' limits. A batch spends one more of `key_id`'s tokens per contract call or log
+    query after the first (the request's own token was spent by the route's `Allow`), before
+    any of it runs."""
+    s = ctx.settings
+    limits = RpcLimits(s.rpc_call_gas_cap, s.rpc_max_batch, s.rpc_time_budget_s)
+    rpc = ctx.ledger.read_only_rpc(limits)
     if rpc is None:
         raise NotSupported("this gateway runs on a ledger node: read it at the node's own URL")
-    return rpc.handle(payload)
+
+    def admit(weight: int) -> None:
+        if limiter is not None and weight > 1:
+            limiter.admit(key_id, cost=weight - 1)
+
+    return rpc.handle(payload, admit)

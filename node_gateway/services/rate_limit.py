@@ -1,10 +1,12 @@
 """The per-API-key rate limit: a token bucket for each key id, held in this process's memory.
 
 A key holds at most `burst` tokens and earns `per_second` more each second; each authenticated
-request spends one (api/deps.py `Allow`, before the handler runs). A request that finds less
-than one token is refused with 429 `rate_limited` and the whole seconds until the next token.
-Only keys that authenticated get a bucket, so there are no more buckets than issued keys. The
-buckets are per process: a restart, or another worker process, starts every key full.
+request spends one (api/deps.py `Allow`, before the handler runs), and a JSON-RPC batch to the
+ledger front one more per further contract call or log query in it (services/audit.py). A
+request that finds too few is refused with 429 `rate_limited` and the whole seconds until it
+would have enough. Only keys that authenticated get a bucket, so there are no more buckets than
+issued keys. The buckets are per process: a restart, or another worker process, starts every
+key full.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ class RateLimiter:
             return None
         return cls(settings.rate_limit_per_second, settings.rate_limit_burst)
 
-    def wait(self, key_id: str) -> float:
-        """Spend one of `key_id`'s tokens and return 0.0, or, when it has less than one,
-        spend nothing and return the seconds until it has one."""
+    def wait(self, key_id: str, cost: int = 1) -> float:
+        """Spend `cost` of `key_id`'s tokens and return 0.0, or, when it has fewer, spend
+        nothing and return the seconds until it has them (until it is full when `cost` is
+        more than the burst: such a request is never admitted)."""
         with self._lock:
             now = self._clock()
             bucket = self._buckets.get(key_id)
@@ -62,22 +65,29 @@ class RateLimiter:
             earned = max(0.0, now - bucket.updated) * self.per_second
             bucket.tokens = min(float(self.burst), bucket.tokens + earned)
             bucket.updated = now
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
+            if bucket.tokens >= cost:
+                bucket.tokens -= cost
                 return 0.0
             self._refused[key_id] += 1
-            return (1.0 - bucket.tokens) / self.per_second
+            return (min(cost, self.burst) - bucket.tokens) / self.per_second
 
-    def admit(self, key_id: str) -> None:
-        """Spend one of `key_id`'s tokens, or raise RateLimited (nothing spent)."""
-        wait = self.wait(key_id)
-        if wait > 0:
+    def admit(self, key_id: str, cost: int = 1) -> None:
+        """Spend `cost` of `key_id`'s tokens (one request by default; a JSON-RPC batch adds
+        one per further call), or raise RateLimited (nothing spent)."""
+        wait = self.wait(key_id, cost)
+        if wait > 0 or cost > self.burst:
             retry_after = max(1, math.ceil(wait))
-            raise RateLimited(
+            detail = (
                 f"this API key may send {self.per_second:g} requests per second "
-                f"(bursts of {self.burst}); retry in {retry_after} s",
-                retry_after,
+                f"(bursts of {self.burst})"
             )
+            if cost > self.burst:
+                detail += f"; this request costs {cost} more, over a whole burst: send less at once"
+            elif cost != 1:
+                detail += f"; this request costs {cost} more; retry in {retry_after} s"
+            else:
+                detail += f"; retry in {retry_after} s"
+            raise RateLimited(detail, retry_after)
 
     def refused(self) -> dict[str, int]:
         """Requests refused so far per key id, since this process started."""

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 
 from node_gateway.api.deps import Allow, CtxDep
 from node_gateway.services import audit
 from node_gateway.services.auth import ROLES, Principal
+from node_gateway.services.rate_limit import RateLimiter
 
 router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
 
@@ -25,8 +26,12 @@ def get_ledger(ctx: CtxDep, who: Member) -> dict[str, Any]:
 
 
 @router.post("/rpc", summary="Read-only Ethereum JSON-RPC (embedded ledger)")
-def post_rpc(ctx: CtxDep, who: Member, payload: Annotated[Any, Body()]) -> Any:
-    """eth_chainId, eth_blockNumber, eth_call, eth_getLogs, eth_getBlockByNumber,
-    eth_getTransactionReceipt, eth_getCode, net_version — nothing that writes. JSON-RPC
-    errors are answered in the JSON-RPC way (HTTP 200 with `error`)."""
-    return audit.ledger_rpc(ctx, payload)
+def post_rpc(request: Request, ctx: CtxDep, who: Member, payload: Annotated[Any, Body()]) -> Any:
+    """eth_chainId, eth_blockNumber, eth_call, eth_estimateGas, eth_getLogs,
+    eth_getBlockByNumber, eth_getTransactionReceipt, eth_getCode, net_version — nothing that
+    writes. Calls go only to the consortium's contracts, with capped gas; a batch holds at most
+    `rpc_max_batch` requests and spends a rate-limit token per contract call or log query in
+    it. JSON-RPC errors are answered in the JSON-RPC way (HTTP 200 with `error`); a key over
+    its rate limit gets 429 `rate_limited`."""
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    return audit.ledger_rpc(ctx, payload, limiter, who.key_id)
