@@ -16,6 +16,7 @@ the request has run for `time_budget_s`.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -48,6 +49,9 @@ MAX_LOG_RANGE = 1_000_000
 # An estimate is the least gas found to succeed, to within this much (eth_estimateGas).
 ESTIMATE_TOLERANCE = 1_000
 BASE_TX_GAS = 21_000  # no call succeeds with less
+# Calls through the front run one at a time per process, waiting at most this long to start.
+_CALLS = threading.BoundedSemaphore(1)
+CALL_WAIT_S = 1.0
 
 # JSON-RPC error codes (the -320xx ones as EIP-1474 names them).
 PARSE_ERROR = -32700
@@ -262,7 +266,16 @@ class ReadOnlyRpc:
         }
 
     def _run(self, call: dict[str, Any], block: int) -> bytes:
-        """Run `call` on the state of `block`; running out of its gas is refused in words."""
+        """Run `call` on the state of `block`; running out of its gas is refused in words.
+
+        One call at a time in this process (`_CALLS`): many parallel requests, even within
+        their keys' rate limits, must not queue many calls for the chain's lock ahead of the
+        gateways' own work; a call that cannot start within CALL_WAIT_S is refused as busy."""
+        if not _CALLS.acquire(timeout=CALL_WAIT_S):
+            raise RpcRefused(
+                LIMIT_EXCEEDED,
+                f"the ledger front is busy with other calls; retry in {CALL_WAIT_S:g} s",
+            )
         try:
             # No CCIP read: a revert must not make this gateway fetch URLs.
             result = self.w3.eth.call(call, block, ccip_read_enabled=False)  # type: ignore[arg-type]
@@ -275,6 +288,8 @@ class ReadOnlyRpc:
                     f"(calls through this front get at most {cap})",
                 ) from exc
             raise
+        finally:
+            _CALLS.release()
         return bytes(result)
 
     def _eth_call(self, tx: dict[str, Any], tag: Any = "latest") -> str:

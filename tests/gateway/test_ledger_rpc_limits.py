@@ -29,6 +29,7 @@ from web3.types import RPCEndpoint, RPCResponse
 from clients.ledger_bindings import MemberKind, attach_contracts, event_record, member_id
 from clients.verify import LedgerView
 from node_gateway.config import GatewaySettings
+from node_gateway.ledger import rpc as rpc_module
 from node_gateway.ledger.area import AreaLedger
 from node_gateway.ledger.rpc import (
     CALL_REFUSED,
@@ -338,6 +339,24 @@ def test_time_budget_always_runs_the_first_request(ledger: AreaLedger) -> None:
     assert "result" in rpc.handle(rpc_request("eth_chainId"))
     first, *rest = rpc.handle([rpc_request("eth_chainId") for _ in range(3)])
     assert "result" in first and [error_code(a) for a in rest] == [LIMIT_EXCEEDED] * 2
+
+
+def test_calls_run_one_at_a_time_and_a_waiting_one_is_refused_busy(
+    ledger: AreaLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel requests (of one key or many) never queue more than one front call for the
+    chain's lock: while one runs, another waits at most CALL_WAIT_S and is refused busy."""
+    monkeypatch.setattr(rpc_module, "CALL_WAIT_S", 0.05)
+    rpc = _front(ledger)
+    call = _threshold_call(ledger)
+    assert "result" in rpc.handle(call)
+    assert rpc_module._CALLS.acquire(timeout=5)  # another call is running
+    try:
+        busy = rpc.handle(call)
+    finally:
+        rpc_module._CALLS.release()
+    assert error_code(busy) == LIMIT_EXCEEDED and "busy" in busy["error"]["message"]
+    assert "result" in rpc.handle(call)  # and free again afterwards
 
 
 @pytest.fixture
