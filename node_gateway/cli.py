@@ -9,9 +9,13 @@ out (clients.cli.common).
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -226,6 +230,64 @@ def keys_list(db_path: Path, as_json: bool) -> None:
         click.echo(json.dumps(fields) if as_json else "  ".join(str(v) for v in fields.values()))
 
 
+# ---------------------------------------------------------------------- stopping
+
+
+class _StopSignals:
+    """SIGINT (Ctrl-C) and SIGTERM as the operator's request to stop a foreground command
+    (`up`, `serve`, `node anvil`); installed first thing, so that no moment of the command
+    turns them into click's "Aborted!" (exit 1). The command stops cleanly, exit status 0.
+
+    A signal sets `requested`, which the command checks between its steps. Inside
+    `interruptible()` the first signal also raises KeyboardInterrupt, cutting short a step
+    that cannot check it (a replay, the demo story, a call to a slow node, waiting): only
+    steps that start no process or thread. A further signal finds the stop under way and
+    changes nothing, so nothing interrupts the clean-up.
+    """
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._signals = 0
+        self._interruptible = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Ignored ones stay so: `nohup`, or `&` in a script, keep Ctrl-C off a background job.
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, _signum: int, _frame: object) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            return  # stopping already
+        # The main thread never waits on `requested` (Event.wait holds its lock, which set
+        # takes): set here cannot deadlock.
+        self.requested.set()
+        if self._interruptible:
+            raise KeyboardInterrupt
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if a stop was requested."""
+        if self.requested.is_set():
+            raise KeyboardInterrupt
+
+    @contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """Let the first signal interrupt the block (KeyboardInterrupt), which must start no
+        process or thread; checks `requested` on entry and on exit too."""
+        self.check()
+        self._interruptible = True
+        try:
+            yield
+        finally:
+            self._interruptible = False
+        self.check()  # a step may swallow the KeyboardInterrupt
+
+    def wait(self) -> None:
+        """Block until a stop is requested (then raise KeyboardInterrupt)."""
+        with self.interruptible():
+            while True:
+                time.sleep(3600)
+
+
 # ---------------------------------------------------------------------- consortium
 
 
@@ -260,24 +322,26 @@ def up(data_dir: Path, base_port: int, demo: bool, records: int) -> None:
 
     Example: crossreturn up --data-dir data/consortium --base-port 8200
     """
-    import signal
-    import threading
-
+    stop = _StopSignals()
     from node_gateway.consortium import Consortium
     from node_gateway.demo import run_story
 
-    c = Consortium.open(data_dir, base_port=base_port, recognition=DEMO_RECOGNITION)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    c: Consortium | None = None
+    loading = False
     try:
+        with stop.interruptible():  # long on a second start: it replays the ledger's journal
+            c = Consortium.open(data_dir, base_port=base_port, recognition=DEMO_RECOGNITION)
         if c.fresh and demo:
             click.echo("loading the demo story (first start)…")
-            run_story(c, records_per_origin=records, progress=lambda m: click.echo(f"  {m}"))
+            loading = True
+            with stop.interruptible():
+                run_story(c, records_per_origin=records, progress=lambda m: click.echo(f"  {m}"))
+            loading = False
         try:
             urls = c.serve()
         except OSError as exc:
             fail(f"cannot listen: {exc}")
+        stop.check()
         c.start()
         click.echo(f"ledger head: {json.dumps(c.chain.head())}")
         for (code, gw), url in zip(c.gateways.items(), urls, strict=True):
@@ -289,8 +353,14 @@ def up(data_dir: Path, base_port: int, demo: bool, records: int) -> None:
         click.echo(f"\nclient settings (source one, then run `crossreturn …`): {env_dir}/*.env")
         click.echo("\nCtrl-C stops; `crossreturn up` again resumes.")
         stop.wait()
+    except KeyboardInterrupt:
+        pass  # the operator's stop
     finally:
-        c.stop()
+        if c is not None:
+            c.stop()
+    if loading:
+        click.echo(f"stopped while loading the demo story: {data_dir} keeps part of it")
+    else:
         click.echo("stopped")
 
 
@@ -697,14 +767,20 @@ def serve(env_file: Path | None, public_url: str | None) -> None:
       CROSSRETURN_DEPLOYMENT_FILE=deployment.json CROSSRETURN_DATA_DIR=data/2900 \\
       crossreturn serve --public-url https://gw.2900.example
     """
+    stop = _StopSignals()
     from pydantic import ValidationError
 
-    from node_gateway.serve import ServeError
-    from node_gateway.serve import serve as run
+    from node_gateway.runtime import Gateway
+    from node_gateway.serve import ServeError, prepare, run
 
+    gateway: Gateway | None = None
     try:
-        settings = GatewaySettings(_env_file=env_file)  # type: ignore[call-arg]
-        run(settings, public_url)
+        with stop.interruptible():
+            settings = GatewaySettings(_env_file=env_file)  # type: ignore[call-arg]
+            gateway = prepare(settings, public_url)
+        run(gateway, stop.requested)
+    except KeyboardInterrupt:
+        pass  # the operator's stop
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
@@ -713,6 +789,10 @@ def serve(env_file: Path | None, public_url: str | None) -> None:
         fail(str(exc), 3)
     except OSError as exc:
         fail(f"cannot serve: {exc}", 3)
+    finally:
+        if gateway is not None:
+            gateway.stop()
+    click.echo("stopped")
 
 
 @main.command(short_help="Deploy the contracts on a JSON-RPC node and write the manifest.")
@@ -853,35 +933,36 @@ def node_anvil(state_file: Path, port: int, chain_id: int, gas_limit: int | None
     Example:
       crossreturn node anvil --state data/anvil/state.json --port 8545
     """
-    import signal
-
+    stop = _StopSignals()
     from eth_account import Account
 
     from node_gateway.ledger.anvil import DEV_KEY, AnvilError, AnvilNode
 
-    def interrupt(*_args: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
     anvil = AnvilNode(state_file, port=port, chain_id=chain_id, gas_limit=gas_limit)
+    answered = False
+    exited: int | None = None  # anvil's status, had it exited by itself
     try:
-        anvil.start()
-    except AnvilError as exc:
-        fail(str(exc), 3)
-    try:
+        anvil.start(cancel=stop.requested)
+        stop.check()
+        answered = True
         click.echo(f"anvil at {anvil.url}, chain {chain_id}, state in {state_file}")
         click.echo(
             f"funded dev account {Account.from_key(DEV_KEY).address} "
             f"(anvil's public test key 0x{DEV_KEY.hex()}); Ctrl-C stops"
         )
-        status = anvil.wait()
+        with stop.interruptible():
+            exited = anvil.wait()
     except KeyboardInterrupt:
-        anvil.stop()
-        click.echo("stopped; state written")
-        return
+        exited = None  # the operator's stop, which may have reached anvil too (a cgroup's)
+    except AnvilError as exc:
+        fail(str(exc), 3)
     finally:
-        anvil.stop()
-    fail(f"anvil exited by itself with status {status}", 1)
+        status = anvil.stop()
+    if exited is not None:
+        fail(f"anvil exited by itself with status {exited}", 1)
+    if answered and status != 0:
+        fail(f"anvil stopped with status {status}: its state may lack the last second", 1)
+    click.echo("stopped; state written" if answered else "stopped")
 
 
 @main.command(

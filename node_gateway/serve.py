@@ -3,14 +3,20 @@ runs in production (and in CI against anvil): settings from the environment
 (`CROSSRETURN_*`, see config.py), the contracts from the deployment manifest, the node's
 chain id checked against it before anything else, peers reached over HTTP at the URLs the
 areas registered on the ledger.
+
+`prepare` does all that comes before serving and may be cut short; `run` serves until a stop
+event is set. The CLI turns SIGINT / SIGTERM into both.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import uvicorn
 
 from clients.errors import LedgerError
 from node_gateway.config import GatewaySettings
@@ -20,6 +26,8 @@ from node_gateway.peer.client import HttpTransport
 from node_gateway.runtime import Gateway
 
 log = logging.getLogger(__name__)
+
+GRACE_S = 10  # for the requests under way when the gateway stops
 
 
 class ServeError(Exception):
@@ -47,35 +55,53 @@ def build(settings: GatewaySettings) -> Gateway:
     return Gateway(settings, node, manifest.addresses, _key(settings), HttpTransport())
 
 
-def serve(settings: GatewaySettings, public_url: str | None = None) -> None:
-    """Run the gateway until SIGINT / SIGTERM: publish its profile (key, URL) if it changed,
-    start the worker, serve the API with uvicorn; stop cleanly."""
-    import uvicorn
-
+def prepare(settings: GatewaySettings, public_url: str | None = None) -> Gateway:
+    """The gateway of `settings` on its node, its profile (key, URL) published if it changed:
+    all that comes before serving. It starts no thread, so it may be cut short."""
     gateway = build(settings)
     url = public_url or f"http://{settings.host}:{settings.port}"
     try:
         gateway.publish_profile(url)
     except LedgerError as exc:
+        gateway.stop()
         raise ServeError(f"cannot publish this area's profile: {exc}") from exc
+    except BaseException:
+        gateway.stop()  # cut short (KeyboardInterrupt): its store closed all the same
+        raise
+    return gateway
+
+
+class _Server(uvicorn.Server):
+    """uvicorn ending once `stop` is set, SIGINT and SIGTERM left to the handlers of the caller
+    (which set it): a second Ctrl-C while stopping then changes nothing, where uvicorn's own
+    would cut its shutdown short."""
+
+    def __init__(self, config: uvicorn.Config, stop: threading.Event) -> None:
+        super().__init__(config)
+        self._stop = stop
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def on_tick(self, counter: int) -> bool:
+        return self._stop.is_set() or await super().on_tick(counter)
+
+
+def run(gateway: Gateway, stop: threading.Event) -> None:
+    """Start the gateway's worker and serve its API with uvicorn until `stop` is set (requests
+    under way get GRACE_S to finish); the caller turns signals into `stop`, and stops the
+    gateway afterwards."""
+    if stop.is_set():
+        return
+    settings = gateway.settings
     config = uvicorn.Config(
         gateway.app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
         access_log=False,
+        timeout_graceful_shutdown=GRACE_S,
     )
-    server = uvicorn.Server(config)
-    stop = threading.Event()
-
-    def on_signal(*_args: object) -> None:
-        stop.set()
-        server.should_exit = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     gateway.start()
-    try:
-        server.run()
-    finally:
-        gateway.stop()
+    _Server(config, stop).run()

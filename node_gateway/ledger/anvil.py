@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -83,6 +84,15 @@ def _die_with_parent() -> Any:
         prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM))
 
     return preexec
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Send `sig` to anvil's process group (its own, start_new_session), whatever it spawned
+    included; nothing if it is gone already."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 class AnvilNode:
@@ -162,23 +172,29 @@ class AnvilNode:
 
     # ------------------------------------------------------------ lifecycle
 
-    def start(self) -> AnvilNode:
+    def start(self, cancel: threading.Event | None = None) -> AnvilNode:
         """Start anvil and wait until it answers; a fixed port taken by another process is an
-        error, a port chosen here is chosen again."""
+        error, a port chosen here is chosen again.
+
+        Once `cancel` is set (an operator's Ctrl-C), start stops what it spawned and returns
+        at once, the node not running. It is polled, never waited on, so a signal handler may
+        set it. Interrupted (KeyboardInterrupt) or failing, start leaves no process behind."""
         if self.running:
             return self
         if self.state_file is not None:
             self.state_file.parent.mkdir(parents=True, exist_ok=True)
         attempts = 1 if self._fixed_port else 3
         for attempt in range(attempts):
+            if cancel is not None and cancel.is_set():
+                return self
             # Another node on the port would answer in anvil's place: refuse it up front.
             if self._port_taken():
                 if self._fixed_port:
                     raise AnvilError(f"port {self.port} on {HOST} is taken by another process")
                 self.port = free_port()
             try:
-                self._spawn()
-                self._fixed_port = True  # a later start (restart) keeps the URL
+                if self._spawn(cancel):
+                    self._fixed_port = True  # a later start (restart) keeps the URL
                 return self
             except AnvilError:
                 if attempt + 1 == attempts or not self._port_taken():
@@ -196,7 +212,8 @@ class AnvilNode:
                 return True
         return False
 
-    def _spawn(self) -> None:
+    def _spawn(self, cancel: threading.Event | None) -> bool:
+        """Spawn anvil and wait until it answers (True) or `cancel` is set (False, stopped)."""
         cmd = self.command()
         self._stderr = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
@@ -207,13 +224,20 @@ class AnvilNode:
             start_new_session=True,  # Ctrl-C reaches the owner, which stops anvil cleanly
             preexec_fn=_die_with_parent(),  # prctl is resolved before the fork
         )
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise AnvilError(f"anvil exited with {self._proc.returncode}: {self._errors()}")
-            if self._answers() and self._proc.poll() is None:
-                return
-            time.sleep(0.02)
+        try:
+            deadline = time.monotonic() + self.start_timeout
+            while time.monotonic() < deadline:
+                if cancel is not None and cancel.is_set():
+                    self._terminate()
+                    return False
+                if self._proc.poll() is not None:
+                    raise AnvilError(f"anvil exited with {self._proc.returncode}: {self._errors()}")
+                if self._answers() and self._proc.poll() is None:
+                    return True
+                time.sleep(0.02)
+        except BaseException:
+            self._terminate()  # e.g. KeyboardInterrupt: no anvil left without an owner
+            raise
         self._terminate()
         raise AnvilError(f"anvil did not answer on {self.url} within {self.start_timeout:g} s")
 
@@ -252,7 +276,9 @@ class AnvilNode:
         because anvil answers requests while it writes its state on SIGTERM (seconds for a
         chain with historical states under load): a block mined meanwhile was reported mined
         to its sender yet missing after a restart — the chain lost its tail (seen in CI).
-        A transaction sent after mining stopped stays unmined, as in any outage."""
+        A transaction sent after mining stopped stays unmined, as in any outage.
+
+        Safe at any time: twice, before start, or on a node spawned that never answered."""
         if self.running:
             try:
                 self._call("evm_setAutomine", [False], timeout=5.0)
@@ -263,17 +289,21 @@ class AnvilNode:
         return self._terminate()
 
     def _terminate(self) -> int | None:
+        """SIGTERM anvil's process group (anvil dumps its state) and wait; SIGKILL after
+        `stop_timeout`, or at once if the wait is interrupted: no anvil outlives its owner."""
         proc, self._proc = self._proc, None
         if proc is None:
             return None
         try:
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+                _signal_group(proc, signal.SIGTERM)
                 try:
                     proc.wait(self.stop_timeout)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                except BaseException as exc:
+                    _signal_group(proc, signal.SIGKILL)
                     proc.wait()
+                    if not isinstance(exc, subprocess.TimeoutExpired):
+                        raise
             return proc.returncode
         finally:
             if self._stderr is not None:

@@ -6,9 +6,7 @@ and `crossreturn node anvil` stopping cleanly on Ctrl-C."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from node_gateway.ledger.area import AreaLedger
 from node_gateway.ledger.bootstrap import MemberSpec, found
 from node_gateway.ledger.rpc_node import RpcNode
 from tests.utils.anvil import account_of, key_of
+from tests.utils.foreground import foreground
 
 AREA = "customs-3100"
 
@@ -107,24 +106,13 @@ def test_restart_after_sigkill_keeps_what_was_written_a_second_before(tmp_path: 
 def test_node_anvil_command_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     state = tmp_path / "state.json"
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "node_gateway.cli", "node", "anvil", "--state", str(state)]
-        + ["--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while not RpcNode(url).is_up():
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, err
-    assert f"anvil at {url}, chain 31337" in out and "stopped; state written" in out
+    url = f"http://127.0.0.1:{port}"
+    with foreground(["node", "anvil", "--state", str(state), "--port", str(port)], tmp_path) as fg:
+        # Ready once it says so: anvil answers a moment before the command knows it does.
+        fg.printed(f"anvil at {url}, chain 31337")
+        assert RpcNode(url).is_up()
+        fg.ctrl_c()
+        assert fg.finish() == 0, fg.output()
+        assert "stopped; state written" in fg.output()
+        assert fg.leftovers() == []
     assert state.exists() and not RpcNode(url).is_up()
