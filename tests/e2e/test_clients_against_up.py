@@ -37,7 +37,7 @@ def _env_file(path: Path) -> dict[str, str]:
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data = tmp_path_factory.mktemp("up") / "consortium"
     log = (data.parent / "up.log").open("w")
-    cmd = [sys.executable, "-m", "node_gateway.cli", "up", "--data-dir", str(data)]
+    cmd = [sys.executable, "-m", "node_gateway", "up", "--data-dir", str(data)]
     cmd += ["--base-port", str(free_base_port()), "--records", "60"]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -55,7 +55,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def _run(up: dict[str, Any], who: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **_env_file(up["env"] / f"{who}.env"), "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "node_gateway.cli", *args],
+        [sys.executable, "-m", "node_gateway", *args],
         env=env,
         capture_output=True,
         text=True,

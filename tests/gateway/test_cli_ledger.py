@@ -43,7 +43,7 @@ def test_bench_runs_the_checkout_benchmarks_and_ends_with_json() -> None:
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "node_gateway.cli", "bench", "--only", "commitments"]
+        [sys.executable, "-m", "node_gateway", "bench", "--only", "commitments"]
         + ["--scale", "0.01"],
         capture_output=True,
         text=True,

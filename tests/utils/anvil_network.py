@@ -34,7 +34,7 @@ Areas = dict[str, tuple[str, str]]  # customs code -> (role, recognition)
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Any:
     """Run `crossreturn ARGS` as its own process; its JSON (with --json) or its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "node_gateway.cli", *args],
+        [sys.executable, "-m", "node_gateway", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -144,7 +144,7 @@ class AnvilNetwork:
         }
         log = (self.root / f"gateway-{code}.log").open("ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "node_gateway.cli", "serve"],
+            [sys.executable, "-m", "node_gateway", "serve"],
             env={**os.environ, **settings, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -196,7 +196,7 @@ def foreground(
     with log.open("ab") as fh:
         offset = fh.tell()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "node_gateway.cli", *args],
+            [sys.executable, "-m", "node_gateway", *args],
             stdout=fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
