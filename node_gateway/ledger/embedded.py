@@ -125,16 +125,27 @@ class EmbeddedChain:
     def _read_journal(self) -> list[dict[str, Any]]:
         if not self._path.exists():
             return []
+        self._cut_torn_tail()
         entries: list[dict[str, Any]] = []
         lines = self._path.read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines, start=1):
             try:
                 entries.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                if number == len(lines):  # a torn last line: the write never completed
-                    break
                 raise LedgerJournalError(f"{self._path}:{number}: corrupt entry") from exc
         return entries
+
+    def _cut_torn_tail(self) -> None:
+        """Drop a last line whose write never completed (a crash before its newline and fsync:
+        no caller saw that transaction's receipt). Left in place, the next append would be
+        glued to it and make a corrupt line in the middle of the journal."""
+        with self._path.open("r+b") as fh:
+            data = fh.read()
+            if not data or data.endswith(b"\n"):
+                return
+            fh.truncate(data.rfind(b"\n") + 1)  # 0 when even the first line is torn
+            fh.flush()
+            os.fsync(fh.fileno())
 
     def _append(self, entry: dict[str, Any]) -> None:
         with self._path.open("a", encoding="utf-8") as fh:

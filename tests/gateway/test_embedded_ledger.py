@@ -78,6 +78,25 @@ def test_torn_last_journal_line_is_ignored(tmp_path: Path) -> None:
     assert EmbeddedChain(tmp_path).head() == head
 
 
+@pytest.mark.parametrize("torn", ['{"ts": 12', '{"ts":1,"tx":"00"}'])
+def test_chain_goes_on_after_a_torn_last_line(tmp_path: Path, torn: str) -> None:
+    """A crash inside an append leaves a line without its newline (maybe even complete JSON);
+    the next start drops it, and what is appended then opens again (no glued, corrupt line)."""
+    chain, addresses = start_story(tmp_path)
+    with (tmp_path / "journal.jsonl").open("a") as fh:
+        fh.write(torn)
+    reopened = EmbeddedChain(tmp_path)
+    root = random32()
+    LocalSigner(reopened, AREA_KEY).send(
+        attach_contracts(reopened.w3, addresses).tax_anchor.functions.anchor(
+            root, BatchKind.PAYMENT, 1
+        )
+    )
+    again = EmbeddedChain(tmp_path)
+    assert again.head() == reopened.head()
+    assert call(attach_contracts(again.w3, addresses).tax_anchor.functions.getRoot(root))[0] == 3100
+
+
 def test_corrupt_journal_entry_raises(tmp_path: Path) -> None:
     start_story(tmp_path)
     path = tmp_path / "journal.jsonl"
