@@ -16,7 +16,6 @@ Data dir layout (everything needed to resume; keys are files of mode 0600):
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shlex
 import socket
@@ -37,6 +36,7 @@ from node_gateway.peer.client import DirectTransport, HttpTransport
 from node_gateway.runtime import Gateway
 from node_gateway.services.auth import issue_key
 from node_gateway.store import migrate, open_db
+from node_gateway.store.files import create_private, write_private
 
 AREAS = (
     ("customs-2900", 2900, "return_centre", "Hangzhou"),
@@ -50,19 +50,10 @@ THRESHOLD = 2
 AREA_ROLES = ("officer", "system", "admin")
 
 
-def _write_secret(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def load_or_create_key(path: Path) -> bytes:
     """A 32-byte secret key kept hex-encoded in `path` (mode 0600), created on first use."""
     if not path.exists():
-        _write_secret(path, secrets.token_bytes(32).hex().encode())
+        create_private(path, secrets.token_bytes(32).hex().encode())
     return bytes.fromhex(path.read_text().strip())
 
 
@@ -226,7 +217,7 @@ class Consortium:
                 creds[code]["auditor"] = issue_key(conn, AUDITOR, "auditor")[1]
             finally:
                 conn.close()
-        _write_secret(path, (json.dumps(creds, indent=2) + "\n").encode())
+        write_private(path, (json.dumps(creds, indent=2) + "\n").encode())
         return creds
 
     @property
@@ -251,7 +242,7 @@ class Consortium:
             from clients.keystore import create_keystore
 
             password = secrets.token_urlsafe(18)
-            _write_secret(password_file, password.encode())
+            write_private(password_file, password.encode())
             create_keystore(keystore, password, self.client_key(PLATFORM))
         password = password_file.read_text().strip()
 
@@ -260,7 +251,7 @@ class Consortium:
                 f"# crossreturn demo consortium: {name}",
                 *(f"export {k}={shlex.quote(v)}" for k, v in values.items()),
             ]
-            _write_secret(env_dir / f"{name}.env", ("\n".join(lines) + "\n").encode())
+            write_private(env_dir / f"{name}.env", ("\n".join(lines) + "\n").encode())
 
         creds = self.credentials
         centre = self.centre.settings.customs_code

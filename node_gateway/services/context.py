@@ -3,7 +3,6 @@ vault keys, its id secret and its ledger."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from clients.ledger_bindings import member_id
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.area import AreaLedger
 from node_gateway.peer.policy import DisclosurePolicy, load_policy
+from node_gateway.store.files import create_private
 from node_gateway.store.vault import Keyring
 
 ID_SECRET_FILE = "id-secret.bin"
@@ -66,14 +66,9 @@ def area_profile(settings: GatewaySettings) -> dict[str, str]:
 
 def load_id_secret(keys_dir: Path) -> bytes:
     """The secret behind this area's pseudonymous case ids (created on first use, mode 0600)."""
-    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = keys_dir / ID_SECRET_FILE
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32))
-            fh.flush()
-            os.fsync(fh.fileno())
+        create_private(path, secrets.token_bytes(32))
     secret = path.read_bytes()
     if len(secret) < 32:
         raise ValueError(f"{path}: the id secret must be at least 32 bytes")
@@ -92,12 +87,7 @@ def load_encryption_keys(keys_dir: Path) -> EncryptionKeys:
     public part is what the area registers on the Consortium."""
     path = keys_dir / ENCRYPTION_KEY_FILE
     if not path.exists():
-        keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(EncryptionKeys.generate(hybrid=True).private_bytes())
-            fh.flush()
-            os.fsync(fh.fileno())
+        create_private(path, EncryptionKeys.generate(hybrid=True).private_bytes())
     return EncryptionKeys.from_private_bytes(path.read_bytes())
 
 

@@ -46,6 +46,7 @@ from node_gateway.store.errors import (
     VaultKeyInUse,
     VaultRecordNotFound,
 )
+from node_gateway.store.files import create_private, fsync_dir, write_private
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
@@ -188,8 +189,8 @@ class Keyring:
             retired.mkdir(mode=0o700, exist_ok=True)
             target = retired / f"key-{key_id}.bin"
             os.replace(self._directory / f"key-{key_id}.bin", target)
-            _fsync_dir(retired)
-            _fsync_dir(self._directory)
+            fsync_dir(retired)
+            fsync_dir(self._directory)
             self._ciphers = {k: c for k, c in self._ciphers.items() if k != key_id}
         return target
 
@@ -467,43 +468,13 @@ def _check_not_writable_by_others(path: Path) -> None:
 
 
 def _write_key(directory: Path, key_id: str) -> bytes:
-    """Write a fresh key atomically (temporary file, fsync, rename) with mode 0600."""
+    """Write a fresh key atomically (mode 0600); never over an existing key file."""
     target = directory / f"key-{key_id}.bin"
-    if target.exists():
-        raise VaultKeyError(f"{target} already exists")
     key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-    _write_private(directory / f".key-{key_id}.bin.tmp", key)
-    os.replace(directory / f".key-{key_id}.bin.tmp", target)
-    _fsync_dir(directory)
+    if not create_private(target, key):
+        raise VaultKeyError(f"{target} already exists")
     return key
 
 
 def _write_current(directory: Path, key_id: str) -> None:
-    temporary = directory / f".{CURRENT_FILE}.tmp"
-    _write_private(temporary, f"{key_id}\n".encode("ascii"))
-    os.replace(temporary, directory / CURRENT_FILE)
-    _fsync_dir(directory)
-
-
-def _write_private(path: Path, content: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        if _POSIX:
-            os.fchmod(fd, 0o600)  # whatever the umask
-        view = memoryview(content)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename in `directory` durable (a no-op where directories cannot be opened)."""
-    if not _POSIX:
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    write_private(directory / CURRENT_FILE, f"{key_id}\n".encode("ascii"))
