@@ -16,6 +16,7 @@ the request has run for `time_budget_s`.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -46,6 +47,11 @@ READ_METHODS = frozenset(
 # (the other reads are lookups; clients.verify fetches block times 100 to a batch).
 METERED_METHODS = frozenset({"eth_call", "eth_estimateGas", "eth_getLogs"})
 MAX_LOG_RANGE = 1_000_000
+# A log filter is checked once, then matched against every log of its range: bound its size.
+MAX_TOPIC_POSITIONS = 4
+MAX_TOPIC_OPTIONS = 100
+MAX_FILTER_ADDRESSES = 100
+_TOPIC = re.compile(r"0x[0-9a-fA-F]{64}")
 # An estimate is the least gas found to succeed, to within this much (eth_estimateGas).
 ESTIMATE_TOLERANCE = 1_000
 BASE_TX_GAS = 21_000  # no call succeeds with less
@@ -105,13 +111,32 @@ def _block(w3: Web3, tag: Any) -> int:
     raise RpcRefused(INVALID_PARAMS, f"bad block tag {tag!r}")
 
 
-def _topics_match(log: Any, wanted: list[Any]) -> bool:
-    have = ["0x" + bytes(t).hex() for t in log["topics"]]
-    for i, want in enumerate(wanted):
+def _topic_filter(raw: Any) -> list[frozenset[str] | None]:
+    """A filter's `topics`, checked and made into sets once per request (None: any topic)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_TOPIC_POSITIONS:
+        raise RpcRefused(INVALID_PARAMS, f"topics: a list of at most {MAX_TOPIC_POSITIONS}")
+    wanted: list[frozenset[str] | None] = []
+    for i, want in enumerate(raw):
         if want is None:
+            wanted.append(None)
             continue
         options = want if isinstance(want, list) else [want]
-        if i >= len(have) or have[i] not in {str(o).lower() for o in options}:
+        if len(options) > MAX_TOPIC_OPTIONS:
+            raise RpcRefused(INVALID_PARAMS, f"topics[{i}]: at most {MAX_TOPIC_OPTIONS} options")
+        if not all(isinstance(o, str) and _TOPIC.fullmatch(o) for o in options):
+            raise RpcRefused(INVALID_PARAMS, f"topics[{i}]: each topic is 32 bytes of 0x-hex")
+        wanted.append(frozenset(o.lower() for o in options))
+    return wanted
+
+
+def _topics_match(log: Any, wanted: list[frozenset[str] | None]) -> bool:
+    have = ["0x" + bytes(t).hex() for t in log["topics"]]
+    for i, options in enumerate(wanted):
+        if options is None:
+            continue
+        if i >= len(have) or have[i] not in options:
             return False
     return True
 
@@ -131,8 +156,9 @@ def _quantity(value: Any, name: str) -> int | None:
     return number
 
 
-def _method(req: Any) -> Any:
-    return req.get("method") if isinstance(req, dict) else None
+def _method(req: Any) -> str | None:
+    method = req.get("method") if isinstance(req, dict) else None
+    return method if isinstance(method, str) else None
 
 
 def _out_of_gas(exc: Exception) -> bool:
@@ -186,7 +212,8 @@ class ReadOnlyRpc:
         if not payload or len(payload) > limit:
             return _error(None, INVALID_REQUEST, f"a batch holds 1..{limit} requests")
         if admit is not None:
-            admit(max(1, sum(1 for item in payload if _method(item) in METERED_METHODS)))
+            metered = sum(1 for item in payload if _method(item) in METERED_METHODS)
+            admit(max(1, metered))
         out = []
         for i, item in enumerate(payload):
             if i > 0 and self._clock() >= deadline:
@@ -209,8 +236,8 @@ class ReadOnlyRpc:
         if method not in READ_METHODS:
             return _error(rid, METHOD_NOT_FOUND, f"{method} is not served (read-only ledger front)")
         try:
-            if method == "eth_estimateGas":
-                result = self._eth_estimateGas(deadline, *params)
+            if method in ("eth_estimateGas", "eth_getLogs"):  # they watch the time budget
+                result = getattr(self, "_" + method)(deadline, *params)
             else:
                 result = getattr(self, "_" + method)(*params)
         except RpcRefused as exc:
@@ -308,6 +335,10 @@ class ReadOnlyRpc:
             mid = (failed + succeeded) // 2
             try:
                 self._run({**call, "gas": mid}, block)
+            except RpcRefused as exc:
+                if exc.code == LIMIT_EXCEEDED:  # busy: no answer about this much gas
+                    raise
+                failed = mid
             except Exception:
                 failed = mid
             else:
@@ -325,25 +356,36 @@ class ReadOnlyRpc:
     def _eth_getTransactionReceipt(self, tx_hash: str) -> Any:
         return _rpc(dict(self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))))
 
-    def _eth_getLogs(self, flt: dict[str, Any]) -> list[Any]:
+    def _eth_getLogs(self, deadline: float, flt: dict[str, Any]) -> list[Any]:
+        if not isinstance(flt, dict):
+            raise RpcRefused(INVALID_PARAMS, "the filter must be an object")
         head = int(self.w3.eth.block_number)
         start = _block(self.w3, flt.get("fromBlock", "earliest"))
         end = min(_block(self.w3, flt.get("toBlock", "latest")), head)
         if end - start > MAX_LOG_RANGE:
             raise RpcRefused(LIMIT_EXCEEDED, f"at most {MAX_LOG_RANGE} blocks per query")
         raw = flt.get("address")
-        addresses = {to_checksum_address(a) for a in ([raw] if isinstance(raw, str) else raw or [])}
-        topics = list(flt.get("topics") or [])
+        listed = [raw] if isinstance(raw, str) else raw or []
+        if not isinstance(listed, list) or len(listed) > MAX_FILTER_ADDRESSES:
+            raise RpcRefused(INVALID_PARAMS, f"address: at most {MAX_FILTER_ADDRESSES}")
+        addresses = {to_checksum_address(a) for a in listed}
+        topics = _topic_filter(flt.get("topics"))
         logs = self.log_source(start, end) if self.log_source is not None else None
         if logs is None:
             query: dict[str, Any] = {"fromBlock": start, "toBlock": end}
             logs = list(self.w3.eth.get_logs(query))  # type: ignore[arg-type]
-        return [
-            _rpc(dict(log))
-            for log in logs
-            if (not addresses or to_checksum_address(log["address"]) in addresses)
-            and _topics_match(log, topics)
-        ]
+        found = []
+        for i, log in enumerate(logs):
+            if i % 256 == 255 and self._clock() >= deadline:
+                raise RpcRefused(
+                    LIMIT_EXCEEDED,
+                    "request time budget exhausted while filtering logs: ask for fewer blocks",
+                )
+            if (
+                not addresses or to_checksum_address(log["address"]) in addresses
+            ) and _topics_match(log, topics):
+                found.append(_rpc(dict(log)))
+        return found
 
 
 def _error(rid: Any, code: int, message: str) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from node_gateway.ledger.rpc import (
     PARSE_ERROR,
     ReadOnlyRpc,
     RpcLimits,
+    RpcRefused,
 )
 from node_gateway.services.rate_limit import RateLimiter
 from tests.utils.gateway import CENTRE, NINGBO, ZHENGZHOU, GatewayWorld, assert_problem
@@ -472,6 +473,70 @@ def test_hostile_get_logs_batch_answers_every_item(gw: GatewayWorld) -> None:
     errors = {i: a["error"]["code"] for i, a in enumerate(answers) if "error" in a}
     assert errors[HOSTILE_FILTERS.index({"fromBlock": "0xzz"})] == INVALID_PARAMS
     assert errors[HOSTILE_FILTERS.index({"topics": 7})] == INVALID_PARAMS
+
+
+@pytest.mark.parametrize("method", [["eth_call"], {"a": 1}, 7, None])
+def test_batch_item_whose_method_is_not_a_string_answers_invalid_request(
+    gw: GatewayWorld, method: Any
+) -> None:
+    """Metering a batch looks each method up before `_one` checks it: never a 500."""
+    answers = post(gw, [{"jsonrpc": "2.0", "id": 1, "method": method}, rpc_request("eth_chainId")])
+    assert error_code(answers[0]) == INVALID_REQUEST and "result" in answers[1]
+
+
+@pytest.mark.parametrize(
+    "flt",
+    [
+        {"topics": [["0x" + "00" * 32] * 101]},
+        {"topics": [None] * 5},
+        {"topics": [["0x" + "00" * 31]]},
+        {"topics": [[" 0x" + "00" * 32]]},
+        {"address": ["0x" + "11" * 20] * 101},
+    ],
+)
+def test_oversized_or_malformed_log_filters_are_refused_before_matching(
+    gw: GatewayWorld, flt: Any
+) -> None:
+    """A filter is matched against every log of its range: its size is bounded up front (100k
+    topic options cost 24 ms per log)."""
+    assert error_code(post(gw, rpc_request("eth_getLogs", {"fromBlock": "0x0", **flt}))) == (
+        INVALID_PARAMS
+    )
+
+
+def test_get_logs_stops_at_the_time_budget(ledger: AreaLedger) -> None:
+    many = [{"address": "0x" + "11" * 20, "topics": [b"\x01" * 32]} for _ in range(1000)]
+    ticks = itertools.count()
+    rpc = ReadOnlyRpc(
+        ledger.w3,
+        lambda _a, _b: many,
+        limits=RpcLimits(time_budget_s=2.0),
+        clock=lambda: float(next(ticks)),
+    )
+    answer = rpc.handle(rpc_request("eth_getLogs", {"fromBlock": "0x0"}))
+    assert error_code(answer) == LIMIT_EXCEEDED and "fewer blocks" in answer["error"]["message"]
+
+
+def test_estimate_gas_reports_busy_instead_of_the_cap(
+    ledger: AreaLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search step that could not start is no evidence that the gas was too little."""
+    rpc = _front(ledger)
+    tx = {
+        "to": ledger.contracts.consortium.address,
+        "data": _data(ledger, "consortium", "threshold"),
+    }
+    real_run = rpc._run
+    runs = itertools.count()
+
+    def busy_after_first(call: dict[str, Any], block: int) -> bytes:
+        if next(runs) == 0:
+            return real_run(call, block)
+        raise RpcRefused(LIMIT_EXCEEDED, "the ledger front is busy with other calls")
+
+    monkeypatch.setattr(rpc, "_run", busy_after_first)
+    answer = rpc.handle(rpc_request("eth_estimateGas", tx))
+    assert error_code(answer) == LIMIT_EXCEEDED
 
 
 def test_deep_json_text_answers_parse_error(gw: GatewayWorld) -> None:
