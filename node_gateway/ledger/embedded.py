@@ -96,6 +96,7 @@ class EmbeddedChain:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._path = self.data_dir / JOURNAL
         self._lock = threading.RLock()
+        self._torn_from: int | None = None  # where a torn last line starts (`_read_journal`)
         entries = self._read_journal()
         if entries:
             header = entries[0]
@@ -123,31 +124,30 @@ class EmbeddedChain:
     # ------------------------------------------------------------ journal
 
     def _read_journal(self) -> list[dict[str, Any]]:
+        """The journal's complete lines. A last line without its newline is a write that never
+        completed (a crash before its fsync: no caller saw that transaction's receipt); it is
+        skipped here and cut off before this chain first appends (`_append`), never by merely
+        opening, since a reader (`crossreturn ledger head`) may open while a writer appends."""
         if not self._path.exists():
             return []
-        self._cut_torn_tail()
+        data = self._path.read_bytes()
+        complete = data.rfind(b"\n") + 1  # 0 when even the first line is torn
+        self._torn_from = complete if complete < len(data) else None
         entries: list[dict[str, Any]] = []
-        lines = self._path.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, start=1):
+        for number, line in enumerate(data[:complete].decode("utf-8").splitlines(), start=1):
             try:
                 entries.append(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise LedgerJournalError(f"{self._path}:{number}: corrupt entry") from exc
         return entries
 
-    def _cut_torn_tail(self) -> None:
-        """Drop a last line whose write never completed (a crash before its newline and fsync:
-        no caller saw that transaction's receipt). Left in place, the next append would be
-        glued to it and make a corrupt line in the middle of the journal."""
-        with self._path.open("r+b") as fh:
-            data = fh.read()
-            if not data or data.endswith(b"\n"):
-                return
-            fh.truncate(data.rfind(b"\n") + 1)  # 0 when even the first line is torn
-            fh.flush()
-            os.fsync(fh.fileno())
-
     def _append(self, entry: dict[str, Any]) -> None:
+        if self._torn_from is not None:
+            # Glued to a torn line, this entry would become a corrupt line mid-journal.
+            with self._path.open("r+b") as fh:
+                fh.truncate(self._torn_from)
+                os.fsync(fh.fileno())
+            self._torn_from = None
         with self._path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, separators=(",", ":")) + "\n")
             fh.flush()

@@ -97,6 +97,18 @@ def test_chain_goes_on_after_a_torn_last_line(tmp_path: Path, torn: str) -> None
     assert call(attach_contracts(again.w3, addresses).tax_anchor.functions.getRoot(root))[0] == 3100
 
 
+def test_opening_a_journal_with_a_torn_tail_writes_nothing(tmp_path: Path) -> None:
+    """A reader (`crossreturn ledger head`) may open the journal while the writer is in the
+    middle of an append: it must not cut that line off."""
+    start_story(tmp_path)
+    path = tmp_path / "journal.jsonl"
+    with path.open("a") as fh:
+        fh.write('{"ts": 12')  # an append in progress
+    before = path.read_bytes()
+    EmbeddedChain(tmp_path).head()
+    assert path.read_bytes() == before
+
+
 def test_corrupt_journal_entry_raises(tmp_path: Path) -> None:
     start_story(tmp_path)
     path = tmp_path / "journal.jsonl"
