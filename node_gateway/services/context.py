@@ -77,9 +77,7 @@ def load_id_secret(keys_dir: Path) -> bytes:
 
 def load_keyring(keys_dir: Path) -> Keyring:
     """The vault keyring, created on first start."""
-    if not (keys_dir / "current").exists() and not any(keys_dir.glob("key-*.bin")):
-        return Keyring.create(keys_dir)
-    return Keyring.load(keys_dir)
+    return Keyring.open(keys_dir)
 
 
 def load_encryption_keys(keys_dir: Path) -> EncryptionKeys:

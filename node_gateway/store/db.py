@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 _savepoint_ids = itertools.count(1)
-# Held while a connection is being opened: see `_create_private`.
+# Held while a connection is being opened: see `_create_db_file`.
 _opening = threading.Lock()
 
 
@@ -53,7 +53,7 @@ def open_db(
     """Open (creating if needed) the database at `path`: WAL, synchronous=FULL, foreign keys on."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _opening:
-        _create_private(path)
+        _create_db_file(path)
         for file in (path, _sidecar(path, "-wal"), _sidecar(path, "-shm")):
             if file.exists():
                 os.chmod(file, 0o600)  # SQLite gives -wal and -shm the mode of the database file
@@ -81,7 +81,7 @@ def open_db(
     return conn
 
 
-def _create_private(path: Path) -> None:
+def _create_db_file(path: Path) -> None:
     """Create the database file with mode 0600 if it does not exist yet; never touch one that does.
 
     Closing *any* descriptor of a file drops every POSIX lock this process holds on it (fcntl

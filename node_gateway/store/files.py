@@ -10,13 +10,17 @@ import os
 import secrets
 from pathlib import Path
 
-_POSIX = os.name == "posix"
+POSIX = os.name == "posix"
 
 
 def write_private(path: Path, content: bytes) -> None:
     """Write `path` (mode 0600) with `content`, replacing any earlier file atomically."""
     temporary = _write_temporary(path, content)
-    os.replace(temporary, path)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)  # never leave a copy of a secret behind
+        raise
     fsync_dir(path.parent)
 
 
@@ -36,7 +40,7 @@ def create_private(path: Path, content: bytes) -> bool:
 
 def fsync_dir(directory: Path) -> None:
     """Make a rename or link in `directory` durable (a no-op where directories cannot be opened)."""
-    if not _POSIX:
+    if not POSIX:
         return
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -50,7 +54,7 @@ def _write_temporary(path: Path, content: bytes) -> Path:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        if _POSIX:
+        if POSIX:
             os.fchmod(fd, 0o600)  # whatever the umask
         view = memoryview(content)
         while view:

@@ -46,7 +46,7 @@ from node_gateway.store.errors import (
     VaultKeyInUse,
     VaultRecordNotFound,
 )
-from node_gateway.store.files import create_private, fsync_dir, write_private
+from node_gateway.store.files import POSIX, create_private, fsync_dir, write_private
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
@@ -57,7 +57,6 @@ MAX_ID_LENGTH = 256
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _KEY_FILE = re.compile(r"key-(.+)\.bin")
 _AAD_LABEL = b"crossreturn.vault.v1"
-_POSIX = os.name == "posix"
 
 
 class Keyring:
@@ -114,6 +113,18 @@ class Keyring:
         return cls.load(directory)
 
     @classmethod
+    def open(cls, directory: Path) -> Keyring:
+        """Load the keyring in `directory`, creating it on a first start, and finishing a first
+        start that stopped between writing its key and the `current` file naming it."""
+        found = _key_files(directory) if directory.is_dir() else []
+        if not (directory / CURRENT_FILE).exists():
+            if not found:
+                return cls.create(directory)
+            if len(found) == 1:  # the one key a first start wrote: it is the current one
+                _write_current(directory, found[0][0])
+        return cls.load(directory)
+
+    @classmethod
     def load(cls, directory: Path) -> Keyring:
         """Load every key in `directory`; refuse missing, short or unprotected key files."""
         if not directory.is_dir():
@@ -121,8 +132,11 @@ class Keyring:
         _check_not_writable_by_others(directory)
         keys: dict[str, bytes] = {}
         for key_id, path in _key_files(directory):
-            _check_private(path)
-            key = path.read_bytes()
+            try:
+                _check_private(path)
+                key = path.read_bytes()
+            except FileNotFoundError:
+                continue  # retired by another process since the listing (it holds no record)
             if len(key) != KEY_BYTES:
                 raise VaultKeyError(
                     f"{path} holds {len(key)} bytes; a vault key is exactly {KEY_BYTES} bytes"
@@ -451,7 +465,7 @@ def _check_private(path: Path) -> None:
     info = path.stat()
     if not stat.S_ISREG(info.st_mode):
         raise VaultKeyError(f"{path} is not a regular file")
-    if _POSIX and info.st_mode & 0o077:
+    if POSIX and info.st_mode & 0o077:
         raise VaultKeyError(
             f"{path} is accessible by group or others (mode {stat.S_IMODE(info.st_mode):04o}); "
             "vault keys must be private to the gateway's user: chmod 600 it"
@@ -460,7 +474,7 @@ def _check_private(path: Path) -> None:
 
 def _check_not_writable_by_others(path: Path) -> None:
     info = path.stat()
-    if _POSIX and info.st_mode & 0o022:
+    if POSIX and info.st_mode & 0o022:
         raise VaultKeyError(
             f"{path} is writable by group or others (mode {stat.S_IMODE(info.st_mode):04o}); "
             "anyone who can write it can substitute the vault's keys"

@@ -55,3 +55,11 @@ def test_mode_is_private_whatever_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o600
+
+
+def test_write_private_that_cannot_replace_leaves_no_copy_behind(tmp_path: Path) -> None:
+    target = tmp_path / "creds.json"
+    target.mkdir()  # a directory where the file should go: the rename fails
+    with pytest.raises(OSError):
+        write_private(target, b"secret")
+    assert [p.name for p in tmp_path.iterdir()] == ["creds.json"]

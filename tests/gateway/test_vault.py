@@ -27,6 +27,7 @@ from node_gateway.store import (
     open_db,
     transaction,
 )
+from node_gateway.store import vault as vault_module
 from node_gateway.store.vault import KEY_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -512,6 +513,43 @@ def test_keyring_refresh_is_a_no_op_until_current_changes(keyring: Keyring, key_
     assert keyring.refresh() is True
     assert keyring.refresh() is False
     assert keyring.current == (key_dir / "current").read_text().strip()
+
+
+def test_keyring_load_skips_a_key_retired_while_it_lists_the_directory(
+    keyring: Keyring, key_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's `--retire-old` may move a key away between the gateway's listing and its
+    read of the file: the reload goes on without it (it holds no record), no 500."""
+    old = keyring.current
+    Keyring.load(key_dir).rotate()
+    real_key_files = vault_module._key_files
+
+    def listing_then_retire(directory: Path) -> list[tuple[str, Path]]:
+        listed = real_key_files(directory)
+        (directory / f"key-{old}.bin").unlink()
+        return listed
+
+    monkeypatch.setattr(vault_module, "_key_files", listing_then_retire)
+    reloaded = Keyring.load(key_dir)
+    assert old not in reloaded and reloaded.current != old
+
+
+def test_keyring_open_finishes_a_first_start_stopped_before_current(key_dir: Path) -> None:
+    created = Keyring.create(key_dir)
+    (key_dir / "current").unlink()  # stopped between writing the key and naming it current
+    assert Keyring.open(key_dir).current == created.current
+
+
+def test_keyring_open_creates_on_first_start_and_loads_after(key_dir: Path) -> None:
+    first = Keyring.open(key_dir)
+    assert Keyring.open(key_dir).key_ids == first.key_ids
+
+
+def test_keyring_open_does_not_guess_between_several_keys(key_dir: Path) -> None:
+    Keyring.create(key_dir).rotate()
+    (key_dir / "current").unlink()
+    with pytest.raises(VaultKeyError, match="current"):
+        Keyring.open(key_dir)
 
 
 def test_retire_current_or_unknown_key_refused(vault: Vault, keyring: Keyring) -> None:
