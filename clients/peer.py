@@ -44,6 +44,7 @@ REQUEST_TYPE = [
 HEX32 = re.compile(r"0x[0-9a-f]{64}")
 SIGNATURE = re.compile(r"0x[0-9a-f]{130}")
 DOC_TYPE = re.compile(r"[a-z][a-z_]{0,63}")
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 TIMESTAMP_LIMIT = 2**64  # uint64 in the EIP-712 type
 HEX_FIELDS = ("requester", "holder", "subject", "nonce")
 JSON_FIELDS = frozenset({"requester", "holder", "subject", "docType", "timestamp", "nonce"})
@@ -54,10 +55,14 @@ def _b(text: str) -> bytes:
 
 
 def parse_signature(signature: Any) -> bytes:
-    """The 65 bytes of a request signature given as lowercase 0x-hex (ValueError otherwise)."""
+    """The 65 bytes of a request signature given as lowercase 0x-hex, in its one canonical
+    form: v 27 or 28 and a low s (EIP-2), as eth-account signs (ValueError otherwise)."""
     if not isinstance(signature, str) or not SIGNATURE.fullmatch(signature):
         raise ValueError("signature must be 65 bytes of lowercase 0x-hex")
-    return _b(signature)
+    raw = _b(signature)
+    if raw[64] not in (27, 28) or not 0 < int.from_bytes(raw[32:64], "big") <= SECP256K1_N // 2:
+        raise ValueError("signature must be canonical: v 27 or 28 and s in the lower half (EIP-2)")
+    return raw
 
 
 @dataclass(frozen=True)

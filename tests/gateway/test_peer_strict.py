@@ -233,5 +233,25 @@ def test_non_object_body_is_refused(asker: Asker) -> None:
 
 def test_well_formed_unrecoverable_signature_is_refused(asker: Asker) -> None:
     _, body = asker.signed()
-    body["signature"] = "0x" + "00" * 65
+    body["signature"] = "0x" + "00" * 32 + "00" * 31 + "01" + "1b"  # r = 0: no public key
     assert_problem(asker.post(body), 401, "bad_peer_signature")
+
+
+N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _other_forms(signature: str) -> list[str]:
+    """The same signature spelt the other ways ecrecover would accept: v as 0/1, high s."""
+    raw = bytes.fromhex(signature[2:])
+    r, s_value, v = raw[:32], int.from_bytes(raw[32:64], "big"), raw[64]
+    low_v = r + raw[32:64] + bytes([v - 27])
+    high_s = r + (N - s_value).to_bytes(32, "big") + bytes([55 - v])  # 27 <-> 28
+    return ["0x" + low_v.hex(), "0x" + high_s.hex()]
+
+
+def test_other_forms_of_a_valid_signature_are_refused(asker: Asker) -> None:
+    """One spelling per signature too (EIP-2): v 27/28 and low s only."""
+    _, body = asker.signed()
+    for form in _other_forms(body["signature"]):
+        _bad_request(asker.post({**body, "signature": form}))
+    assert asker.post(body).status_code == 200  # the nonce was not spent by the refusals

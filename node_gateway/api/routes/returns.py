@@ -47,7 +47,7 @@ def post_arrival(
     response: Response,
 ) -> Any:
     """Return centre only."""
-    rid = return_id.lower()
+    rid = return_id  # ReturnId admits one spelling: lowercase
     return idempotent(
         response, db, who, write, lambda: returns.arrival(ctx, db, who, rid, body.record)
     )
@@ -64,7 +64,7 @@ def post_inspection(
     response: Response,
 ) -> Any:
     """Return centre only; the report covers every applied line."""
-    rid = return_id.lower()
+    rid = return_id
     return idempotent(
         response, db, who, write, lambda: returns.inspection(ctx, db, who, rid, body.record)
     )
@@ -81,7 +81,7 @@ def post_recognition(
     response: Response,
 ) -> Any:
     """Origin only, by an officer: recognise the return centre's inspection result."""
-    rid = return_id.lower()
+    rid = return_id
     return idempotent(
         response,
         db,
@@ -102,7 +102,7 @@ def post_dispute(
     response: Response,
 ) -> Any:
     """Origin only, by an officer: the reason is committed, kept off the ledger."""
-    rid = return_id.lower()
+    rid = return_id
     return idempotent(
         response,
         db,
@@ -123,7 +123,7 @@ def post_settlement(
     response: Response,
 ) -> Any:
     """Origin only: tax not levied on the accepted lines, quota adjusted."""
-    rid = return_id.lower()
+    rid = return_id
     return idempotent(
         response, db, who, write, lambda: returns.settle(ctx, db, who, rid, body.record)
     )
