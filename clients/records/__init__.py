@@ -28,6 +28,7 @@ from clients.records.returns import ReturnApplication, ReturnLine
 from clients.records.tax import (
     AssessmentLine,
     Buyer,
+    DeclaredTotals,
     PaymentItem,
     TaxAssessment,
     TaxPayment,
@@ -40,6 +41,7 @@ __all__ = [
     "ArrivalRecord",
     "AssessmentLine",
     "Buyer",
+    "DeclaredTotals",
     "DocType",
     "FieldClass",
     "FieldError",

@@ -3,7 +3,8 @@
 Tables are built once, at import, by walking the models; a scalar field without a class is a
 programming error and fails the import. A pattern uses "*" for array indices
 ("/lines/*/price"); an array of scalars is also classed as a whole, since an empty array is a
-leaf of its own when a record is flattened (clients.commitments).
+leaf of its own when a record is flattened (clients.commitments), and so is an optional object,
+which is a null leaf when absent.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ def _walk(model: type[BaseModel], prefix: str, table: dict[str, FieldClass]) -> 
         path = f"{prefix}/{slot.key}"
         leaf = f"{path}/*" if slot.is_list else path
         if slot.model is not None:
+            if not slot.required:  # an optional object: a null leaf of its own when absent
+                if slot.field_class is None:
+                    raise TypeError(f"{model.__name__}.{slot.name} is optional; use field()")
+                table[path] = slot.field_class
             _walk(slot.model, leaf, table)
             continue
         if slot.field_class is None:

@@ -31,6 +31,7 @@ from clients.records.scalars import CENT, MAX_LINES
 from clients.records.tax import (
     AssessmentLine,
     Buyer,
+    DeclaredTotals,
     PaymentItem,
     TaxAssessment,
     TaxPayment,
@@ -171,6 +172,7 @@ def sample_tax_assessment(
         _assessment_line(rng, gnum, SINGLE_LIMIT_FEN // lines, customs_code)
         for gnum in range(1, lines + 1)
     ]
+    totals = _totals(items)  # a bill whose head agrees with its lines to the fen
     return TaxAssessment(
         invt_no=f"{customs_code}{release.year}I{serial:09d}",
         order_no=f"DD{release:%Y%m%d}{_digits(rng, 10)}",
@@ -184,7 +186,13 @@ def sample_tax_assessment(
         release_time=release,
         buyer=sample_buyer(rng),
         lines=items,
-        totals=_totals(items),
+        totals=totals,
+        declared_totals=DeclaredTotals(
+            customs_duty=totals.customs_duty,
+            vat=totals.vat,
+            consumption_tax=totals.consumption_tax,
+            tax_total=totals.tax_total,
+        ),
     )
 
 

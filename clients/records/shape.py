@@ -25,6 +25,7 @@ class Slot:
     model: type[BaseModel] | None  # the nested model, or the item model of a list
     is_list: bool
     field_class: FieldClass | None
+    required: bool  # False: the field may be left out (it is then null)
 
 
 def _strip(annotation: Any) -> Any:
@@ -57,6 +58,7 @@ def _slot(name: str, model: type[BaseModel]) -> Slot:
         model=nested,
         is_list=is_list,
         field_class=FieldClass(tag) if isinstance(tag, str) else None,
+        required=info.is_required(),
     )
 
 

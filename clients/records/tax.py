@@ -40,6 +40,11 @@ PERSONAL, COMMERCIAL, GOODS, PUBLIC = (
 )
 
 
+# A tax bill's head may round once where its lines were rounded each: its figures may differ
+# from the sums of the lines' amounts by up to this much per line of the bill.
+ROUNDING_PER_LINE = Decimal("0.01")
+
+
 def _total(amounts: Iterable[Decimal]) -> Decimal:
     return sum(amounts, Decimal("0.00"))
 
@@ -96,13 +101,33 @@ class AssessmentLine(Part):
 
 
 class TaxTotals(Part):
-    """The tax bill's totals over all lines."""
+    """The sums over all lines, exactly: the basis of settlement."""
 
     total_price: Money = field(COMMERCIAL)
     customs_duty: Money = field(COMMERCIAL)
     vat: Money = field(COMMERCIAL)
     consumption_tax: Money = field(COMMERCIAL)
     tax_total: Money = field(COMMERCIAL)
+
+
+class DeclaredTotals(Part):
+    """The tax bill head's own figures as declared (CEB816 TaxHeadRd); they may differ from
+    the lines' sums by rounding (ROUNDING_PER_LINE per line), and settle nothing."""
+
+    customs_duty: Money = field(COMMERCIAL)
+    vat: Money = field(COMMERCIAL)
+    consumption_tax: Money = field(COMMERCIAL)
+    tax_total: Money = field(COMMERCIAL)
+
+    def _problems(self) -> list[FieldError]:
+        computed = self.customs_duty + self.vat + self.consumption_tax
+        if self.tax_total != computed:
+            return [
+                FieldError(
+                    "/taxTotal", "totals_mismatch", f"taxTotal {self.tax_total} != {computed}"
+                )
+            ]
+        return []
 
 
 class TaxAssessment(Record):
@@ -123,19 +148,24 @@ class TaxAssessment(Record):
     buyer: Buyer
     lines: Lines[AssessmentLine]
     totals: TaxTotals
+    # null when the source carries no bill head of its own (totals computed from the lines)
+    declared_totals: DeclaredTotals | None = field(COMMERCIAL, default=None)
 
     def _problems(self) -> list[FieldError]:
         found: list[FieldError] = []
         if self.invt_no[:4] != self.customs_code:
             found.append(invt_no_customs_code(self.invt_no, self.customs_code))
+        lines = {
+            "customsDuty": _total(x.customs_duty for x in self.lines),
+            "vat": _total(x.vat for x in self.lines),
+            "consumptionTax": _total(x.consumption_tax for x in self.lines),
+        }
+        lines["taxTotal"] = _total(lines.values())
         sums = {
             "totalPrice": (self.totals.total_price, _total(x.total_price for x in self.lines)),
-            "customsDuty": (self.totals.customs_duty, _total(x.customs_duty for x in self.lines)),
-            "vat": (self.totals.vat, _total(x.vat for x in self.lines)),
-            "consumptionTax": (
-                self.totals.consumption_tax,
-                _total(x.consumption_tax for x in self.lines),
-            ),
+            "customsDuty": (self.totals.customs_duty, lines["customsDuty"]),
+            "vat": (self.totals.vat, lines["vat"]),
+            "consumptionTax": (self.totals.consumption_tax, lines["consumptionTax"]),
             "taxTotal": (
                 self.totals.tax_total,
                 self.totals.customs_duty + self.totals.vat + self.totals.consumption_tax,
@@ -145,6 +175,35 @@ class TaxAssessment(Record):
             if stated != computed:
                 found.append(
                     FieldError(f"/totals/{key}", "totals_mismatch", f"{key} {stated} != {computed}")
+                )
+        if self.declared_totals is not None:
+            found += self._declared_problems(self.declared_totals, lines)
+        return found
+
+    def _declared_problems(
+        self, declared: DeclaredTotals, lines: dict[str, Decimal]
+    ) -> list[FieldError]:
+        """The bill head's figures that differ from the sums of the lines' amounts by more
+        than rounding allows: ROUNDING_PER_LINE per line of the bill."""
+        count = len(self.lines)
+        allowed = ROUNDING_PER_LINE * count
+        found: list[FieldError] = []
+        for key, stated in (
+            ("customsDuty", declared.customs_duty),
+            ("vat", declared.vat),
+            ("consumptionTax", declared.consumption_tax),
+            ("taxTotal", declared.tax_total),
+        ):
+            off = abs(stated - lines[key])
+            if off > allowed:
+                found.append(
+                    FieldError(
+                        f"/declaredTotals/{key}",
+                        "totals_mismatch",
+                        f"tax bill {self.invt_no}: declared {key} {stated} differs from its "
+                        f"{count} line{'s' if count != 1 else ''}' sum {lines[key]} by {off}, "
+                        f"more than {ROUNDING_PER_LINE} per line allows ({allowed})",
+                    )
                 )
         return found
 

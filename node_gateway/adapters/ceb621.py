@@ -26,11 +26,18 @@ field is validated. The order of the records is the order of the lists in the CE
                                                 valueAddedTax, consumptionTax
     releaseTime                              <- TaxHeadRd returnTime (the bill is issued
                                                 when customs releases the list)
-    totals.customsDuty, vat, consumptionTax  <- TaxHeadRd customsTax, valueAddedTax,
-                                                consumptionTax
-    totals.totalPrice                        <- the sum of the lines' totalPrice (the CEB621
-                                                head carries no goods value)
-    totals.taxTotal                          <- the sum of the TaxHeadRd's three taxes
+    totals.totalPrice, customsDuty, vat,     <- the sums of the lines' amounts (the CEB621
+      consumptionTax                            head carries no goods value)
+    totals.taxTotal                          <- the sum of those three taxes
+    declaredTotals.customsDuty, vat,         <- TaxHeadRd customsTax, valueAddedTax,
+      consumptionTax                            consumptionTax, as declared
+    declaredTotals.taxTotal                  <- the sum of the TaxHeadRd's three taxes
+
+**Rounding.** Customs rounds each line's taxes to the fen and the bill's head once, so a head
+figure may differ from the sum of its lines by rounding: up to 1 fen per line of the bill
+(clients.records.tax.ROUNDING_PER_LINE) is accepted, and both are kept; the lines (and
+`totals`) are the basis of settlement. A larger difference is `totals_mismatch` at the
+TaxHeadRd element, naming the list and both figures.
 
 TaxListRd `taxPrice` (the dutiable value, which may include freight) is not used. A bill with
 `status` 3 (void: the list was cancelled) gives no tax record. Amounts may carry up to five
@@ -237,12 +244,19 @@ def _draft(inventory: _Part, bill: _Part) -> Draft:
         rd = taxed[int_of(line.text("gnum") or "")]
         for key, name in TAXES:
             draft.put(f"{base}/{key}", _money(rd, name), rd.at(name))
-    draft.origin("/totals", tax.path)
+    draft.origin("/totals", inventory.node.path)
+    draft.put("/totals/totalPrice", total(line_totals), inventory.node.path, derived=True)
+    line_taxes = []
+    for key, _ in TAXES:
+        sums = total(draft.get(f"/lines/{i}/{key}") for i in range(len(inventory.lines)))
+        draft.put(f"/totals/{key}", sums, bill.node.path, derived=True)
+        line_taxes.append(sums)
+    draft.put("/totals/taxTotal", total(line_taxes), bill.node.path, derived=True)
+    draft.origin("/declaredTotals", tax.path)
     head_taxes = [_money(tax, name) for _, name in TAXES]
     for (key, name), value in zip(TAXES, head_taxes, strict=True):
-        draft.put(f"/totals/{key}", value, tax.at(name))
-    draft.put("/totals/totalPrice", total(line_totals), inventory.node.path, derived=True)
-    draft.put("/totals/taxTotal", total(head_taxes), tax.path, derived=True)
+        draft.put(f"/declaredTotals/{key}", value, tax.at(name))
+    draft.put("/declaredTotals/taxTotal", total(head_taxes), tax.path, derived=True)
     return draft
 
 

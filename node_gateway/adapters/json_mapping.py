@@ -16,6 +16,7 @@ field of the canonical record, where it is in the source and how to convert it:
     "/tradeMode" = { value = "1210" }                       # a constant
     "/totals/vat" = { sum_lines = "/vat" }                  # the sum of a line field
     "/totals/taxTotal" = { sum = ["/totals/customsDuty", "/totals/vat"] }  # of other fields
+    "/declaredTotals/vat" = { path = "bill.vat", type = "money" }  # the bill head, if any
 
     [lines]
     path = "goods"                   # the source array; item i becomes /lines/i
@@ -26,8 +27,13 @@ Types: `text` (default: the value as it is), `int` (an integer or a string of di
 (an integer written as text), `money` (a decimal string or JSON number, read exactly: numbers
 are parsed as Decimal, never float), `fen` (an integer number of fen -> yuan), `time` (ISO 8601,
 or `format` as for strptime; no offset -> the mapping's timezone). A mapping must cover every
-field of the record; it is checked when loaded (MappingError). Problems in a source are
+field of the record, except that an optional object (`/declaredTotals`) is mapped whole or
+not at all (then null); it is checked when loaded (MappingError). Problems in a source are
 reported at its JSON pointer (`/data/inventories/0/details/1/quantity`).
+
+A tax assessment's `/totals` are the sums of its lines (`sum_lines`); a source whose bill head
+carries its own figures maps them to `/declaredTotals`, which the record accepts within
+rounding of the lines' sums (1 fen per line; clients.records.tax) and keeps beside them.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ from typing import Any
 
 from clients.adapters.drafts import Draft, build_records, decimal_of, total
 from clients.adapters.errors import InvalidJson, JsonTooLarge, SourceProblem
-from clients.records import FIELD_CLASSES, DocType
+from clients.records import FIELD_CLASSES, RECORD_TYPES, DocType
+from clients.records.shape import slots
 from node_gateway.adapters.json_guard import json_depth
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -149,9 +156,20 @@ def _timezone(text: Any, source: str) -> tzinfo:
     return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
+def _optional_objects(doc_type: DocType) -> set[str]:
+    """The record's optional objects (`/declaredTotals`): mapped whole or not at all."""
+    return {f"/{s.key}" for s in slots(RECORD_TYPES[doc_type]) if s.model and not s.required}
+
+
 def _check(mapping: JsonMapping, source: str) -> None:
-    """Every leaf of the record mapped, nothing else; sums refer to mapped fields."""
-    leaves = {p for p in FIELD_CLASSES[mapping.doc_type] if p != "/docType"}
+    """Every leaf of the record mapped, nothing else (an optional object may be left out
+    whole: it is then null); sums refer to mapped fields."""
+    optional = _optional_objects(mapping.doc_type)
+    given_top = {r.pointer for r in mapping.fields}
+    leaves = {p for p in FIELD_CLASSES[mapping.doc_type] if p != "/docType"} - optional
+    for part in optional:
+        if not any(p.startswith(part + "/") for p in given_top):
+            leaves = {p for p in leaves if not p.startswith(part + "/")}
     wanted_top = {p for p in leaves if not p.startswith(LINES + "/")}
     wanted_line = {p.removeprefix(LINES + "/*") for p in leaves if p.startswith(LINES + "/")}
     for rules, wanted, what in (

@@ -92,6 +92,7 @@ def _samples() -> dict[str, Record]:
     )
     return {
         "tax_assessment": assessment,
+        "tax_assessment_undeclared": assessment.model_copy(update={"declared_totals": None}),
         "tax_payment": sample_tax_payment([assessment, *_same_agent(assessment, 2)]),
         "return_application": application,
         "arrival": sample_arrival_record(application, RETURN_ID),
@@ -497,6 +498,62 @@ def test_assessment_totals_must_match_the_lines() -> None:
     assert rejected("tax_assessment", doc) == [("/totals/totalPrice", "totals_mismatch")]
 
 
+def _declared_off(vat_fen: int, excise_fen: int = 0) -> dict[str, Any]:
+    """The sample assessment (3 lines) with a bill head off its lines' sums by so many fen."""
+    doc = canonical_of("tax_assessment")
+    head = doc["declaredTotals"]
+    vat = Decimal(head["vat"]) + Decimal(vat_fen) / 100
+    excise = Decimal(head["consumptionTax"]) + Decimal(excise_fen) / 100
+    head["vat"], head["consumptionTax"] = f"{vat:.2f}", f"{excise:.2f}"
+    head["taxTotal"] = f"{Decimal(head['customsDuty']) + vat + excise:.2f}"
+    return doc
+
+
+@pytest.mark.parametrize(("vat", "excise"), [(1, 0), (-1, 0), (3, 0), (-3, 0), (2, -2), (1, 1)])
+def test_declared_totals_within_a_fen_per_line_kept_beside_the_lines(vat: int, excise: int) -> None:
+    doc = _declared_off(vat, excise)
+    record = parse_record("tax_assessment", doc)
+    assert isinstance(record, TaxAssessment) and record.declared_totals is not None
+    assert canonical(record)["declaredTotals"] == doc["declaredTotals"]
+    assert canonical(record)["totals"] == canonical_of("tax_assessment")["totals"]
+
+
+@pytest.mark.parametrize(
+    ("vat", "excise", "path"),
+    [
+        (4, 0, "/declaredTotals/vat"),
+        (-4, 0, "/declaredTotals/vat"),
+        (0, 4, "/declaredTotals/consumptionTax"),
+        (2, 2, "/declaredTotals/taxTotal"),  # each within 3 fen, together 4 off
+    ],
+)
+def test_declared_totals_beyond_a_fen_per_line_refused(vat: int, excise: int, path: str) -> None:
+    doc = _declared_off(vat, excise)
+    with pytest.raises(RecordValidationError) as caught:
+        parse_record("tax_assessment", doc)
+    total = ("/declaredTotals/taxTotal", "totals_mismatch")
+    assert caught.value.rules == list(dict.fromkeys([(path, "totals_mismatch"), total]))
+    message = caught.value.errors[0].message
+    assert doc["invtNo"] in message and "0.04" in message and "(0.03)" in message
+    key = path.rsplit("/", 1)[1]
+    assert doc["declaredTotals"][key] in message and doc["totals"][key] in message
+
+
+def test_declared_tax_total_must_add_up_its_own_taxes() -> None:
+    doc = _declared_off(1)
+    set_at(doc, "/declaredTotals/taxTotal", doc["totals"]["taxTotal"])  # within 3 fen, but
+    assert rejected("tax_assessment", doc) == [("/declaredTotals/taxTotal", "totals_mismatch")]
+
+
+def test_declared_totals_may_be_null_but_not_partial() -> None:
+    doc = set_at(canonical_of("tax_assessment"), "/declaredTotals", None)
+    assert parse_record("tax_assessment", doc).declared_totals is None  # type: ignore[attr-defined]
+    del doc["declaredTotals"]
+    assert canonical(parse_record("tax_assessment", doc))["declaredTotals"] is None
+    doc = set_at(canonical_of("tax_assessment"), "/declaredTotals/vat", ...)
+    assert rejected("tax_assessment", doc) == [("/declaredTotals/vat", "missing")]
+
+
 def test_payment_total_and_unique_inventory_lists() -> None:
     assert len(canonical_of("tax_payment")["items"]) == 3
     doc = set_at(canonical_of("tax_payment"), "/total", "0.00")
@@ -663,6 +720,8 @@ def test_samples_reach_every_pattern_of_every_table() -> None:
         (DocType.TAX_ASSESSMENT, "/logisticsNo", FieldClass.COMMERCIAL),
         (DocType.TAX_ASSESSMENT, "/invtNo", FieldClass.PUBLIC),
         (DocType.TAX_ASSESSMENT, "/totals/taxTotal", FieldClass.COMMERCIAL),
+        (DocType.TAX_ASSESSMENT, "/declaredTotals/vat", FieldClass.COMMERCIAL),
+        (DocType.TAX_ASSESSMENT, "/declaredTotals", FieldClass.COMMERCIAL),  # null when absent
         (DocType.TAX_PAYMENT, "/items/3/taxAmount", FieldClass.COMMERCIAL),
         (DocType.TAX_PAYMENT, "/items/3/invtNo", FieldClass.PUBLIC),
         (DocType.RETURN_APPLICATION, "/reason", FieldClass.GOODS),

@@ -17,7 +17,9 @@ def _fen(amount: Decimal) -> int:
 
 
 def ningbo_wms(a: TaxAssessment) -> dict[str, Any]:
-    """One inventory list as Ningbo's warehouse system exports it."""
+    """One inventory list as Ningbo's warehouse system exports it: its bill's taxes as the
+    assessment declares them (its line sums if it declares none)."""
+    head = a.declared_totals or a.totals
     return {
         "invt_no": a.invt_no,
         "customs_code": a.customs_code,
@@ -56,10 +58,10 @@ def ningbo_wms(a: TaxAssessment) -> dict[str, Any]:
         ],
         "bill": {
             "goods_value": str(a.totals.total_price),
-            "duty": str(a.totals.customs_duty),
-            "vat": str(a.totals.vat),
-            "excise": str(a.totals.consumption_tax),
-            "tax_total": str(a.totals.tax_total),
+            "duty": str(head.customs_duty),
+            "vat": str(head.vat),
+            "excise": str(head.consumption_tax),
+            "tax_total": str(head.tax_total),
         },
     }
 

@@ -5,14 +5,15 @@ the records need (guid, names, ports, a BaseTransfer), so the adapters are seen 
 
 from __future__ import annotations
 
+import random
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, register_namespace, tostring
 
 from clients.adapters.ceb import CEB_NS, CST, format_ceb_time
-from clients.records import ReturnApplication, TaxAssessment, canonical
+from clients.records import DeclaredTotals, ReturnApplication, TaxAssessment, canonical
 
 register_namespace("ceb", CEB_NS)
 
@@ -127,10 +128,17 @@ def ceb621(assessments: Sequence[TaxAssessment]) -> str:
     return _xml(root)
 
 
-def ceb816(assessments: Sequence[TaxAssessment], status: str = "1") -> str:
-    """One CEB816Message holding the tax bill of every assessment (in the order given)."""
+def ceb816(
+    assessments: Sequence[TaxAssessment],
+    status: str = "1",
+    amount: Callable[[Decimal], str] = _five,
+) -> str:
+    """One CEB816Message holding the tax bill of every assessment (in the order given): its
+    head as the assessment declares it (its line sums if it declares none), amounts written
+    by `amount` (five decimals by default, as CEB writes them)."""
     root = _message("CEB816Message")
     for a in assessments:
+        head = a.declared_totals or a.totals
         tax = _el(root, "Tax")
         _fields(
             _el(tax, "TaxHeadRd"),
@@ -139,9 +147,9 @@ def ceb816(assessments: Sequence[TaxAssessment], status: str = "1") -> str:
                 ("returnTime", format_ceb_time(a.release_time, millis=True)),
                 ("invtNo", a.invt_no),
                 ("taxNo", f"{a.invt_no}_0"),
-                ("customsTax", _five(a.totals.customs_duty)),
-                ("valueAddedTax", _five(a.totals.vat)),
-                ("consumptionTax", _five(a.totals.consumption_tax)),
+                ("customsTax", amount(head.customs_duty)),
+                ("valueAddedTax", amount(head.vat)),
+                ("consumptionTax", amount(head.consumption_tax)),
                 ("status", status),
                 ("entDutyNo", ""),
                 ("note", ""),
@@ -159,13 +167,49 @@ def ceb816(assessments: Sequence[TaxAssessment], status: str = "1") -> str:
                 [
                     ("gnum", line.gnum),
                     ("gcode", line.gcode),
-                    ("taxPrice", _five(line.total_price)),
-                    ("customsTax", _five(line.customs_duty)),
-                    ("valueAddedTax", _five(line.vat)),
-                    ("consumptionTax", _five(line.consumption_tax)),
+                    ("taxPrice", amount(line.total_price)),
+                    ("customsTax", amount(line.customs_duty)),
+                    ("valueAddedTax", amount(line.vat)),
+                    ("consumptionTax", amount(line.consumption_tax)),
                 ],
             )
     return _xml(root)
+
+
+def shortest(amount: Decimal) -> str:
+    """An amount without trailing zeros ("12.3", "0", "100"), as some systems write them."""
+    return f"{amount.normalize():f}"
+
+
+def with_head(a: TaxAssessment, duty: int = 0, vat: int = 0, excise: int = 0) -> TaxAssessment:
+    """`a` with a bill head declaring its lines' sums off by `duty`, `vat` and `excise` fen."""
+    fen = Decimal("0.01")
+    head = DeclaredTotals(
+        customs_duty=a.totals.customs_duty + duty * fen,
+        vat=a.totals.vat + vat * fen,
+        consumption_tax=a.totals.consumption_tax + excise * fen,
+        tax_total=a.totals.tax_total + (duty + vat + excise) * fen,
+    )
+    return a.model_copy(update={"declared_totals": head})
+
+
+def rounded_once(a: TaxAssessment, rng: random.Random) -> TaxAssessment:
+    """`a` with the head a customs system declares when it rounds each line's taxes to the fen
+    but the bill's once: each line's tax before rounding lies within half a fen of its amount
+    (a zero tax is exact), the head rounds their sum. With 2 to 4 lines about one bill in
+    four ends up a fen or so off its lines' sums, in either direction; one line never is."""
+    half = 500  # in thousandths of a fen
+    off = {"duty": 0, "vat": 0, "excise": 0}
+    for line in a.lines:
+        for key, value in (
+            ("duty", line.customs_duty),
+            ("vat", line.vat),
+            ("excise", line.consumption_tax),
+        ):
+            if value:
+                off[key] += rng.randrange(-half + 1, half)
+    fen = {k: (abs(v) + half) // 1000 * (1 if v >= 0 else -1) for k, v in off.items()}
+    return with_head(a, **fen)
 
 
 def ceb625(applications: Sequence[ReturnApplication], with_centre: bool = True) -> str:
