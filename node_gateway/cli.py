@@ -166,11 +166,16 @@ GATEWAY_DB = click.option(
 )
 
 
+# An operator's command may run beside a busy gateway: wait longer than the gateway's own 5 s
+# for its turn at the write lock rather than fail "database is locked".
+OPERATOR_BUSY_TIMEOUT_MS = 30_000
+
+
 def _open_store(path: Path) -> sqlite3.Connection:
     from node_gateway.store import StoreError, migrate, open_db
 
     try:
-        conn = open_db(path)
+        conn = open_db(path, busy_timeout_ms=OPERATOR_BUSY_TIMEOUT_MS)
         migrate(conn)
     except (StoreError, sqlite3.Error, OSError) as exc:
         fail(f"{path}: {exc}")

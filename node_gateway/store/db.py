@@ -170,11 +170,17 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 def migrate(conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR) -> list[int]:
     """Apply every migration not yet applied, in order; return the versions applied."""
     migrations = load_migrations(directory)
-    conn.execute(_SCHEMA_MIGRATIONS)
-    _check_applied(conn, migrations)
+    # Nothing here takes the write lock unless a migration is missing: an operator's command on
+    # a busy gateway's database (`crossreturn admin …`) must not queue for it just to find the
+    # schema up to date.
+    if current_version(conn) == 0:
+        conn.execute(_SCHEMA_MIGRATIONS)
+    done = _check_applied(conn, migrations)
 
     applied: list[int] = []
     for migration in migrations:
+        if migration.version in done:
+            continue
         # Checked again under the write lock: another process may be migrating the same file.
         with transaction(conn):
             row = conn.execute(
@@ -200,9 +206,12 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(version or 0)
 
 
-def _check_applied(conn: sqlite3.Connection, migrations: list[Migration]) -> None:
+def _check_applied(conn: sqlite3.Connection, migrations: list[Migration]) -> set[int]:
+    """The versions already applied, each checked against its file."""
     known = {m.version: m for m in migrations}
+    done: set[int] = set()
     for row in conn.execute("SELECT version, name, checksum FROM schema_migrations ORDER BY 1"):
+        done.add(row["version"])
         migration = known.get(row["version"])
         if migration is None:
             newest = max(known, default=0)
@@ -212,6 +221,7 @@ def _check_applied(conn: sqlite3.Connection, migrations: list[Migration]) -> Non
                 "by a newer gateway; run that version or restore a matching backup"
             )
         _check_same(migration, row["name"], row["checksum"])
+    return done
 
 
 def _check_same(migration: Migration, name: str, checksum: str) -> None:
