@@ -389,6 +389,15 @@ class Audit:
         return not (self.lost or self.duplicated or self.nonce_problems or self.index_problems)
 
 
+def assert_clean(result: Audit) -> None:
+    """Fail naming what the audit found: something lost, twice, a nonce gap, a stale index."""
+    assert result.accepted_records > 0 and result.accepted_steps > 0, result.summary()
+    assert result.lost == [], result.lost[:10]
+    assert result.duplicated == [], result.duplicated[:10]
+    assert result.nonce_problems == [], result.nonce_problems
+    assert result.index_problems == [], result.index_problems
+
+
 def audit(net: AnvilNetwork, workload: Workload) -> Audit:
     """Check every accepted write against the stores and the ledger (gateways quiescent)."""
     w3 = rpc_web3(net.anvil.url)

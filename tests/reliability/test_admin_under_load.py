@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,29 +27,13 @@ import pytest
 
 from clients.errors import ApiError
 from clients.http import GatewayClient
-from tests.reliability.harness import AREAS, CENTRE, ORIGIN, Workload, audit, quiesce, report
+from tests.reliability.harness import CENTRE, ORIGIN, Workload, assert_clean, audit, quiesce, report
 from tests.utils.anvil_network import AnvilNetwork, cli, wait_for
 
 SOAK = os.environ.get("CROSSRETURN_SOAK") == "1"
 ROUNDS = int(os.environ.get("CROSSRETURN_SOAK_ADMIN_ROUNDS", "20")) if SOAK else 2
 
 pytestmark = pytest.mark.timeout(3600 if SOAK else 600)
-
-
-@pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNetwork]:
-    with AnvilNetwork.running(tmp_path_factory.mktemp("admin"), AREAS) as network:
-        yield network
-
-
-@pytest.fixture(scope="module")
-def workload(net: AnvilNetwork) -> Iterator[Workload]:
-    load = Workload(net)
-    load.start()
-    try:
-        yield load
-    finally:
-        load.stop()
 
 
 def deleted_database_files(net: AnvilNetwork, code: str) -> list[str]:
@@ -149,8 +132,4 @@ def test_admin_commands_under_load_take_effect_at_once_and_lose_nothing(
             **result.summary(),
         },
     )
-    assert result.accepted_records > 0 and result.accepted_steps > 0, result.summary()
-    assert result.lost == [], result.lost[:10]
-    assert result.duplicated == [], result.duplicated[:10]
-    assert result.nonce_problems == [], result.nonce_problems
-    assert result.index_problems == [], result.index_problems
+    assert_clean(result)

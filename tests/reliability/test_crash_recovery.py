@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.reliability.harness import (
-    AREAS,
     Audit,
     Workload,
+    assert_clean,
     audit,
     audit_index,
     ledger_events,
@@ -35,30 +34,6 @@ SEED = int(os.environ.get("CROSSRETURN_SOAK_SEED", "20261127"))
 OUTAGE_S = 10.0
 
 pytestmark = pytest.mark.timeout(3600 if SOAK else 600)
-
-
-@pytest.fixture(scope="module")
-def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnvilNetwork]:
-    with AnvilNetwork.running(tmp_path_factory.mktemp("crash"), AREAS) as network:
-        yield network
-
-
-@pytest.fixture(scope="module")
-def workload(net: AnvilNetwork) -> Iterator[Workload]:
-    load = Workload(net)
-    load.start()
-    try:
-        yield load
-    finally:
-        load.stop()
-
-
-def _assert_clean(result: Audit) -> None:
-    assert result.accepted_records > 0 and result.accepted_steps > 0, result.summary()
-    assert result.lost == [], result.lost[:10]
-    assert result.duplicated == [], result.duplicated[:10]
-    assert result.nonce_problems == [], result.nonce_problems
-    assert result.index_problems == [], result.index_problems
 
 
 def test_sigkilled_gateways_lose_nothing_and_write_nothing_twice(
@@ -86,7 +61,7 @@ def test_sigkilled_gateways_lose_nothing_and_write_nothing_twice(
     }
     report("crash-recovery", figures)
     assert run.kills == KILLS
-    _assert_clean(result)
+    assert_clean(result)
     workload.start()  # the outage test runs under load as well
 
 
@@ -125,7 +100,7 @@ def test_ledger_outage_of_ten_seconds_is_caught_up_with_nothing_lost(
     )
     assert not_ready == set(net.areas), f"only {sorted(not_ready)} reported not ready"
     assert accepted_during > 0, "no tax record was accepted while the node was down"
-    _assert_clean(result)
+    assert_clean(result)
 
 
 def test_the_audit_finds_a_lost_record_a_lost_step_and_a_stale_index(
