@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import secrets
 import shlex
-import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any, Literal
 from eth_account import Account
 
 from clients.ledger_bindings import MemberKind
+from node_gateway import ports
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.bootstrap import MemberSpec, found, found_on_node
 from node_gateway.ledger.embedded import EmbeddedChain
@@ -62,22 +62,8 @@ def _account(key: bytes) -> str:
 
 
 def free_base_port(count: int = len(AREAS), host: str = "127.0.0.1") -> int:
-    """A port p with p .. p+count-1 all free on `host` (for tests, benchmarks, `up --base-port
-    0`); another process may still take one before it is bound."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind((host, 0))
-            base = int(s.getsockname()[1])
-        if base + count - 1 > 65_000:
-            continue
-        try:
-            for offset in range(1, count):
-                with socket.socket() as s:
-                    s.bind((host, base + offset))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError(f"no {count} consecutive free ports on {host}")
+    """Free consecutive loopback ports, by default one per area of this consortium."""
+    return ports.free_base_port(count, host)
 
 
 def _recognition(setting: str | dict[str, str], code: str) -> Literal["automatic", "officer"]:

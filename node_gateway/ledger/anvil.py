@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from clients.errors import LedgerError
+from node_gateway.ports import free_base_port
 
 ENV_BINARY = "CROSSRETURN_ANVIL"
 PACKAGE_BINARY = (
@@ -64,10 +65,9 @@ def anvil_binary() -> Path:
 
 
 def free_port() -> int:
-    """A TCP port free on loopback now (another process may still take it before anvil)."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A TCP port free on loopback now (another process may still take it before anvil), outside
+    the ephemeral range, so that anvil restarted on it finds it free (node_gateway.ports)."""
+    return free_base_port(1, HOST)
 
 
 def _die_with_parent() -> Any:

@@ -180,8 +180,35 @@ class AnvilNetwork:
             return 0
 
     def wait_ready(self, code: str, timeout: float = 90) -> None:
-        """Wait until area `code`'s gateway is ready."""
-        wait_for(lambda: self.ready(code) == 200, f"gateway {code} ready", timeout)
+        """Wait until area `code`'s gateway is ready; fail at once, with its log, if its process
+        ended, and with its last readiness answer and log if the time runs out."""
+        deadline = time.monotonic() + timeout
+        last = ""
+        while True:
+            proc = self.procs[code]
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"gateway {code} exited with {proc.returncode}:\n{self.log_tail(code)}"
+                )
+            try:
+                answer = httpx.get(self.urls[code] + "/ready", timeout=5)
+                if answer.status_code == 200:
+                    return
+                last = f"{answer.status_code} {answer.text}"
+            except httpx.HTTPError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"gateway {code} not ready after {timeout} s (last: {last}):\n"
+                    f"{self.log_tail(code)}"
+                )
+            time.sleep(0.2)
+
+    def log_tail(self, code: str, lines: int = 30) -> str:
+        """The last lines area `code`'s gateway wrote."""
+        path = self.root / f"gateway-{code}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
 
     def client(self, code: str, role: str, **kwargs: Any) -> GatewayClient:
         """An SDK client of area `code`'s gateway with `role`'s key."""
