@@ -194,6 +194,15 @@ class DuplicatePayment(DomainError):
     title = "Duplicate payment"
 
 
+class PaymentMismatch(DomainError):
+    """422: a payment item does not pay what its inventory list was assessed, or is paid by
+    another agent than the list's withholding agent."""
+
+    status = 422
+    code = "payment_mismatch"
+    title = "Payment does not match the assessment"
+
+
 class SettlementKindMismatch(DomainError):
     """409: refunded needs an anchored payment of the case; not_levied needs none."""
 

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from clients.commitments.document import CommitmentError, commit
@@ -30,6 +31,7 @@ from node_gateway.services.errors import (
     InvalidRecord,
     NotAnchored,
     NotFound,
+    PaymentMismatch,
     TooManyRecords,
     UnknownInventoryList,
     UnknownMember,
@@ -189,6 +191,31 @@ def ingest(
     ]
 
 
+def _check_pays_assessment(
+    ctx: AreaContext, conn: sqlite3.Connection, payment: dict[str, Any], i: int, case_id: str
+) -> None:
+    """A payment item pays exactly its list's assessed tax — the lines' sum, or the bill head's
+    figure where it was declared (they may differ by rounding) — and comes from that list's
+    withholding agent; a refund proves this payment, so a wrong one would refund a wrong sum."""
+    item = payment["items"][i]
+    assessed = assessment(ctx, conn, case_id)["record"]
+    accepted = {Decimal(assessed["totals"]["taxTotal"])}
+    if assessed.get("declaredTotals"):
+        accepted.add(Decimal(assessed["declaredTotals"]["taxTotal"]))
+    paid = Decimal(item["taxAmount"])
+    if paid not in accepted:
+        figures = " or ".join(f"{a:.2f}" for a in sorted(accepted))
+        raise PaymentMismatch(
+            f"/record/items/{i}/taxAmount: {item['invtNo']} pays {paid:.2f}, "
+            f"its assessed tax is {figures}"
+        )
+    if payment["agentCode"] != assessed["agentCode"]:
+        raise PaymentMismatch(
+            f"/record/agentCode: {item['invtNo']} was withheld by agent {assessed['agentCode']}, "
+            f"not {payment['agentCode']}"
+        )
+
+
 def ingest_payment(
     ctx: AreaContext, conn: sqlite3.Connection, data: dict[str, Any]
 ) -> dict[str, Any]:
@@ -213,6 +240,7 @@ def ingest_payment(
             )
         if records.payment_of(conn, cid) is not None or cid in cases:
             raise DuplicatePayment(f"/record/items/{i}: {item['invtNo']} is already paid")
+        _check_pays_assessment(ctx, conn, payment, i, cid)
         cases.append(cid)
     c = commit(payment)
     digest = "0x" + c.digest.hex()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
 from node_gateway.services.errors import (
     DuplicatePayment,
+    PaymentMismatch,
     SettlementKindMismatch,
     UnknownInventoryList,
 )
@@ -157,3 +159,53 @@ def test_payment_refuses_unknown_and_already_paid_lists(world: dict[str, Any]) -
             ningbo.context, conn, canonical(sample_tax_payment([lists[2]], serial=2))
         )
     assert conn.execute("SELECT count(*) FROM vault_records").fetchone()[0] == before + 1
+
+
+def test_payment_must_pay_the_assessed_tax_of_each_list(world: dict[str, Any]) -> None:
+    """A refund proves the payment leaf: a payment of another sum than the list's assessed tax
+    (a fen more or less) or by another agent would later refund a wrong sum, so it is refused
+    whole, naming the item, and nothing is written."""
+    ningbo, lists = world["ningbo"], world["lists"]
+    conn = ningbo.connections.get()
+    fresh = [
+        sample_tax_assessment(n, "3100").model_copy(update={"agent_code": lists[0].agent_code})
+        for n in (41, 42)
+    ]
+    tax_records.ingest(
+        ningbo.context, conn, [{"platform": PLATFORM, "record": canonical(a)} for a in fresh]
+    )
+    before = conn.execute("SELECT count(*) FROM vault_records").fetchone()[0]
+    good = canonical(sample_tax_payment(fresh, serial=41))
+    for delta in ("0.01", "-0.01"):
+        wrong = {**good, "items": [dict(item) for item in good["items"]]}
+        paid = Decimal(wrong["items"][1]["taxAmount"]) + Decimal(delta)
+        wrong["items"][1]["taxAmount"] = f"{paid:.2f}"
+        wrong["total"] = f"{sum(Decimal(i['taxAmount']) for i in wrong['items']):.2f}"
+        with pytest.raises(PaymentMismatch, match=r"/record/items/1/taxAmount: .* pays"):
+            tax_records.ingest_payment(ningbo.context, conn, wrong)
+    other_agent = {**good, "agentCode": "3301960000", "entDutyNo": "3301960000"}
+    with pytest.raises(PaymentMismatch, match="/record/agentCode"):
+        tax_records.ingest_payment(ningbo.context, conn, other_agent)
+    assert conn.execute("SELECT count(*) FROM vault_records").fetchone()[0] == before
+    tax_records.ingest_payment(ningbo.context, conn, good)  # the right one is taken
+    assert conn.execute("SELECT count(*) FROM vault_records").fetchone()[0] == before + 1
+
+
+def test_payment_of_the_bill_heads_figure_is_accepted(world: dict[str, Any]) -> None:
+    """Where the bill's head total differs from its lines' sum by rounding, the agent may pay
+    either figure (it pays what the bill says)."""
+    ningbo, lists = world["ningbo"], world["lists"]
+    conn = ningbo.connections.get()
+    a = sample_tax_assessment(51, "3100").model_copy(update={"agent_code": lists[0].agent_code})
+    assert a.declared_totals is not None
+    head = a.declared_totals.model_copy(
+        update={
+            "vat": a.declared_totals.vat + Decimal("0.01"),
+            "tax_total": a.declared_totals.tax_total + Decimal("0.01"),
+        }
+    )
+    a = a.model_copy(update={"declared_totals": head})
+    tax_records.ingest(ningbo.context, conn, [{"platform": PLATFORM, "record": canonical(a)}])
+    payment = canonical(sample_tax_payment([a], serial=51))
+    payment["items"][0]["taxAmount"] = payment["total"] = f"{head.tax_total:.2f}"
+    tax_records.ingest_payment(ningbo.context, conn, payment)
