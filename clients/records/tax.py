@@ -155,6 +155,7 @@ class TaxAssessment(Record):
         found: list[FieldError] = []
         if self.invt_no[:4] != self.customs_code:
             found.append(invt_no_customs_code(self.invt_no, self.customs_code))
+        found += self._gnum_gaps()
         lines = {
             "customsDuty": _total(x.customs_duty for x in self.lines),
             "vat": _total(x.vat for x in self.lines),
@@ -179,6 +180,24 @@ class TaxAssessment(Record):
         if self.declared_totals is not None:
             found += self._declared_problems(self.declared_totals, lines)
         return found
+
+    def _gnum_gaps(self) -> list[FieldError]:
+        """Lines numbered 1..n without a gap: the ledger knows a case by its line count, so a
+        line numbered beyond it could never be returned (duplicates are refused elsewhere)."""
+        count = len(self.lines)
+        numbers = {line.gnum for line in self.lines}
+        missing = sorted(set(range(1, count + 1)) - numbers)
+        if not missing or len(numbers) != count:
+            return []
+        index = next(i for i, line in enumerate(self.lines) if line.gnum > count)
+        return [
+            FieldError(
+                f"/lines/{index}/gnum",
+                "gnum_gap",
+                f"{self.invt_no}: its {count} lines must be numbered 1..{count}; "
+                f"gnum {self.lines[index].gnum} given, line {missing[0]} missing",
+            )
+        ]
 
     def _declared_problems(
         self, declared: DeclaredTotals, lines: dict[str, Decimal]

@@ -876,3 +876,29 @@ def test_floats_are_never_money(amount: float) -> None:
 def test_invalid_customs_codes_are_rejected(code: str) -> None:
     doc = set_at(canonical_of("arrival"), "/centreCode", code)
     assert rejected("arrival", doc) == [("/centreCode", "customs_code")]
+
+
+def _renumbered(gnums: list[int]) -> dict[str, Any]:
+    doc = canonical(sample_tax_assessment(serial=77, lines=len(gnums)))
+    for line, gnum in zip(doc["lines"], gnums, strict=True):
+        line["gnum"] = gnum
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("gnums", "where", "missing"),
+    [([1, 5], "/lines/1/gnum", 2), ([2, 3], "/lines/1/gnum", 1), ([3, 1, 4], "/lines/2/gnum", 2)],
+)
+def test_assessment_lines_with_a_gap_in_their_numbers_are_refused(
+    gnums: list[int], where: str, missing: int
+) -> None:
+    """A case is known on the ledger by its line count: line 5 of a 2-line list could never be
+    returned, so lines are numbered 1..n, and the refusal names the missing line."""
+    with pytest.raises(RecordValidationError) as caught:
+        parse_record("tax_assessment", _renumbered(gnums))
+    assert (where, "gnum_gap") in caught.value.rules
+    assert f"line {missing} missing" in str(caught.value)
+
+
+def test_assessment_lines_numbered_1_to_n_in_any_order_are_accepted() -> None:
+    parse_record("tax_assessment", _renumbered([3, 1, 2]))
