@@ -9,6 +9,7 @@ write touches, in every area's store).
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 from typing import Any
 
@@ -520,6 +521,32 @@ def test_view_as_other_platform_not_found(gw: GatewayWorld, settled: Application
     operation = _return_view(gw, CENTRE, "platform", settled)["documents"][0]["operation"]
     assert_problem(get(CENTRE, f"/v1/operations/{operation['id']}"), 404, "not_found")
     assert get(CENTRE, "/v1/returns").json() == {"items": [], "next": None}
+
+
+def test_lookup_by_another_platform_tells_nothing_not_even_the_case_id(
+    gw: GatewayWorld, settled: Application
+) -> None:
+    """A rival platform's lookup of a list that exists answers as for one that does not, and
+    no answer names the computed (pseudonymous) case id, which would let it follow the list
+    through the ledger's events."""
+    conn = gw.consortium.gateways[NINGBO].connections.get()
+    rival = issue_key(conn, "platform-rival", "platform")[1]
+
+    def lookup(invt_no: str) -> Any:
+        return gw.clients[NINGBO].get(
+            "/v1/cases/lookup",
+            headers={"Authorization": f"Bearer {rival}"},
+            params={"invtNo": invt_no},
+        )
+
+    real = settled.case.assessment.invt_no
+    absent = real[:-9] + ("999999999" if real[-9:] != "999999999" else "999999998")
+    answers = [assert_problem(lookup(n), 404, "not_found") for n in (real, absent)]
+    assert settled.case.case_id not in json.dumps(answers[0])
+    assert [
+        a["detail"].replace(n, "LIST") for a, n in zip(answers, (real, absent), strict=True)
+    ] == [answers[0]["detail"].replace(real, "LIST")] * 2
+    assert "0x" not in answers[0]["detail"] and "0x" not in answers[1]["detail"]
 
 
 def test_view_as_auditor_withholds_buyer_fields(gw: GatewayWorld, settled: Application) -> None:

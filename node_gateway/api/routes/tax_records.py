@@ -92,9 +92,16 @@ def lookup_case(
     who: Reader,
     invt_no: Annotated[str, Query(alias="invtNo", pattern=r"^\d{4}\d{4}I\d{9}$")],
 ) -> dict[str, str]:
-    """Only for inventory lists this area holds (and, for a platform, only its own)."""
+    """Only for inventory lists this area holds (and, for a platform, only its own). Absent and
+    not visible answer alike, and never with the computed id: a pseudonymous case id stays
+    with the parties of its case."""
     case_id = tax_records.case_id_of(ctx, invt_no)
-    views.case_view(ctx, db, who, case_id)  # raises NotFound if absent or not visible
+    try:
+        views.case_view(ctx, db, who, case_id)  # raises NotFound if absent or not visible
+    except NotFound:
+        raise NotFound(
+            f"no inventory list {invt_no} visible to this key in area {ctx.code}"
+        ) from None
     return {"caseId": case_id}
 
 
