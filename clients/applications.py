@@ -13,7 +13,7 @@ from clients.records import ReturnApplication, canonical
 from clients.signing import (
     ReturnApplicationTerms,
     Signer,
-    line_mask,
+    mask_and_pieces,
     sign_return_application,
 )
 
@@ -45,12 +45,13 @@ def application_body(
     committed = commit(doc)
     header = case["header"]
     rid = return_id or new_return_id()
-    mask = line_mask([line.gnum for line in record.lines])
+    mask, pieces = mask_and_pieces({line.gnum: line.qty for line in record.lines})
     terms = ReturnApplicationTerms(
         return_id=_b(rid),
         case_id=_b(header["caseId"]),
         origin_area=_b(header["originArea"]),
         line_mask=mask,
+        pieces=pieces,
         application_digest=committed.digest,
         return_centre=_b(return_centre),
         deadline=deadline,
@@ -68,6 +69,7 @@ def application_body(
             "caseId": header["caseId"],
             "originArea": header["originArea"],
             "lineMask": mask,
+            "pieces": list(pieces),
             "applicationDigest": "0x" + committed.digest.hex(),
             "returnCentre": return_centre,
             "deadline": deadline,

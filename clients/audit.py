@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from clients.records.checks import pro_rata
+
 DAY = 86_400
 ARRIVAL_WINDOW_DAYS = 45  # governed on the ledger; callers pass the ledger's value
 RECOGNITION_DAYS = 7  # an inspection not decided on within this many days is flagged
@@ -52,6 +54,7 @@ ANOMALY_KINDS = (
     "settled_without_recognition",
 )
 CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
 
 
 def jsonable(value: Any) -> Any:
@@ -83,6 +86,17 @@ class LineValue:
     qty: int
     value: Decimal  # the line's total price
     tax: Decimal  # customs duty + VAT + consumption tax
+    taxes: tuple[Decimal, ...] = ()  # (customs duty, VAT, consumption tax) when disclosed
+
+    def part(self, before: int, pieces: int | None) -> tuple[Decimal, Decimal]:
+        """(value, tax) that settling `pieces` after `before` pieces gives back: each tax and
+        the value pro rata, as the origin settles (clients.records.checks.pro_rata); the whole
+        line when `pieces` is None (a settlement event without piece counts)."""
+        if pieces is None:
+            return self.value, self.tax
+        value = pro_rata(self.value, self.qty, before, pieces)
+        tax = sum((pro_rata(t, self.qty, before, pieces) for t in self.taxes or (self.tax,)), ZERO)
+        return value, tax
 
 
 CaseValues = Mapping[str, Mapping[int, LineValue]]  # case id -> gnum -> value
@@ -99,12 +113,9 @@ def values_from_assessment(revealed: Mapping[str, Any]) -> dict[int, LineValue]:
     out: dict[int, LineValue] = {}
     for line in lines.values():
         try:
-            tax = sum(
-                (Decimal(str(line[k])) for k in ("customsDuty", "vat", "consumptionTax")),
-                Decimal(0),
-            )
+            taxes = tuple(Decimal(str(line[k])) for k in ("customsDuty", "vat", "consumptionTax"))
             out[int(line["gnum"])] = LineValue(
-                int(line["qty"]), Decimal(str(line["totalPrice"])), tax
+                int(line["qty"]), Decimal(str(line["totalPrice"])), sum(taxes, ZERO), taxes
             )
         except (KeyError, ArithmeticError, ValueError):
             continue
@@ -175,6 +186,11 @@ class ReturnStory:
     recognized_at: int | None = None
     disputed_at: list[int] = field(default_factory=list)
     settlements: list[tuple[int, int, str]] = field(default_factory=list)  # (at, mask, kind)
+    # pieces per line from the events (empty for events without piece counts)
+    applied_pieces: dict[int, int] = field(default_factory=dict)
+    accepted_pieces: dict[int, int] = field(default_factory=dict)
+    # per settlement: (kind, {gnum: (pieces of the case's line settled before, pieces or None)})
+    parts: list[tuple[str, dict[int, tuple[int, int | None]]]] = field(default_factory=list)
     settled_before_recognition: bool = False
 
     @property
@@ -195,6 +211,7 @@ def stories(events: Iterable[Mapping[str, Any]]) -> dict[str, ReturnStory]:
     """Every return's story from ReturnLedger events (any order; replayed in ledger order)."""
     cases: dict[str, Mapping[str, Any]] = {}
     out: dict[str, ReturnStory] = {}
+    settled: dict[str, dict[int, int]] = defaultdict(dict)  # case -> gnum -> pieces so far
     for ev in _ordered(events):
         name, a = ev["event"], ev["args"]
         if name == "CaseOpened":
@@ -214,6 +231,7 @@ def stories(events: Iterable[Mapping[str, Any]]) -> dict[str, ReturnStory]:
                 release_time=int(case.get("releaseTime", 0)),
                 line_mask=int(a["lineMask"]),
                 applied_at=_when(ev),
+                applied_pieces=_counts(a["lineMask"], a.get("pieces")),
             )
             continue
         story = out.get(rid)
@@ -223,6 +241,7 @@ def stories(events: Iterable[Mapping[str, Any]]) -> dict[str, ReturnStory]:
             story.arrived_at, story.late = _when(ev), bool(a["late"])
         elif name == "InspectionRecorded":
             story.inspected_at, story.accepted_mask = _when(ev), int(a["acceptedMask"])
+            story.accepted_pieces = _counts(a["acceptedMask"], a.get("acceptedPieces"))
         elif name == "ReturnRecognized":
             story.recognized_at = _when(ev)
         elif name == "ReturnDisputed":
@@ -232,7 +251,21 @@ def stories(events: Iterable[Mapping[str, Any]]) -> dict[str, ReturnStory]:
                 story.settled_before_recognition = True
             kind = SETTLEMENT_KINDS.get(int(a["kind"]), str(a["kind"]))
             story.settlements.append((_when(ev), int(a["lineMask"]), kind))
+            counts = _counts(a["lineMask"], a.get("pieces"))
+            so_far = settled[story.case_id]
+            part: dict[int, tuple[int, int | None]] = {}
+            for g in lines_of(int(a["lineMask"])):
+                part[g] = (so_far.get(g, 0), counts.get(g))
+                so_far[g] = so_far.get(g, 0) + counts.get(g, 0)
+            story.parts.append((kind, part))
     return out
+
+
+def _counts(mask: Any, pieces: Any) -> dict[int, int]:
+    """{gnum: pieces} of an event's mask and piece array (empty when it carries none)."""
+    if not pieces:
+        return {}
+    return dict(zip(lines_of(int(mask)), (int(n) for n in pieces), strict=False))
 
 
 def timeline(
@@ -337,34 +370,46 @@ def report(
         def known(gnums: list[int], _v: Mapping[int, LineValue] = case_values) -> bool:
             return all(g in _v for g in gnums)
 
-        def qty(gnums: list[int], _v: Mapping[int, LineValue] = case_values) -> int:
-            # without a disclosed quantity a line counts as one piece
-            return sum(_v[g].qty if g in _v else 1 for g in gnums)
+        def qty(
+            gnums: list[int], counts: Mapping[int, int], _v: Mapping[int, LineValue] = case_values
+        ) -> int:
+            # the ledger's piece counts; without them the disclosed quantity, else one piece
+            return sum(counts.get(g) or (_v[g].qty if g in _v else 1) for g in gnums)
 
         t = totals[(code, iso_week(story.applied_at))]
         t.returns += 1
         t.cases.add(story.case_id)
         applied = lines_of(story.line_mask)
-        t.items += qty(applied)
+        t.items += qty(applied, story.applied_pieces)
         t.value_known &= known(applied)
-        for _, mask, kind in story.settlements:
-            for g in lines_of(mask):
+        for kind, part in story.parts:
+            for g, (before, pieces) in part.items():
                 line = case_values.get(g)
                 if line is None:
                     continue
+                try:
+                    value, tax = line.part(before, pieces)
+                except ValueError:  # the disclosed quantity disagrees with the ledger's pieces
+                    t.value_known = False
+                    continue
                 if kind == "refunded":
-                    t.value_refunded += line.value
-                    t.tax_refunded += line.tax
+                    t.value_refunded += value
+                    t.tax_refunded += tax
                 else:
-                    t.value_not_levied += line.value
-                    t.tax_not_levied += line.tax
+                    t.value_not_levied += value
+                    t.tax_not_levied += tax
         if story.inspected_at is not None:
             accepted = [g for g in applied if g in lines_of(story.accepted_mask)]
             card["returnsInspected"] += 1
-            card["piecesInspected"] += qty(applied)
-            card["piecesReleased"] += qty(accepted)
+            card["piecesInspected"] += qty(applied, story.applied_pieces)
+            card["piecesReleased"] += qty(accepted, story.accepted_pieces)
             value_released += sum(
-                (case_values[g].value for g in accepted if g in case_values), Decimal(0)
+                (
+                    _released(case_values[g], story.accepted_pieces.get(g))
+                    for g in accepted
+                    if g in case_values
+                ),
+                Decimal(0),
             )
             card_known &= known(accepted)
         if story.settled_at is not None:
@@ -394,6 +439,13 @@ def report(
         "settlementTimes": times,
         "anomalies": anomalies,
     }
+
+
+def _released(line: LineValue, pieces: int | None) -> Decimal:
+    """The value of `pieces` accepted pieces of a line (the whole line without a count)."""
+    if pieces is None or pieces >= line.qty:
+        return line.value
+    return pro_rata(line.value, line.qty, 0, pieces)
 
 
 def _anomalies(

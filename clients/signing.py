@@ -21,6 +21,7 @@ RETURN_APPLICATION_TYPE = [
     {"name": "caseId", "type": "bytes32"},
     {"name": "originArea", "type": "bytes32"},
     {"name": "lineMask", "type": "uint128"},
+    {"name": "pieces", "type": "uint32[]"},
     {"name": "applicationDigest", "type": "bytes32"},
     {"name": "returnCentre", "type": "bytes32"},
     {"name": "deadline", "type": "uint64"},
@@ -70,6 +71,12 @@ def line_mask(gnums: list[int] | tuple[int, ...] | set[int]) -> int:
     return mask
 
 
+def mask_and_pieces(counts: dict[int, int]) -> tuple[int, tuple[int, ...]]:
+    """The line mask and the piece array (ascending gnum) of {gnum: pieces}."""
+    gnums = sorted(counts)
+    return line_mask(gnums), tuple(counts[g] for g in gnums)
+
+
 def mask_lines(mask: int) -> list[int]:
     """The line numbers in a line mask, ascending."""
     return [bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1]
@@ -81,23 +88,26 @@ class ReturnApplicationTerms:
 
     `origin_area` is the member id of the case's origin customs area (the `originArea` of the
     case header it anchored): the ledger refuses the application for a case with another origin.
+    `pieces` are the pieces asked back of each line in `line_mask`, in ascending gnum order.
     """
 
     return_id: bytes
     case_id: bytes
     origin_area: bytes
     line_mask: int
+    pieces: tuple[int, ...]
     application_digest: bytes
     return_centre: bytes
     deadline: int
 
-    def as_tuple(self) -> tuple[bytes, bytes, bytes, int, bytes, bytes, int]:
+    def as_tuple(self) -> tuple[bytes, bytes, bytes, int, list[int], bytes, bytes, int]:
         """The ABI tuple of ReturnLedger.ReturnApplication."""
         return (
             self.return_id,
             self.case_id,
             self.origin_area,
             self.line_mask,
+            list(self.pieces),
             self.application_digest,
             self.return_centre,
             self.deadline,
@@ -119,6 +129,7 @@ class ReturnApplicationTerms:
                 "caseId": self.case_id,
                 "originArea": self.origin_area,
                 "lineMask": self.line_mask,
+                "pieces": list(self.pieces),
                 "applicationDigest": self.application_digest,
                 "returnCentre": self.return_centre,
                 "deadline": self.deadline,

@@ -336,7 +336,14 @@ def case_header_from_anchor(anchor: dict[str, Any]) -> CaseHeader:
         release_time=_int(h.get("releaseTime"), "caseHeader.releaseTime"),
         line_count=_int(h.get("lineCount"), "caseHeader.lineCount"),
         record_digest=_b32(h.get("recordDigest"), "caseHeader.recordDigest"),
+        pieces=_pieces(h.get("pieces")),
     )
+
+
+def _pieces(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise _Failed("anchor.caseHeader.pieces is missing")
+    return tuple(_int(n, f"caseHeader.pieces[{i}]") for i, n in enumerate(value))
 
 
 def case_anchor(header: CaseHeader, root: bytes, proof: Iterable[bytes]) -> dict[str, Any]:
@@ -349,6 +356,7 @@ def case_anchor(header: CaseHeader, root: bytes, proof: Iterable[bytes]) -> dict
             "platform": "0x" + header.platform.hex(),
             "releaseTime": header.release_time,
             "lineCount": header.line_count,
+            "pieces": list(header.pieces),
             "recordDigest": "0x" + header.record_digest.hex(),
         },
         "root": "0x" + root.hex(),
@@ -584,6 +592,7 @@ class Verifier:
             opened["releaseTime"],
             opened["lineCount"],
             opened["recordDigest"],
+            tuple(opened["pieces"]),
         )
         info = self.view.root(opened["assessmentRoot"])
         if info is None:

@@ -22,10 +22,10 @@ import {ITaxAnchorErrors} from "./interfaces/ITaxAnchorErrors.sol";
 contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents, ITaxAnchorErrors, ConsortiumGated, EIP712 {
     /// @notice EIP-712 type of a return application.
     bytes32 public constant RETURN_APPLICATION_TYPEHASH = keccak256(
-        "ReturnApplication(bytes32 returnId,bytes32 caseId,bytes32 originArea,uint128 lineMask,bytes32 applicationDigest,bytes32 returnCentre,uint64 deadline)"
+        "ReturnApplication(bytes32 returnId,bytes32 caseId,bytes32 originArea,uint128 lineMask,uint32[] pieces,bytes32 applicationDigest,bytes32 returnCentre,uint64 deadline)"
     );
     /// @notice Domain tag of a case header leaf in an assessment batch.
-    bytes32 public constant CASE_HEADER_TAG = keccak256("CrossReturn.CaseHeader.v1");
+    bytes32 public constant CASE_HEADER_TAG = keccak256("CrossReturn.CaseHeader.v2");
     /// @notice Domain tag of a tax payment leaf in a payment batch.
     bytes32 public constant PAYMENT_LEAF_TAG = keccak256("CrossReturn.TaxPayment.v1");
 
@@ -33,9 +33,18 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     bytes32 private constant _ARRIVAL_WINDOW = keccak256("ARRIVAL_WINDOW");
     bytes32 private constant _MAX_LINES = keccak256("MAX_LINES");
 
+    uint256 private constant _APPLIED = 0;
+    uint256 private constant _ACCEPTED = 32;
+    uint256 private constant _SETTLED = 64;
+
     ITaxAnchor private immutable _taxAnchor;
     mapping(bytes32 caseId => CaseRecord) private _cases;
     mapping(bytes32 returnId => ReturnRecord) private _returns;
+    // Piece counts: a case's declared and applied pieces, eight uint32 per word (line gnum in
+    // word (gnum-1)/8); a return's applied, accepted and settled pieces, one word per line.
+    mapping(bytes32 caseId => mapping(uint256 word => uint256)) private _declared;
+    mapping(bytes32 caseId => mapping(uint256 word => uint256)) private _caseApplied;
+    mapping(bytes32 returnId => mapping(uint256 gnum => uint256)) private _returnPieces;
 
     /// @param consortium the member registry
     /// @param taxAnchor the batch roots of tax assessments and payments
@@ -67,7 +76,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         ReturnApplication calldata application,
         bytes calldata signature
     ) external {
-        _activeAccount(msg.sender, IConsortium.MemberKind.None);
+        _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
         if (header.caseId != application.caseId) revert CaseMismatch(header.caseId, application.caseId);
         if (header.originArea != application.originArea) {
             revert OriginMismatch(header.originArea, application.originArea);
@@ -76,12 +85,13 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         _apply(application, signature);
     }
 
-    /// @notice Records a further return application of an open case (over lines not yet applied).
-    /// The signed `originArea` must be the customs area the case was opened with.
+    /// @notice Records a further return application of an open case: its lines may be any whose
+    /// declared pieces are not used up. The signed `originArea` must be the customs area the case
+    /// was opened with; only an account of the return centre the platform named relays it.
     /// @param application the return application the platform signed
     /// @param signature the platform account's EIP-712 signature over `application`
     function applyForReturn(ReturnApplication calldata application, bytes calldata signature) external {
-        _activeAccount(msg.sender, IConsortium.MemberKind.None);
+        _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
         _apply(application, signature);
     }
 
@@ -102,17 +112,36 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     }
 
     /// @notice The return centre records the inspection outcome: the lines accepted back (a
-    /// subset of the applied lines); the others are rejected (shipped out or destroyed).
-    function recordInspection(bytes32 returnId, uint128 acceptedMask, bytes32 reportDigest) external {
+    /// subset of the applied lines) with the pieces accepted of each (1..applied); the other
+    /// lines and pieces are rejected (shipped out or destroyed).
+    /// @param acceptedPieces the pieces accepted of each line in `acceptedMask`, ascending gnum
+    function recordInspection(
+        bytes32 returnId,
+        uint128 acceptedMask,
+        uint32[] calldata acceptedPieces,
+        bytes32 reportDigest
+    ) external {
         ReturnRecord storage r = _returnAt(returnId, ReturnState.Arrived);
         _requireReturnCentre(returnId, r);
         if (reportDigest == bytes32(0)) revert ZeroValue();
         uint128 extra = acceptedMask & ~r.lineMask;
         if (extra != 0) revert LinesNotApplied(returnId, extra);
         if (r.late && acceptedMask != 0) revert LateArrivalMustBeRejected(returnId, acceptedMask);
+        _checkPiecesLength(acceptedMask, acceptedPieces);
+        mapping(uint256 => uint256) storage lines = _returnPieces[returnId];
+        uint256 k = 0;
+        for (uint256 gnum = 1; acceptedMask >> (gnum - 1) != 0; ++gnum) {
+            if ((acceptedMask >> (gnum - 1)) & 1 == 0) continue;
+            uint32 accepted = acceptedPieces[k++];
+            uint256 word = lines[gnum];
+            uint32 applied = uint32(word >> _APPLIED);
+            if (accepted == 0) revert ZeroPieces(uint8(gnum));
+            if (accepted > applied) revert PiecesExceedApplied(returnId, uint8(gnum), accepted, applied);
+            lines[gnum] = word | (uint256(accepted) << _ACCEPTED);
+        }
         r.acceptedMask = acceptedMask;
         r.state = ReturnState.Inspected;
-        emit InspectionRecorded(returnId, r.caseId, acceptedMask, reportDigest);
+        emit InspectionRecorded(returnId, r.caseId, acceptedMask, acceptedPieces, reportDigest);
     }
 
     // ------------------------------------------------------------------ origin area
@@ -140,19 +169,27 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         emit ReturnDisputed(returnId, r.caseId, reasonDigest);
     }
 
-    /// @notice The origin area settles accepted lines whose tax had not been paid: not levied.
-    function settleNotLevied(bytes32 returnId, uint128 lineMask, bytes32 settlementDigest, bool quotaAdjusted)
-        external
-    {
+    /// @notice The origin area settles accepted pieces whose tax had not been paid: not levied.
+    /// @param pieces the pieces settled of each line in `lineMask` (each at most the line's
+    /// accepted pieces not yet settled), ascending gnum
+    function settleNotLevied(
+        bytes32 returnId,
+        uint128 lineMask,
+        uint32[] calldata pieces,
+        bytes32 settlementDigest,
+        bool quotaAdjusted
+    ) external {
         ReturnRecord storage r = _settleable(returnId, lineMask, settlementDigest);
-        _settle(returnId, r, lineMask, SettlementKind.NotLevied, settlementDigest, quotaAdjusted);
+        _settle(returnId, r, lineMask, pieces, SettlementKind.NotLevied, settlementDigest, quotaAdjusted);
     }
 
-    /// @notice The origin area settles accepted lines whose tax was paid: refunded. `payment`
+    /// @notice The origin area settles accepted pieces whose tax was paid: refunded. `payment`
     /// proves the case's payment record is under an active payment root of the origin area.
+    /// @param pieces the pieces settled of each line in `lineMask`, as for `settleNotLevied`
     function settleRefunded(
         bytes32 returnId,
         uint128 lineMask,
+        uint32[] calldata pieces,
         bytes32 settlementDigest,
         bool quotaAdjusted,
         PaymentProof calldata payment
@@ -161,7 +198,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         uint16 originCode = _cases[r.caseId].originCode;
         bytes32 leaf = paymentLeaf(r.caseId, originCode, payment.paymentDigest);
         _taxAnchor.requireActiveLeaf(payment.root, leaf, payment.proof, originCode, ITaxAnchor.BatchKind.Payment);
-        _settle(returnId, r, lineMask, SettlementKind.Refunded, settlementDigest, quotaAdjusted);
+        _settle(returnId, r, lineMask, pieces, SettlementKind.Refunded, settlementDigest, quotaAdjusted);
     }
 
     // ------------------------------------------------------------------ disclosure log
@@ -188,7 +225,39 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         return _returns[returnId];
     }
 
-    /// @notice Where line `gnum` of a return stands.
+    /// @notice The declared and applied pieces of lines 1..lineCount of a case (empty if not open).
+    function casePieces(bytes32 caseId) external view returns (uint32[] memory declared, uint32[] memory applied) {
+        uint256 n = _cases[caseId].lineCount;
+        declared = new uint32[](n);
+        applied = new uint32[](n);
+        for (uint256 gnum = 1; gnum <= n; ++gnum) {
+            declared[gnum - 1] = _packed(_declared[caseId], gnum);
+            applied[gnum - 1] = _packed(_caseApplied[caseId], gnum);
+        }
+    }
+
+    /// @notice The applied, accepted and settled pieces of lines 1..lineCount of a return's case
+    /// in this return (empty if the return is unknown).
+    function returnPieces(bytes32 returnId)
+        external
+        view
+        returns (uint32[] memory applied, uint32[] memory accepted, uint32[] memory settled)
+    {
+        ReturnRecord storage r = _returns[returnId];
+        uint256 n = _cases[r.caseId].lineCount;
+        if (r.state == ReturnState.None) n = 0;
+        applied = new uint32[](n);
+        accepted = new uint32[](n);
+        settled = new uint32[](n);
+        for (uint256 gnum = 1; gnum <= n; ++gnum) {
+            uint256 word = _returnPieces[returnId][gnum];
+            applied[gnum - 1] = uint32(word >> _APPLIED);
+            accepted[gnum - 1] = uint32(word >> _ACCEPTED);
+            settled[gnum - 1] = uint32(word >> _SETTLED);
+        }
+    }
+
+    /// @notice Where line `gnum` of a return stands (Settled once all its accepted pieces are).
     function lineState(bytes32 returnId, uint8 gnum) external view returns (LineState) {
         ReturnRecord storage r = _returns[returnId];
         if (gnum == 0 || gnum > 128) return LineState.None;
@@ -209,6 +278,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
                     application.caseId,
                     application.originArea,
                     application.lineMask,
+                    keccak256(abi.encodePacked(application.pieces)),
                     application.applicationDigest,
                     application.returnCentre,
                     application.deadline
@@ -227,6 +297,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
                 header.platform,
                 header.releaseTime,
                 header.lineCount,
+                keccak256(abi.encodePacked(header.pieces)),
                 header.recordDigest
             )
         );
@@ -254,6 +325,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         if (c.releaseTime != 0) revert CaseAlreadyOpen(h.caseId);
         uint256 maxLines = _consortium.parameter(_MAX_LINES);
         if (h.lineCount == 0 || h.lineCount > maxLines) revert InvalidLineCount(h.lineCount, maxLines);
+        if (h.pieces.length != h.lineCount) revert DeclaredPiecesMismatch(h.lineCount, h.pieces.length);
         if (h.releaseTime == 0 || h.releaseTime > block.timestamp) revert ReleaseInFuture(h.releaseTime, block.timestamp);
         uint16 originCode = _activeMember(h.originArea, IConsortium.MemberKind.Customs);
         _activeMember(h.platform, IConsortium.MemberKind.Platform);
@@ -265,30 +337,41 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         c.originCode = originCode;
         c.releaseTime = uint40(h.releaseTime);
         c.lineCount = h.lineCount;
-        emit CaseOpened(h.caseId, h.originArea, h.platform, h.releaseTime, h.lineCount, h.recordDigest, assessmentRoot);
+        _storeDeclared(h);
+        _emitOpened(h, assessmentRoot);
     }
 
-    /// @dev Records a return application of an open case; the signed origin must be the case's.
-    function _apply(ReturnApplication calldata a, bytes calldata signature) private {
-        if (a.returnId == bytes32(0) || a.applicationDigest == bytes32(0)) revert ZeroValue();
-        CaseRecord storage c = _cases[a.caseId];
-        if (c.releaseTime == 0) revert UnknownCase(a.caseId);
-        uint16 signedCode = _customsCodeOf(a.originArea);
-        if (signedCode != c.originCode) {
-            revert ApplicationOriginMismatch(a.caseId, a.originArea, signedCode, c.originCode);
+    /// @dev Keeps the header's declared pieces, eight per word; every line has at least one.
+    function _storeDeclared(CaseHeader calldata h) private {
+        mapping(uint256 => uint256) storage declared = _declared[h.caseId];
+        uint256 word = 0;
+        for (uint256 i = 0; i < h.lineCount; ++i) {
+            if (h.pieces[i] == 0) revert ZeroPieces(uint8(i + 1));
+            word |= uint256(h.pieces[i]) << ((i & 7) * 32);
+            if (i & 7 == 7 || i + 1 == h.lineCount) {
+                declared[i >> 3] = word;
+                word = 0;
+            }
         }
-        if (_returns[a.returnId].state != ReturnState.None) revert ReturnIdUsed(a.returnId);
-        if (a.deadline < block.timestamp) revert SignatureExpired(a.deadline, block.timestamp);
-        if (a.lineMask == 0) revert EmptyLineMask();
-        if (a.lineMask >> c.lineCount != 0) revert LinesOutOfRange(a.lineMask, c.lineCount);
-        uint128 overlap = a.lineMask & c.appliedMask;
-        if (overlap != 0) revert LinesAlreadyApplied(a.caseId, overlap);
-        uint256 closesAt = uint256(c.releaseTime) + _consortium.parameter(_APPLY_WINDOW);
-        if (block.timestamp > closesAt) revert ApplyWindowClosed(a.caseId, closesAt, block.timestamp);
-        uint16 centreCode = _activeMember(a.returnCentre, IConsortium.MemberKind.Customs);
+    }
+
+    function _emitOpened(CaseHeader calldata h, bytes32 assessmentRoot) private {
+        emit CaseOpened(
+            h.caseId, h.originArea, h.platform, h.releaseTime, h.lineCount, h.pieces, h.recordDigest, assessmentRoot
+        );
+    }
+
+    /// @dev Records a return application of an open case; the signed origin must be the case's,
+    /// the sender an account of the return centre the platform named, and no line may be asked
+    /// for more pieces than its declared quantity has left.
+    function _apply(ReturnApplication calldata a, bytes calldata signature) private {
+        CaseRecord storage c = _applicableCase(a);
+        (bytes32 relay, uint16 centreCode) = _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
+        if (relay != a.returnCentre) revert NotNamedReturnCentre(relay, a.returnCentre);
         address signer = _recoverSigner(a, signature);
         (bytes32 signerMember,) = _activeAccount(signer, IConsortium.MemberKind.Platform);
         if (signerMember != c.platform) revert SignerNotPlatform(signer, c.platform);
+        _takePieces(a);
 
         c.appliedMask |= a.lineMask;
         c.returnCount += 1;
@@ -298,7 +381,70 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         r.lineMask = a.lineMask;
         r.state = ReturnState.Applied;
         r.appliedAt = uint40(block.timestamp);
-        emit ReturnApplied(a.returnId, a.caseId, a.returnCentre, a.lineMask, a.applicationDigest, signer);
+        _emitApplied(a, signer);
+    }
+
+    /// @dev The open case an application is for, once its ids, origin, deadline, lines and the
+    /// apply window are checked.
+    function _applicableCase(ReturnApplication calldata a) private view returns (CaseRecord storage c) {
+        if (a.returnId == bytes32(0) || a.applicationDigest == bytes32(0)) revert ZeroValue();
+        c = _cases[a.caseId];
+        if (c.releaseTime == 0) revert UnknownCase(a.caseId);
+        uint16 signedCode = _customsCodeOf(a.originArea);
+        if (signedCode != c.originCode) {
+            revert ApplicationOriginMismatch(a.caseId, a.originArea, signedCode, c.originCode);
+        }
+        if (_returns[a.returnId].state != ReturnState.None) revert ReturnIdUsed(a.returnId);
+        if (a.deadline < block.timestamp) revert SignatureExpired(a.deadline, block.timestamp);
+        if (a.lineMask == 0) revert EmptyLineMask();
+        if (a.lineMask >> c.lineCount != 0) revert LinesOutOfRange(a.lineMask, c.lineCount);
+        uint256 closesAt = uint256(c.releaseTime) + _consortium.parameter(_APPLY_WINDOW);
+        if (block.timestamp > closesAt) revert ApplyWindowClosed(a.caseId, closesAt, block.timestamp);
+    }
+
+    function _emitApplied(ReturnApplication calldata a, address signer) private {
+        emit ReturnApplied(a.returnId, a.caseId, a.returnCentre, a.lineMask, a.pieces, a.applicationDigest, signer);
+    }
+
+    /// @dev Adds the application's pieces to its case's applied pieces and to the return's,
+    /// refusing a line asked for more pieces than its declared quantity has left.
+    function _takePieces(ReturnApplication calldata a) private {
+        _checkPiecesLength(a.lineMask, a.pieces);
+        mapping(uint256 => uint256) storage declared = _declared[a.caseId];
+        mapping(uint256 => uint256) storage applied = _caseApplied[a.caseId];
+        mapping(uint256 => uint256) storage lines = _returnPieces[a.returnId];
+        uint128 mask = a.lineMask;
+        uint256 k = 0;
+        for (uint256 gnum = 1; mask >> (gnum - 1) != 0; ++gnum) {
+            if ((mask >> (gnum - 1)) & 1 == 0) continue;
+            uint32 asked = a.pieces[k++];
+            if (asked == 0) revert ZeroPieces(uint8(gnum));
+            uint32 used = _packed(applied, gnum);
+            uint32 left = _packed(declared, gnum) - used;
+            if (asked > left) revert PiecesExceedDeclared(a.caseId, uint8(gnum), asked, left);
+            _setPacked(applied, gnum, used + asked);
+            lines[gnum] = uint256(asked) << _APPLIED;
+        }
+    }
+
+    /// @dev Reverts unless `pieces` holds one count per line of `mask`.
+    function _checkPiecesLength(uint128 mask, uint32[] calldata pieces) private pure {
+        uint256 count = 0;
+        for (uint128 m = mask; m != 0; m &= m - 1) ++count;
+        if (pieces.length != count) revert PiecesMismatch(mask, pieces.length);
+    }
+
+    /// @dev Line `gnum`'s uint32 in a packed per-case array (eight per word).
+    function _packed(mapping(uint256 => uint256) storage words, uint256 gnum) private view returns (uint32) {
+        uint256 i = gnum - 1;
+        return uint32(words[i >> 3] >> ((i & 7) * 32));
+    }
+
+    function _setPacked(mapping(uint256 => uint256) storage words, uint256 gnum, uint32 value) private {
+        uint256 i = gnum - 1;
+        uint256 shift = (i & 7) * 32;
+        uint256 word = words[i >> 3] & ~(uint256(type(uint32).max) << shift);
+        words[i >> 3] = word | (uint256(value) << shift);
     }
 
     /// @dev The customs code of `memberId` (read as `_activeMember` does), 0 unless it is a
@@ -325,22 +471,38 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         if (lineMask == 0) revert EmptyLineMask();
         uint128 extra = lineMask & ~r.acceptedMask;
         if (extra != 0) revert LinesNotAccepted(returnId, extra);
-        uint128 overlap = lineMask & r.settledMask;
-        if (overlap != 0) revert LinesAlreadySettled(returnId, overlap);
     }
 
+    /// @dev Settles `pieces` of the lines in `lineMask`, never more than accepted and not yet
+    /// settled; a line whose accepted pieces are all settled joins `settledMask`, and the return
+    /// is Settled when every accepted line has.
     function _settle(
         bytes32 returnId,
         ReturnRecord storage r,
         uint128 lineMask,
+        uint32[] calldata pieces,
         SettlementKind kind,
         bytes32 settlementDigest,
         bool quotaAdjusted
     ) private {
-        uint128 settled = r.settledMask | lineMask;
-        r.settledMask = settled;
-        if (settled == r.acceptedMask) r.state = ReturnState.Settled;
-        emit LinesSettled(returnId, r.caseId, lineMask, kind, settlementDigest, quotaAdjusted);
+        _checkPiecesLength(lineMask, pieces);
+        mapping(uint256 => uint256) storage lines = _returnPieces[returnId];
+        uint128 full = r.settledMask;
+        uint256 k = 0;
+        for (uint256 gnum = 1; lineMask >> (gnum - 1) != 0; ++gnum) {
+            if ((lineMask >> (gnum - 1)) & 1 == 0) continue;
+            uint32 asked = pieces[k++];
+            if (asked == 0) revert ZeroPieces(uint8(gnum));
+            uint256 word = lines[gnum];
+            uint32 done = uint32(word >> _SETTLED);
+            uint32 left = uint32(word >> _ACCEPTED) - done;
+            if (asked > left) revert PiecesExceedAccepted(returnId, uint8(gnum), asked, left);
+            lines[gnum] = (word & ~(uint256(type(uint32).max) << _SETTLED)) | (uint256(done + asked) << _SETTLED);
+            if (asked == left) full |= uint128(1) << (gnum - 1);
+        }
+        r.settledMask = full;
+        if (full == r.acceptedMask) r.state = ReturnState.Settled;
+        emit LinesSettled(returnId, r.caseId, lineMask, pieces, kind, settlementDigest, quotaAdjusted);
     }
 
     function _requireReturn(bytes32 returnId) private view returns (ReturnRecord storage r) {

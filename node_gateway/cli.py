@@ -282,6 +282,12 @@ class _StopSignals:
         self._interruptible = True
         try:
             yield
+        except Exception:
+            # The signal's KeyboardInterrupt may arrive wrapped: raised inside a callback that
+            # a library (pydantic-core's serializer) converts into its own error.
+            if self.requested.is_set():
+                raise KeyboardInterrupt from None
+            raise
         finally:
             self._interruptible = False
         self.check()  # a step may swallow the KeyboardInterrupt

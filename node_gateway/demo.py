@@ -123,8 +123,9 @@ def run_story(
     for i in range(auto_returns):
         a = assessments["3100"][i]
         gnums = [line.gnum for line in a.lines]
-        over = {gnums[0]: a.lines[0].qty + 3} if i == auto_returns - 1 else None
-        auto.append((apply("3100", a, gnums, over), a, "3100"))
+        # the last returns only part of its first line's pieces: settled pro rata
+        part = {gnums[0]: max(1, a.lines[0].qty - 1)} if i == auto_returns - 1 else None
+        auto.append((apply("3100", a, gnums, part), a, "3100"))
     c.drain()
     progress(f"{total + auto_returns} return applications on the ledger")
 

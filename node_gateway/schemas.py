@@ -53,6 +53,9 @@ class CaseHeaderIn(Body):
     platform: str = Field(pattern=HEX32)
     releaseTime: int = Field(gt=0, lt=2**64)
     lineCount: int = Field(ge=1, le=255)
+    pieces: list[Annotated[int, Field(ge=1, lt=2**32)]] = Field(
+        min_length=1, max_length=255, description="declared pieces of lines 1..lineCount"
+    )
     recordDigest: str = Field(pattern=HEX32)
 
 
@@ -63,6 +66,9 @@ class TermsIn(Body):
     caseId: str = Field(pattern=HEX32)
     originArea: str = Field(pattern=HEX32)
     lineMask: int = Field(gt=0, lt=2**128)
+    pieces: list[Annotated[int, Field(ge=1, lt=2**32)]] = Field(
+        min_length=1, max_length=128, description="pieces asked back per line of lineMask"
+    )
     applicationDigest: str = Field(pattern=HEX32)
     returnCentre: str = Field(pattern=HEX32)
     deadline: int = Field(gt=0, lt=2**64)

@@ -110,7 +110,7 @@ def _bench_verifier(docs: list[dict[str, Any]], batches: int, per_batch: int) ->
     for batch in range(batches):
         committed = [commit(docs[(batch * per_batch + i) % len(docs)]) for i in range(per_batch)]
         headers = [
-            CaseHeader(random.randbytes(32), origin, platform_id, now, 3, c.digest)
+            CaseHeader(random.randbytes(32), origin, platform_id, now, 3, c.digest, (1, 1, 1))
             for c in committed
         ]
         tree = MerkleTree(h.leaf() for h in headers)

@@ -396,7 +396,16 @@ def _bench_raw_lifecycle(
                     },
                 ),
                 (centre, "arrival", {"returnId": rid, "digest": digest}),
-                (centre, "inspection", {"returnId": rid, "acceptedMask": 1, "digest": digest}),
+                (
+                    centre,
+                    "inspection",
+                    {
+                        "returnId": rid,
+                        "acceptedMask": 1,
+                        "acceptedPieces": body["terms"]["pieces"][:1],
+                        "digest": digest,
+                    },
+                ),
                 (origin, "recognition", {"returnId": rid, "digest": digest}),
                 (
                     origin,
@@ -404,6 +413,7 @@ def _bench_raw_lifecycle(
                     {
                         "returnId": rid,
                         "lineMask": 1,
+                        "pieces": body["terms"]["pieces"][:1],
                         "digest": digest,
                         "quotaAdjusted": True,
                     },

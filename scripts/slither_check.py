@@ -98,7 +98,8 @@ EXCLUDED: tuple[Exclusion, ...] = (
     # leaf, wrong batch kind, bad proof); its return value, the root's anchoring time, is not used.
     Exclusion(
         "unused-return",
-        "ReturnLedger.settleRefunded(bytes32,uint128,bytes32,bool,IReturnLedger.PaymentProof)",
+        "ReturnLedger.settleRefunded(bytes32,uint128,uint32[],bytes32,bool,"
+        "IReturnLedger.PaymentProof)",
         "_taxAnchor.requireActiveLeaf(payment.root,leaf,payment.proof,originCode,"
         "ITaxAnchor.BatchKind.Payment)",
     ),

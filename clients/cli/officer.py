@@ -570,10 +570,11 @@ def settle(
     client = connect(gateway, api_key)
     view = client.get_return(return_id)
     ledger = _on_ledger(view)
-    open_lines = sorted(set(ledger["acceptedLines"]) - set(ledger["settledLines"]))
+    left = _pieces_left(ledger)
+    open_lines = sorted(left)
     gnums = chosen or open_lines
     if not gnums:
-        fail(f"return {return_id} has no accepted line left to settle", EXIT_USAGE)
+        fail(f"return {return_id} has no accepted piece left to settle", EXIT_USAGE)
     if set(gnums) - set(open_lines):
         fail(
             f"lines {lines(sorted(set(gnums) - set(open_lines)))} are not accepted lines left "
@@ -590,7 +591,11 @@ def settle(
         fail(f"the gateway's tax assessment is not usable: {exc}", EXIT_REFUSED)
     assessment = parse_record(DocType.TAX_ASSESSMENT, whole)
     assert isinstance(assessment, TaxAssessment)
-    record = _build(lambda: settlement_for(assessment, view["returnId"], gnums, kind, _now()))
+    pieces = {g: left[g] for g in gnums}
+    before = _settled_in_case(case)
+    record = _build(
+        lambda: settlement_for(assessment, view["returnId"], pieces, kind, _now(), before)
+    )
     settled = set(gnums)
     _step(
         client,
@@ -602,6 +607,23 @@ def settle(
         lambda v: settled <= set((v.get("ledger") or {}).get("settledLines") or []),
         as_json,
     )
+
+
+def _pieces_left(ledger: dict[str, Any]) -> dict[int, int]:
+    """{gnum: accepted pieces not yet settled} of a return's ledger view."""
+    counts = ledger.get("pieces") or {}
+    accepted = {int(g): int(n) for g, n in (counts.get("accepted") or {}).items()}
+    settled = {int(g): int(n) for g, n in (counts.get("settled") or {}).items()}
+    return {g: n - settled.get(g, 0) for g, n in accepted.items() if n > settled.get(g, 0)}
+
+
+def _settled_in_case(case: dict[str, Any]) -> dict[int, int]:
+    """{gnum: pieces} settled over every return of a case view."""
+    total: dict[int, int] = {}
+    for r in case.get("returns") or []:
+        for g, n in ((r.get("pieces") or {}).get("settled") or {}).items():
+            total[int(g)] = total.get(int(g), 0) + int(n)
+    return total
 
 
 __all__ = ["officer"]

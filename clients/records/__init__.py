@@ -9,6 +9,8 @@ parsing), checks (cross-record rules), samples (builders for tests and demos).
 
 from clients.records.base import DocType, FieldClass, Part, Record, field
 from clients.records.checks import (
+    declared_pieces,
+    pro_rata,
     return_problems,
     settlement_for,
     validate_return_against_assessment,
@@ -68,5 +70,7 @@ __all__ = [
     "parse_record",
     "return_problems",
     "settlement_for",
+    "declared_pieces",
+    "pro_rata",
     "validate_return_against_assessment",
 ]

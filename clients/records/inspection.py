@@ -14,6 +14,7 @@ from clients.records.scalars import (
     Gnum,
     Lines,
     PackageCount,
+    Qty,
     ReasonCode,
     ReturnId,
     ShortText,
@@ -45,9 +46,19 @@ class InspectionLine(Part):
     result: Literal["accepted", "rejected"] = field(INSPECTION)
     reason_code: ReasonCode = field(INSPECTION)
     evidence: Evidence = field(INSPECTION)
+    # Pieces of the line accepted back; absent: every piece applied for. The rest are rejected.
+    accepted_qty: Qty | None = field(INSPECTION, default=None)
 
     def _problems(self) -> list[FieldError]:
         accepted = self.result == "accepted"
+        if not accepted and self.accepted_qty is not None:
+            return [
+                FieldError(
+                    "/acceptedQty",
+                    "accepted_qty_of_rejected_line",
+                    "a rejected line accepts no pieces",
+                )
+            ]
         if accepted != (self.reason_code == ACCEPTED_REASON_CODE):
             expected = "is" if accepted else "is not"
             return [

@@ -16,6 +16,7 @@ from clients.records.scalars import (
     IdNumber,
     Lines,
     Money,
+    Qty,
     ReturnId,
     ShortText,
     Timestamp,
@@ -60,9 +61,11 @@ class RecognitionDecision(Record):
 
 
 class SettlementLine(Part):
-    """The taxes of one returned line that are not levied or are refunded."""
+    """The taxes of the pieces of one returned line that are not levied or are refunded (each
+    tax pro rata to the pieces, clients.records.checks.pro_rata)."""
 
     gnum: Gnum = field(GOODS)
+    qty: Qty = field(GOODS)
     customs_duty: Money = field(COMMERCIAL)
     vat: Money = field(COMMERCIAL)
     consumption_tax: Money = field(COMMERCIAL)

@@ -32,8 +32,20 @@ interface IReturnLedgerErrors {
     error EmptyLineMask();
     /// @notice The mask names lines beyond the inventory list's line count.
     error LinesOutOfRange(uint128 lineMask, uint8 lineCount);
-    /// @notice These lines are in an earlier return of the case.
-    error LinesAlreadyApplied(bytes32 caseId, uint128 overlap);
+    /// @notice A piece array does not hold one count per line of its mask.
+    error PiecesMismatch(uint128 lineMask, uint256 piecesLength);
+    /// @notice Every line named carries at least one piece.
+    error ZeroPieces(uint8 gnum);
+    /// @notice The header's declared pieces are not one count per line.
+    error DeclaredPiecesMismatch(uint8 lineCount, uint256 piecesLength);
+    /// @notice More pieces asked back of line `gnum` than its declared quantity has left.
+    error PiecesExceedDeclared(bytes32 caseId, uint8 gnum, uint32 requested, uint32 left);
+    /// @notice More pieces accepted of line `gnum` than this return applied for.
+    error PiecesExceedApplied(bytes32 returnId, uint8 gnum, uint32 accepted, uint32 applied);
+    /// @notice More pieces settled of line `gnum` than accepted and not yet settled.
+    error PiecesExceedAccepted(bytes32 returnId, uint8 gnum, uint32 requested, uint32 left);
+    /// @notice Only an account of the return centre the platform named relays its application.
+    error NotNamedReturnCentre(bytes32 caller, bytes32 returnCentre);
     /// @notice The apply window (release + APPLY_WINDOW) has closed.
     error ApplyWindowClosed(bytes32 caseId, uint256 closedAt, uint256 nowTime);
     /// @notice The platform's signature expired.
@@ -54,6 +66,4 @@ interface IReturnLedgerErrors {
     error LateArrivalMustBeRejected(bytes32 returnId, uint128 acceptedMask);
     /// @notice The mask names lines that inspection did not accept.
     error LinesNotAccepted(bytes32 returnId, uint128 extra);
-    /// @notice These lines were settled before.
-    error LinesAlreadySettled(bytes32 returnId, uint128 overlap);
 }

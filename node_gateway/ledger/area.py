@@ -13,7 +13,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import requests
@@ -39,6 +39,7 @@ from node_gateway.ledger.rpc import ReadOnlyRpc, RpcLimits
 from node_gateway.ledger.signer import fees
 
 TX_GAS = 1_500_000
+PIECE_GAS = 40_000
 CACHE_S = 5.0
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -141,6 +142,10 @@ class ReturnOnLedger:
     platform: bytes
     release_time: int
     line_count: int
+    # {gnum: pieces} of this return's lines: applied for, accepted at inspection, settled
+    applied_pieces: dict[int, int] = field(default_factory=dict)
+    accepted_pieces: dict[int, int] = field(default_factory=dict)
+    settled_pieces: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,26 @@ _PROPOSALS: dict[str, Callable[[Any, dict[str, Any]], ContractFunction]] = {
 }
 
 
+def gas_limit(fn: ContractFunction) -> int:
+    """The gas a transaction of `fn` may use: TX_GAS, plus PIECE_GAS per piece count it carries
+    (each line of a case header or a return costs storage: a 99-line case opened with a
+    99-line application uses ~3.5 M gas, within every chain's block gas limit)."""
+
+    def counts(value: Any) -> int:
+        if isinstance(value, (list, tuple)):
+            if value and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                return len(value) if isinstance(value, list) else 0
+            return sum(counts(v) for v in value)
+        return 0
+
+    return TX_GAS + PIECE_GAS * counts(list(fn.args))
+
+
+def _counts(per_line: Sequence[int]) -> dict[int, int]:
+    """{gnum: pieces} of the lines with any piece, from an array over lines 1..n."""
+    return {gnum: int(n) for gnum, n in enumerate(per_line, start=1) if n}
+
+
 def _proof(items: list[str]) -> list[bytes]:
     return [_b(x) for x in items]
 
@@ -219,6 +244,7 @@ def _application(a: dict[str, Any]) -> tuple[Any, ...]:
         _b(a["caseId"]),
         _b(a["originArea"]),
         int(a["lineMask"]),
+        [int(n) for n in a["pieces"]],
         _b(a["applicationDigest"]),
         _b(a["returnCentre"]),
         int(a["deadline"]),
@@ -232,6 +258,7 @@ def _header(h: dict[str, Any]) -> tuple[Any, ...]:
         _b(h["platform"]),
         int(h["releaseTime"]),
         int(h["lineCount"]),
+        [int(n) for n in h["pieces"]],
         _b(h["recordDigest"]),
     )
 
@@ -269,12 +296,19 @@ class AreaLedger:
             ),
             "arrival": lambda p: rl.recordArrival(_b(p["returnId"]), _b(p["digest"])),
             "inspection": lambda p: rl.recordInspection(
-                _b(p["returnId"]), int(p["acceptedMask"]), _b(p["digest"])
+                _b(p["returnId"]),
+                int(p["acceptedMask"]),
+                [int(n) for n in p["acceptedPieces"]],
+                _b(p["digest"]),
             ),
             "recognition": lambda p: rl.recordRecognition(_b(p["returnId"]), _b(p["digest"])),
             "dispute": lambda p: rl.recordDispute(_b(p["returnId"]), _b(p["digest"])),
             "settle_not_levied": lambda p: rl.settleNotLevied(
-                _b(p["returnId"]), int(p["lineMask"]), _b(p["digest"]), bool(p["quotaAdjusted"])
+                _b(p["returnId"]),
+                int(p["lineMask"]),
+                [int(n) for n in p["pieces"]],
+                _b(p["digest"]),
+                bool(p["quotaAdjusted"]),
             ),
             "disclose": lambda p: rl.logDisclosure(
                 _b(p["caseId"]), _b(p["requester"]), _b(p["digest"])
@@ -282,6 +316,7 @@ class AreaLedger:
             "settle_refunded": lambda p: rl.settleRefunded(
                 _b(p["returnId"]),
                 int(p["lineMask"]),
+                [int(n) for n in p["pieces"]],
                 _b(p["digest"]),
                 bool(p["quotaAdjusted"]),
                 (
@@ -331,7 +366,7 @@ class AreaLedger:
         """Run the call against the head state; a revert raises ContractRevert before any nonce
         is spent."""
         try:
-            fn.call({"from": self.account, "gas": TX_GAS})
+            fn.call({"from": self.account, "gas": gas_limit(fn)})
         except Exception as exc:
             revert = revert_from_exception(exc)
             if revert is None:
@@ -360,7 +395,7 @@ class AreaLedger:
             fn.build_transaction(
                 {  # type: ignore[arg-type]
                     "from": self._account.address,
-                    "gas": TX_GAS,
+                    "gas": gas_limit(fn),
                     "chainId": self.chain_id,
                     "nonce": nonce,
                     **fees(base),
@@ -680,6 +715,9 @@ class AreaLedger:
         if state == ReturnState.NONE:
             return None
         c = self.contracts.return_ledger.functions.getCase(r[0]).call(self._from)
+        applied, accepted, settled = self.contracts.return_ledger.functions.returnPieces(
+            return_id
+        ).call(self._from)
         return ReturnOnLedger(
             return_id=return_id,
             case_id=bytes(r[0]),
@@ -695,15 +733,20 @@ class AreaLedger:
             platform=bytes(c[0]),
             release_time=int(c[2]),
             line_count=int(c[3]),
+            applied_pieces=_counts(applied),
+            accepted_pieces=_counts(accepted),
+            settled_pieces=_counts(settled),
         )
 
     @_read
-    def case_applied_mask(self, case_id: bytes) -> int | None:
-        """The lines of a case already applied for (None when the case is not open)."""
-        c = self.contracts.return_ledger.functions.getCase(case_id).call(self._from)
-        if int(c[2]) == 0:
+    def case_pieces(self, case_id: bytes) -> tuple[list[int], list[int]] | None:
+        """The declared and applied pieces of lines 1..n of a case (None when not open)."""
+        declared, applied = self.contracts.return_ledger.functions.casePieces(case_id).call(
+            self._from
+        )
+        if not declared:
             return None
-        return int(c[5])
+        return [int(n) for n in declared], [int(n) for n in applied]
 
     @_read
     def events(self, from_block: int, to_block: int) -> list[dict[str, Any]]:

@@ -162,12 +162,22 @@ class DuplicateReturn(DomainError):
     title = "Duplicate return"
 
 
-class LinesAlreadyApplied(DomainError):
-    """409: some lines of the case are already covered by another return."""
+class SettlementMismatch(DomainError):
+    """422: a settlement's amounts are not the pro-rata share of the case's assessed tax and
+    value for its pieces (so a refund can never exceed what was paid)."""
+
+    status = 422
+    code = "settlement_amount_mismatch"
+    title = "Settlement amounts mismatch"
+
+
+class PiecesExceedDeclared(DomainError):
+    """409: a line is asked for more pieces than its declared quantity has left after the
+    case's other returns (applied on the ledger or on their way there)."""
 
     status = 409
-    code = "lines_already_applied"
-    title = "Lines already applied"
+    code = "pieces_exceed_declared"
+    title = "Pieces exceed what is left"
 
 
 class NotYourReturn(DomainError):

@@ -24,7 +24,7 @@ import json
 import logging
 import sqlite3
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from clients.commitments.document import DisclosedDocument
 from clients.records import (
@@ -35,6 +35,7 @@ from clients.records import (
     parse_record,
     settlement_for,
 )
+from clients.signing import mask_and_pieces, mask_lines
 from node_gateway.peer.client import PeerClient
 from node_gateway.peer.errors import PeerUnavailable
 from node_gateway.services import returns
@@ -105,6 +106,13 @@ def check_return(
         accepted = [gnums[i] for i, r in results.items() if r == "accepted" and i in gnums]
         if _mask(accepted) != int(inspected["acceptedMask"]):
             problems.append("the report's accepted lines differ from those on the ledger")
+        on_ledger = _accepted_on_ledger(inspected)
+        for i, qty in _lines_of(report, "acceptedQty").items():
+            if i in gnums and qty is not None and on_ledger.get(gnums[i]) != int(qty):
+                problems.append(
+                    f"line {gnums[i]}: the report accepts {qty} pieces, the ledger "
+                    f"{on_ledger.get(gnums[i], 0)}"
+                )
         unknown = sorted(set(gnums.values()) - set(declared))
         if unknown:
             problems.append(f"lines {unknown} are not in the declaration")
@@ -123,6 +131,13 @@ def check_return(
         problems.append("the return application's fields do not hash to its digest")
     else:
         gnums, qtys = _lines_of(application, "gnum"), _lines_of(application, "qty")
+        signed = dict(
+            zip(
+                mask_lines(int((applied_event or {}).get("lineMask", 0))),
+                (int(n) for n in (applied_event or {}).get("pieces", [])),
+                strict=False,
+            )
+        )
         for i, gnum in gnums.items():
             if gnum not in declared:
                 problems.append(f"line {gnum} of the application is not in the declaration")
@@ -130,7 +145,18 @@ def check_return(
                 problems.append(
                     f"line {gnum}: {qtys[i]} pieces returned, {declared[gnum]} declared"
                 )
+            if int(qtys.get(i, 0)) != signed.get(gnum):
+                problems.append(
+                    f"line {gnum}: the application returns {qtys.get(i)} pieces, the ledger "
+                    f"records {signed.get(gnum, 0)}"
+                )
     return problems
+
+
+def _accepted_on_ledger(inspected: dict[str, Any]) -> dict[int, int]:
+    """{gnum: pieces accepted} of an InspectionRecorded event."""
+    lines = mask_lines(int(inspected["acceptedMask"]))
+    return dict(zip(lines, (int(n) for n in inspected.get("acceptedPieces", [])), strict=False))
 
 
 def decide(
@@ -159,7 +185,7 @@ def decide(
         returns.queue_step(
             ctx, conn, engine, state["caseId"], return_id, canonical(decision), kind, {}
         )
-        accepted = [g for g in range(1, 129) if int(inspected["acceptedMask"]) >> (g - 1) & 1]
+        accepted = _accepted_on_ledger(inspected)
         if not problems and accepted:
             _settle(ctx, conn, engine, return_id, state, accepted, when)
     return kind
@@ -171,7 +197,7 @@ def _settle(
     engine: Principal,
     return_id: str,
     state: dict[str, Any],
-    accepted: list[int],
+    accepted: dict[int, int],
     when: datetime,
 ) -> None:
     try:
@@ -181,8 +207,11 @@ def _settle(
         return
     tax = parse_record(DocType.TAX_ASSESSMENT, assessment(ctx, conn, state["caseId"])["record"])
     assert isinstance(tax, TaxAssessment)
-    record = settlement_for(tax, return_id, accepted, "refunded" if paid else "not_levied", when)
-    fields: dict[str, Any] = {"lineMask": _mask(accepted), "quotaAdjusted": True}
+    kind: Literal["refunded", "not_levied"] = "refunded" if paid else "not_levied"
+    before = returns.settled_before(conn, state["caseId"])
+    record = settlement_for(tax, return_id, accepted, kind, when, before)
+    mask, pieces = mask_and_pieces(accepted)
+    fields: dict[str, Any] = {"lineMask": mask, "pieces": list(pieces), "quotaAdjusted": True}
     if paid:
         fields["payment"] = paid
     returns.queue_step(

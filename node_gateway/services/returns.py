@@ -12,14 +12,29 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from clients.commitments.document import CommitmentError, commit
 from clients.commitments.ledger_leaves import CaseHeader
 from clients.commitments.merkle import process_proof
 from clients.ledger_bindings import APPLY_WINDOW, ReturnState
-from clients.records import DocType, RecordValidationError, canonical, parse_record
-from clients.signing import ReturnApplicationTerms, line_mask, recover_applicant
+from clients.records import (
+    DocType,
+    RecordValidationError,
+    TaxAssessment,
+    canonical,
+    parse_record,
+    settlement_for,
+)
+from clients.signing import (
+    ReturnApplicationTerms,
+    line_mask,
+    mask_and_pieces,
+    mask_lines,
+    recover_applicant,
+)
 from node_gateway.ledger.area import ReturnOnLedger
 from node_gateway.schemas import ReturnApplicationIn
 from node_gateway.services.auth import Principal
@@ -30,18 +45,19 @@ from node_gateway.services.errors import (
     DigestMismatch,
     DuplicateReturn,
     InvalidRecord,
-    LinesAlreadyApplied,
     LinesMismatch,
     NotAnchored,
     NotFound,
     NotYourReturn,
+    PiecesExceedDeclared,
     SettlementKindMismatch,
+    SettlementMismatch,
     StepInProgress,
     StepOutOfOrder,
     WindowClosed,
     WrongArea,
 )
-from node_gateway.services.tax_records import payment_proof, salts_json
+from node_gateway.services.tax_records import assessment, payment_proof, salts_json
 from node_gateway.store import Vault, index, outbox, records, transaction
 
 TAIL_BLOCKS = 64  # beyond this lag, ask the contract rather than read the blocks' logs
@@ -127,6 +143,14 @@ def apply(
     gnums = [line["gnum"] for line in doc["lines"]]
     if line_mask(gnums) != t.lineMask:
         raise LinesMismatch(f"signed lineMask {t.lineMask} does not cover lines {gnums}")
+    asked = {int(line["gnum"]): int(line["qty"]) for line in doc["lines"]}
+    if mask_and_pieces(asked)[1] != tuple(t.pieces):
+        raise LinesMismatch(
+            f"signed pieces {t.pieces} are not the record's quantities "
+            f"{[asked[g] for g in sorted(asked)]} (ascending gnum)"
+        )
+    if len(h.pieces) != h.lineCount:
+        raise CaseMismatch(f"the header has {len(h.pieces)} piece counts for {h.lineCount} lines")
     if t.caseId.lower() != h.caseId.lower() or t.originArea.lower() != h.originArea.lower():
         raise CaseMismatch("the signed terms and the case header name different cases or origins")
     _kind, _status, origin_code = ctx.ledger.member(_b(h.originArea))
@@ -143,6 +167,7 @@ def apply(
         case_id=_b(t.caseId),
         origin_area=_b(t.originArea),
         line_mask=t.lineMask,
+        pieces=tuple(t.pieces),
         application_digest=_b(t.applicationDigest),
         return_centre=_b(t.returnCentre),
         deadline=t.deadline,
@@ -168,8 +193,8 @@ def apply(
     ):
         raise DuplicateReturn(f"return {t.returnId} exists")
 
-    applied = _case_lines(ctx, conn, t.caseId.lower())
-    if applied is None and not _case_opening(conn, t.caseId.lower()):
+    on_ledger = _case_pieces(ctx, conn, t.caseId.lower())
+    if on_ledger is None and not _case_opening(conn, t.caseId.lower()):
         header = CaseHeader(
             _b(h.caseId),
             _b(h.originArea),
@@ -177,6 +202,7 @@ def apply(
             h.releaseTime,
             h.lineCount,
             _b(h.recordDigest),
+            tuple(h.pieces),
         )
         proof = [_b(p) for p in body.proof]
         if process_proof(header.leaf(), proof) != _b(body.root):
@@ -188,11 +214,18 @@ def apply(
         kind = "open_and_apply"
     else:
         kind = "apply"
-    taken = (applied or 0) | _lines_in_flight(conn, t.caseId.lower())
-    if taken & t.lineMask:
-        raise LinesAlreadyApplied(
-            f"lines {_lines(taken & t.lineMask)} of the case are applied or being applied"
-        )
+    declared, applied = on_ledger or (list(h.pieces), [0] * len(h.pieces))
+    in_flight = _pieces_in_flight(conn, t.caseId.lower())
+    for gnum, n in sorted(asked.items()):
+        left = declared[gnum - 1] - applied[gnum - 1] - in_flight.get(gnum, 0)
+        if n > left:
+            raise PiecesExceedDeclared(
+                f"line {gnum}: {n} pieces asked, {max(left, 0)} of {declared[gnum - 1]} left"
+                " after the case's other returns",
+                gnum=gnum,
+                requested=n,
+                left=max(left, 0),
+            )
     application = t.model_dump()
     application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
 
@@ -230,39 +263,42 @@ def _case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
     return row is not None
 
 
-def _case_lines(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> int | None:
-    """The lines of a case applied for on the ledger, None when the case is not open: the
-    index, plus the events of the few blocks it has not read yet (a cheap log read), or the
-    contract itself when the index is far behind."""
-    applied = index.case_applied_mask(conn, case_id)
+def _case_pieces(
+    ctx: AreaContext, conn: sqlite3.Connection, case_id: str
+) -> tuple[list[int], list[int]] | None:
+    """The declared and applied pieces of lines 1..n of a case on the ledger, None when the
+    case is not open: the index, plus the events of the few blocks it has not read yet (a cheap
+    log read), or the contract itself when the index is far behind."""
+    pieces = index.case_pieces(conn, case_id)
     indexed, head = index.checkpoint(conn), ctx.ledger.head_block()
     if indexed >= head:
-        return applied
+        return pieces
     if head - indexed > TAIL_BLOCKS:
-        return ctx.ledger.case_applied_mask(_b(case_id))
+        return ctx.ledger.case_pieces(_b(case_id))
     for ev in ctx.ledger.events(indexed + 1, head):
         args = ev["args"]
         if "caseId" not in args or _h(bytes(args["caseId"])) != case_id:
             continue
         if ev["event"] == "CaseOpened":
-            applied = applied or 0
-        elif ev["event"] == "ReturnApplied":
-            applied = (applied or 0) | int(args["lineMask"])
-    return applied
+            declared = [int(n) for n in args["pieces"]]
+            pieces = (declared, [0] * len(declared))
+        elif ev["event"] == "ReturnApplied" and pieces is not None:
+            for gnum, n in zip(mask_lines(int(args["lineMask"])), args["pieces"], strict=True):
+                pieces[1][gnum - 1] += int(n)
+    return pieces
 
 
-def _lines_in_flight(conn: sqlite3.Connection, case_id: str) -> int:
-    """Lines of the case in applications this gateway has accepted but not yet sent."""
-    rows = conn.execute(
-        "SELECT json_extract(payload, '$.application.lineMask') FROM outbox"
-        " WHERE kind IN ('apply', 'open_and_apply') AND status IN ('pending', 'sent')"
-        " AND json_extract(payload, '$.application.caseId') = ?",
-        (case_id,),
-    ).fetchall()
-    mask = 0
-    for (value,) in rows:
-        mask |= int(value)
-    return mask
+def _pieces_in_flight(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
+    """{gnum: pieces} of the case in applications this gateway accepted but has not yet sent."""
+    total: dict[int, int] = {}
+    for payload in outbox.open_payloads(
+        conn, ("apply", "open_and_apply"), application_case=case_id
+    ):
+        application = payload["application"]
+        lines = mask_lines(int(application["lineMask"]))
+        for gnum, n in zip(lines, application["pieces"], strict=True):
+            total[gnum] = total.get(gnum, 0) + int(n)
+    return total
 
 
 def _indexed(conn: sqlite3.Connection, rid: bytes) -> ReturnOnLedger | None:
@@ -284,6 +320,9 @@ def _indexed(conn: sqlite3.Connection, rid: bytes) -> ReturnOnLedger | None:
         platform=_b(row["platform"]),
         release_time=row["releaseTime"],
         line_count=row["lineCount"],
+        applied_pieces=row["appliedPieces"],
+        accepted_pieces=row["acceptedPieces"],
+        settled_pieces=row["settledPieces"],
     )
 
 
@@ -409,10 +448,70 @@ def inspection(
         raise LinesMismatch(
             f"the report covers lines {inspected}; the return applied for {_lines(r.line_mask)}"
         )
-    accepted = line_mask([line["gnum"] for line in doc["lines"] if line["result"] == "accepted"])
+    accepted = accepted_pieces(doc, r.applied_pieces)
+    for gnum, n in accepted.items():
+        if n > r.applied_pieces.get(gnum, 0):
+            raise LinesMismatch(
+                f"line {gnum}: {n} pieces accepted, {r.applied_pieces.get(gnum, 0)} applied for",
+                gnum=gnum,
+            )
     if r.late and accepted:
         raise WindowClosed("the goods arrived after the arrival window: every line is rejected")
-    return _write(ctx, conn, principal, r, doc, "inspection", {"acceptedMask": accepted})
+    mask, pieces = mask_and_pieces(accepted)
+    return _write(
+        ctx,
+        conn,
+        principal,
+        r,
+        doc,
+        "inspection",
+        {"acceptedMask": mask, "acceptedPieces": list(pieces)},
+    )
+
+
+def accepted_pieces(report: dict[str, Any], applied: dict[int, int]) -> dict[int, int]:
+    """{gnum: pieces accepted} of an inspection report (canonical): an accepted line's
+    `acceptedQty`, or every piece applied for when the report does not say."""
+    return {
+        int(line["gnum"]): int(line.get("acceptedQty") or applied.get(int(line["gnum"]), 0))
+        for line in report["lines"]
+        if line["result"] == "accepted"
+    }
+
+
+MONEY_FIELDS = ("customsDuty", "vat", "consumptionTax", "amount")
+
+
+def amount_mismatches(doc: dict[str, Any], expected: dict[str, Any]) -> list[str]:
+    """Where a settlement record's amounts differ from the expected one's (JSON pointers with
+    both figures); both canonical, lines in the same gnum order."""
+    wrong: list[str] = []
+
+    def differ(path: str, mine: Any, theirs: Any) -> None:
+        if Decimal(str(mine)) != Decimal(str(theirs)):
+            wrong.append(f"{path} is {mine}, the pro-rata share is {theirs}")
+
+    by_gnum = {line["gnum"]: line for line in expected["lines"]}
+    for i, line in enumerate(doc["lines"]):
+        for name in MONEY_FIELDS:
+            differ(f"/lines/{i}/{name}", line[name], by_gnum[line["gnum"]][name])
+    differ("/total", doc["total"], expected["total"])
+    differ("/quota/amount", doc["quota"]["amount"], expected["quota"]["amount"])
+    return wrong
+
+
+def settled_before(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
+    """{gnum: pieces} of a case settled by earlier settlements: on the ledger (indexed) and on
+    their way there from this gateway's outbox. A part's amounts depend on them (pro_rata)."""
+    total = index.case_settled_pieces(conn, case_id)
+    subjects = [r["returnId"] for r in index.returns_of_case(conn, case_id)]
+    for payload in outbox.open_payloads(
+        conn, ("settle_not_levied", "settle_refunded"), subjects=subjects
+    ):
+        lines = mask_lines(int(payload["lineMask"]))
+        for gnum, n in zip(lines, payload["pieces"], strict=True):
+            total[gnum] = total.get(gnum, 0) + int(n)
+    return total
 
 
 # ---------------------------------------------------------------------- origin
@@ -448,18 +547,40 @@ def settle(
     r, doc = _step_record(
         ctx, conn, return_id, {ReturnState.RECOGNIZED}, "origin", DocType.SETTLEMENT, record
     )
-    gnums = sorted(line["gnum"] for line in doc["lines"])
-    mask = line_mask(gnums)
-    if mask & ~r.accepted_mask:
-        raise LinesMismatch(f"lines {gnums} are not all accepted ({_lines(r.accepted_mask)})")
-    if mask & r.settled_mask:
-        raise LinesMismatch(f"lines {_lines(mask & r.settled_mask)} are already settled")
+    pieces = {int(line["gnum"]): int(line["qty"]) for line in doc["lines"]}
+    for gnum, n in sorted(pieces.items()):
+        left = r.accepted_pieces.get(gnum, 0) - r.settled_pieces.get(gnum, 0)
+        if n > left:
+            raise LinesMismatch(
+                f"line {gnum}: {n} pieces to settle, {left} accepted and not yet settled",
+                gnum=gnum,
+            )
+    expected = settlement_for(
+        TaxAssessment.model_validate(assessment(ctx, conn, _h(r.case_id))["record"]),
+        _h(r.return_id),
+        pieces,
+        doc["kind"],
+        datetime.now(UTC),  # only the amounts are compared
+        settled_before(conn, _h(r.case_id)),
+    )
+    wrong = amount_mismatches(doc, canonical(expected))
+    if wrong:
+        raise SettlementMismatch(
+            "the settlement's amounts are not the pro-rata share of the assessed tax: "
+            + "; ".join(wrong[:3]),
+            errors=[{"path": p, "rule": "settlement_amount", "message": p} for p in wrong],
+        )
+    mask, counts = mask_and_pieces(pieces)
     paid = payment_proof(conn, _h(r.case_id))
     if doc["kind"] == "refunded" and paid is None:
         raise SettlementKindMismatch("no tax payment of this case is recorded: settle not_levied")
     if doc["kind"] == "not_levied" and paid is not None:
         raise SettlementKindMismatch("the tax of this case was paid: settle refunded")
-    fields: dict[str, Any] = {"lineMask": mask, "quotaAdjusted": doc.get("quota") is not None}
+    fields: dict[str, Any] = {
+        "lineMask": mask,
+        "pieces": list(counts),
+        "quotaAdjusted": doc.get("quota") is not None,
+    }
     if paid is None:
         return _write(ctx, conn, principal, r, doc, "settle_not_levied", fields)
     return _write(ctx, conn, principal, r, doc, "settle_refunded", {**fields, "payment": paid})

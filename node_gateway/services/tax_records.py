@@ -21,7 +21,13 @@ from clients.commitments.ids import case_id as make_case_id
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.errors import LedgerError
 from clients.ledger_bindings import MemberKind, MemberStatus, member_id
-from clients.records import DocType, RecordValidationError, canonical, parse_record
+from clients.records import (
+    DocType,
+    RecordValidationError,
+    canonical,
+    declared_pieces,
+    parse_record,
+)
 from clients.verify import case_anchor
 from node_gateway.services.batching import add_to_batches
 from node_gateway.services.context import AreaContext
@@ -153,6 +159,7 @@ def ingest(
             release_time=int(released.timestamp()),
             line_count=len(p["doc"]["lines"]),
             record_digest=c.digest,
+            pieces=declared_pieces(p["doc"]),
         )
         rows.append(
             {
@@ -161,6 +168,7 @@ def ingest(
                 "platform": p["platform"],
                 "releaseTime": header.release_time,
                 "lineCount": header.line_count,
+                "pieces": list(header.pieces),
                 "recordDigest": "0x" + c.digest.hex(),
                 "leaf": "0x" + header.leaf().hex(),
                 "doc": p["doc"],
@@ -291,6 +299,9 @@ def header_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[
     if row is None:
         raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
     anchor = batches.anchor_of(conn, row["recordId"]) or {}
+    pieces = row["pieces"]
+    if pieces is None:  # a record kept before piece counts were: read them from the record
+        pieces = list(declared_pieces(assessment(ctx, conn, case_id)["record"]))
     return {
         "header": {
             "caseId": row["caseId"],
@@ -298,6 +309,7 @@ def header_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[
             "platform": "0x" + member_id(row["platform"]).hex(),
             "releaseTime": row["releaseTime"],
             "lineCount": row["lineCount"],
+            "pieces": pieces,
             "recordDigest": row["recordDigest"],
         },
         "platform": row["platform"],
@@ -327,6 +339,7 @@ def evidence_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dic
         int(head["releaseTime"]),
         int(head["lineCount"]),
         bytes.fromhex(head["recordDigest"][2:]),
+        tuple(head["pieces"]),
     )
     return case_anchor(
         header, bytes.fromhex(h["root"][2:]), [bytes.fromhex(p[2:]) for p in h["proof"]]

@@ -75,13 +75,14 @@ def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[st
     if name == "CaseOpened":
         conn.execute(
             "INSERT OR IGNORE INTO cases_view (case_id, origin_code, platform, release_time,"
-            " line_count, opened_block) VALUES (?, ?, ?, ?, ?, ?)",
+            " line_count, declared, opened_block) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 a["caseId"],
                 ev.get("originCode", 0),
                 a["platform"],
                 a["releaseTime"],
                 a["lineCount"],
+                json.dumps([int(n) for n in a["pieces"]]),
                 block,
             ),
         )
@@ -91,8 +92,8 @@ def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[st
         ).fetchone()
         conn.execute(
             "INSERT OR IGNORE INTO returns_view (return_id, case_id, origin_code, centre_code,"
-            " platform, state, line_mask, applied_at, updated_at, updated_block)"
-            " VALUES (?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?)",
+            " platform, state, line_mask, pieces, applied_at, updated_at, updated_block)"
+            " VALUES (?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?)",
             (
                 a["returnId"],
                 a["caseId"],
@@ -100,6 +101,7 @@ def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[st
                 ev.get("centreCode", 0),
                 case["platform"] if case else "",
                 str(a["lineMask"]),
+                _pieces_json(int(a["lineMask"]), a["pieces"]),
                 when,
                 when,
                 block,
@@ -110,7 +112,11 @@ def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[st
         if name == "ArrivalRecorded":
             extra, params = ", late = ?", [int(bool(a["late"]))]
         elif name == "InspectionRecorded":
-            extra, params = ", accepted_mask = ?", [str(a["acceptedMask"])]
+            extra = ", accepted_mask = ?, accepted_pieces = ?"
+            params = [
+                str(a["acceptedMask"]),
+                _pieces_json(int(a["acceptedMask"]), a["acceptedPieces"]),
+            ]
         conn.execute(
             f"UPDATE returns_view SET state = ?, updated_at = ?, updated_block = ?{extra}"
             " WHERE return_id = ?",
@@ -118,19 +124,39 @@ def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[st
         )
     elif name == "LinesSettled":
         r = conn.execute(
-            "SELECT settled_mask, accepted_mask FROM returns_view WHERE return_id = ?",
+            "SELECT settled_mask, accepted_mask, accepted_pieces, settled_pieces FROM returns_view"
+            " WHERE return_id = ?",
             (a["returnId"],),
         ).fetchone()
         if r is not None:
-            settled = int(r["settled_mask"]) | int(a["lineMask"])
-            state = "settled" if settled == int(r["accepted_mask"]) else "recognized"
+            accepted = _pieces(r["accepted_pieces"])
+            settled = _pieces(r["settled_pieces"])
+            mask = int(r["settled_mask"])
+            for gnum, n in zip(_mask_lines(int(a["lineMask"])), a["pieces"], strict=True):
+                settled[gnum] = settled.get(gnum, 0) + int(n)
+                if settled[gnum] >= accepted.get(gnum, 0):
+                    mask |= 1 << (gnum - 1)
+            state = "settled" if mask == int(r["accepted_mask"]) else "recognized"
             conn.execute(
-                "UPDATE returns_view SET settled_mask = ?, state = ?, updated_at = ?,"
-                " updated_block = ? WHERE return_id = ?",
-                (str(settled), state, when, block, a["returnId"]),
+                "UPDATE returns_view SET settled_mask = ?, settled_pieces = ?, state = ?,"
+                " updated_at = ?, updated_block = ? WHERE return_id = ?",
+                (str(mask), _dump_pieces(settled), state, when, block, a["returnId"]),
             )
     elif name == "RootAnchored":
         conn.execute("UPDATE batches SET status = 'anchored' WHERE root = ?", (a["root"],))
+
+
+def _pieces_json(mask: int, pieces: list[Any]) -> str:
+    return _dump_pieces(dict(zip(_mask_lines(mask), (int(n) for n in pieces), strict=True)))
+
+
+def _dump_pieces(pieces: dict[int, int]) -> str:
+    return json.dumps({str(g): n for g, n in sorted(pieces.items())})
+
+
+def _pieces(text: str) -> dict[int, int]:
+    """{gnum: pieces} from a returns_view piece column."""
+    return {int(g): int(n) for g, n in json.loads(text).items()}
 
 
 def events_of(
@@ -247,6 +273,7 @@ def case_row(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
         "platform": r["platform"],
         "releaseTime": r["release_time"],
         "lineCount": r["line_count"],
+        "declared": json.loads(r["declared"]),
         "openedBlock": r["opened_block"],
     }
 
@@ -280,6 +307,11 @@ def _return_json(r: sqlite3.Row) -> dict[str, Any]:
         "lines": _mask_lines(int(r["line_mask"])),
         "acceptedLines": _mask_lines(int(r["accepted_mask"])),
         "settledLines": _mask_lines(int(r["settled_mask"])),
+        "pieces": {
+            "applied": json.loads(r["pieces"]),
+            "accepted": json.loads(r["accepted_pieces"]),
+            "settled": json.loads(r["settled_pieces"]),
+        },
         "late": bool(r["late"]),
         "appliedAt": r["applied_at"],
         "updatedAt": r["updated_at"],
@@ -309,19 +341,38 @@ def return_state(conn: sqlite3.Connection, return_id: str) -> dict[str, Any] | N
         "platform": r["platform"],
         "releaseTime": int(r["release_time"]),
         "lineCount": int(r["line_count"]),
+        "appliedPieces": _pieces(r["pieces"]),
+        "acceptedPieces": _pieces(r["accepted_pieces"]),
+        "settledPieces": _pieces(r["settled_pieces"]),
     }
 
 
-def case_applied_mask(conn: sqlite3.Connection, case_id: str) -> int | None:
-    """The lines of an indexed case already applied for (None when the index has no case)."""
-    if conn.execute("SELECT 1 FROM cases_view WHERE case_id = ?", (case_id,)).fetchone() is None:
+def case_pieces(conn: sqlite3.Connection, case_id: str) -> tuple[list[int], list[int]] | None:
+    """The declared and applied pieces of lines 1..n of an indexed case (None when the index
+    has no case), as ReturnLedger.casePieces."""
+    case = conn.execute("SELECT declared FROM cases_view WHERE case_id = ?", (case_id,)).fetchone()
+    if case is None:
         return None
-    mask = 0
-    for (value,) in conn.execute(
-        "SELECT line_mask FROM returns_view WHERE case_id = ?", (case_id,)
+    declared = [int(n) for n in json.loads(case["declared"])]
+    applied = [0] * len(declared)
+    for (text,) in conn.execute(
+        "SELECT pieces FROM returns_view WHERE case_id = ?", (case_id,)
     ).fetchall():
-        mask |= int(value)
-    return mask
+        for gnum, n in _pieces(text).items():
+            if 0 < gnum <= len(applied):
+                applied[gnum - 1] += n
+    return declared, applied
+
+
+def case_settled_pieces(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
+    """{gnum: pieces} settled over every indexed return of a case."""
+    total: dict[int, int] = {}
+    for (text,) in conn.execute(
+        "SELECT settled_pieces FROM returns_view WHERE case_id = ?", (case_id,)
+    ).fetchall():
+        for gnum, n in _pieces(text).items():
+            total[gnum] = total.get(gnum, 0) + n
+    return total
 
 
 def root_anchored(conn: sqlite3.Connection, root: str) -> bool:

@@ -106,6 +106,28 @@ def open_for_subject(conn: sqlite3.Connection, subject: str) -> list[OutboxRow]:
     return [_row(r) for r in rows]
 
 
+def open_payloads(
+    conn: sqlite3.Connection,
+    kinds: tuple[str, ...],
+    *,
+    application_case: str | None = None,
+    subjects: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Payloads of writes of `kinds` not yet settled (pending or sent), in queue order: those of
+    return applications for one case, or those about some subjects (returns)."""
+    sql = f"SELECT payload FROM outbox WHERE kind IN ({','.join('?' * len(kinds))})"
+    sql += " AND status IN ('pending', 'sent')"
+    params: list[Any] = list(kinds)
+    if application_case is not None:
+        sql += " AND json_extract(payload, '$.application.caseId') = ?"
+        params.append(application_case)
+    if subjects is not None:
+        sql += f" AND subject IN ({','.join('?' * len(subjects))})"
+        params += subjects
+    rows = conn.execute(sql + " ORDER BY id", params).fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
 def last_nonce(conn: sqlite3.Connection, account: str) -> int | None:
     """The highest nonce this store ever gave the account's transactions."""
     r = conn.execute("SELECT max(nonce) FROM outbox WHERE account = ?", (account,)).fetchone()

@@ -4,6 +4,7 @@ The raw records themselves are only in the vault."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -16,7 +17,8 @@ def insert_tax_records(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> 
     with transaction(conn):
         conn.executemany(
             "INSERT INTO tax_records (case_id, record_id, platform, release_time, line_count,"
-            " record_digest, leaf, batch_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " pieces, record_digest, leaf, batch_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     r["caseId"],
@@ -24,6 +26,7 @@ def insert_tax_records(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> 
                     r["platform"],
                     r["releaseTime"],
                     r["lineCount"],
+                    json.dumps(r["pieces"]),
                     r["recordDigest"],
                     r["leaf"],
                     r["batchId"],
@@ -58,6 +61,7 @@ def tax_record(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
         "platform": r["platform"],
         "releaseTime": r["release_time"],
         "lineCount": r["line_count"],
+        "pieces": json.loads(r["pieces"]) if r["pieces"] is not None else None,
         "recordDigest": r["record_digest"],
         "leaf": r["leaf"],
         "batchId": r["batch_id"],

@@ -195,7 +195,10 @@ def test_values_come_from_revealed_fields_or_a_whole_record() -> None:
         "/lines/0/consumptionTax": "0.00",
         "/lines/1/gnum": 2,  # no price revealed: left out
     }
-    assert values_from_assessment(revealed) == {1: LineValue(2, Decimal("10.00"), Decimal("1.19"))}
+    taxes = (Decimal("0.00"), Decimal("1.19"), Decimal("0.00"))
+    assert values_from_assessment(revealed) == {
+        1: LineValue(2, Decimal("10.00"), Decimal("1.19"), taxes)
+    }
     record = {"lines": [{"gnum": 1, "qty": 2, "totalPrice": "10.00", "customsDuty": "0",
                          "vat": "1.19", "consumptionTax": "0"}]}  # fmt: skip
     assert values_from_record(record)[1].tax == Decimal("1.19")

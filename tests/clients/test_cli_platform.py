@@ -148,7 +148,7 @@ def test_apply_same_lines_again_refused_with_problem_code(
     path.write_text(ceb625([served.application(a, (1,))]))
     args = ["platform", "apply", str(path), *apply_args(served), *keystore]
     assert runner.invoke(main, args).exit_code == EXIT_OK
-    assert_refused(runner.invoke(main, args), EXIT_REFUSED, "lines_already_applied", "(409)")
+    assert_refused(runner.invoke(main, args), EXIT_REFUSED, "pieces_exceed_declared", "(409)")
 
 
 # ---------------------------------------------------------------------- status

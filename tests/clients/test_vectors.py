@@ -59,6 +59,7 @@ def test_eip712_vector_signature_recovers_signer() -> None:
         b(a["caseId"]),
         b(a["originArea"]),
         a["lineMask"],
+        tuple(a["pieces"]),
         b(a["applicationDigest"]),
         b(a["returnCentre"]),
         a["deadline"],

@@ -57,7 +57,7 @@ class Anchored:
 def anchor_assessment(world: World, origin: bytes = NB, account: str | None = None) -> Anchored:
     """Commit an assessment and anchor its case header in a batch with filler leaves."""
     c = commit(assessment_doc())
-    header = CaseHeader(random32(), origin, PLATFORM_A, world.now(), 3, c.digest)
+    header = CaseHeader(random32(), origin, PLATFORM_A, world.now(), 3, c.digest, (2, 1, 1))
     tree = MerkleTree([header.leaf(), random32(), random32(), random32()])
     fn = world.c.tax_anchor.functions.anchor(tree.root, BatchKind.ASSESSMENT, 4)
     world.send(fn, account or world.area_accounts[origin])
@@ -125,7 +125,7 @@ def test_verify_header_with_other_digest_fails_anchored(world: World) -> None:
 
 def test_verify_root_never_anchored_fails_anchored(world: World) -> None:
     c = commit(assessment_doc())
-    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 3, c.digest)
+    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 3, c.digest, (2, 1, 1))
     doc = c.disclose(["/lines"]).with_anchor(case_anchor(header, header.leaf(), []))
     assert "never anchored" in failed(verify(world, doc))["anchored"]
 
@@ -366,14 +366,19 @@ def run_lifecycle(
     )
     world.send(rl.recordArrival(rid, docs["arrival"].digest), world.hz)
     world.send(
-        rl.recordInspection(rid, line_mask(accepted), docs["inspection_report"].digest), world.hz
+        rl.recordInspection(
+            rid, line_mask(accepted), [1] * len(accepted), docs["inspection_report"].digest
+        ),
+        world.hz,
     )
     if dispute:
         world.send(rl.recordDispute(rid, random32()), world.nb)
     world.send(rl.recordRecognition(rid, docs["recognition"].digest), world.nb)
     settled = accepted if settle is None else settle
     if settled:
-        fn = rl.settleNotLevied(rid, line_mask(settled), docs["settlement"].digest, True)
+        fn = rl.settleNotLevied(
+            rid, line_mask(settled), [1] * len(settled), docs["settlement"].digest, True
+        )
         world.send(fn, world.nb)
     return Lifecycle(docs, rid)
 
@@ -461,7 +466,7 @@ def test_verify_settlement_listing_line_of_another_settlement_fails_ledger_state
     # later under another digest, so the return's overall settled mask covers both.
     life = run_lifecycle(world, accepted=[1, 2], settle=[1])
     fn = world.c.return_ledger.functions.settleNotLevied(
-        life.return_id, line_mask([2]), random32(), True
+        life.return_id, line_mask([2]), [1], random32(), True
     )
     world.send(fn, world.nb)
     result = verify(world, step_doc(life, "settlement"))
@@ -484,7 +489,7 @@ def test_verify_settlement_digest_anchoring_two_events_fails_ledger_state(world:
     life = run_lifecycle(world, accepted=[1, 2], settle=[1])
     digest = life.docs["settlement"].digest
     fn = world.c.return_ledger.functions.settleNotLevied(
-        life.return_id, line_mask([2]), digest, True
+        life.return_id, line_mask([2]), [1], digest, True
     )
     world.send(fn, world.nb)
     result = verify(world, step_doc(life, "settlement"))
@@ -517,7 +522,7 @@ def test_verify_sample_record_disclosed_by_class(world: World) -> None:
 
     record = sample_tax_assessment(9, lines=3)
     c = commit(canonical(record))
-    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 3, c.digest)
+    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 3, c.digest, (2, 1, 1))
     tree = MerkleTree([header.leaf(), random32()])
     world.send(world.c.tax_anchor.functions.anchor(tree.root, BatchKind.ASSESSMENT, 2), world.nb)
     goods = c.disclose(of_classes(DocType.TAX_ASSESSMENT, FieldClass.GOODS))

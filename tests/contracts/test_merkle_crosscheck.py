@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
+from clients.commitments.keccak import keccak256
+from clients.commitments.ledger_leaves import CaseHeader, payment_leaf, pieces_hash
 from clients.commitments.merkle import (
     MerkleTree,
     hash_pair,
@@ -21,6 +23,7 @@ from tests.utils.chain import HZ, NB, PLATFORM_A, World
 
 SHAPES = [1, 2, 3, 5, 7, 8, 33, 257]
 UINT64_MAX = 2**64 - 1
+UINT32_MAX = 2**32 - 1
 
 leaf_st = st.binary(min_size=32, max_size=32)
 leaves_st = st.lists(leaf_st, min_size=1, max_size=70)
@@ -256,9 +259,14 @@ def test_verify_proof_truncated_or_extended_false(
 
 
 def header(seed: int, release_time: int, line_count: int) -> CaseHeader:
-    """A case header with random ids and digest."""
+    """A case header with random ids, digest and declared pieces (1..UINT32_MAX per line)."""
     case_id, digest = random_leaves(2, seed=seed)
-    return CaseHeader(case_id, NB, PLATFORM_A, release_time, line_count, digest)
+    rng = random.Random(seed)
+    pieces = tuple(
+        rng.choice([1, 2, 7, UINT32_MAX, rng.randrange(1, 2**32)])
+        for _ in range(max(0, line_count))
+    )
+    return CaseHeader(case_id, NB, PLATFORM_A, release_time, line_count, digest, pieces)
 
 
 @pytest.mark.parametrize(
@@ -281,19 +289,40 @@ def test_case_header_leaf_matches_contract(
     assert on_chain == h.leaf()
 
 
-def test_case_header_leaf_extreme_words_match_contract(world: World) -> None:
-    h = CaseHeader(b"\xff" * 32, b"\x00" * 32, b"\xff" * 32, UINT64_MAX, 255, b"\x00" * 32)
+@pytest.mark.parametrize("piece", [0, 1, UINT32_MAX])
+def test_case_header_leaf_extreme_words_match_contract(world: World, piece: int) -> None:
+    h = CaseHeader(
+        b"\xff" * 32, b"\x00" * 32, b"\xff" * 32, UINT64_MAX, 255, b"\x00" * 32, (piece,) * 255
+    )
     assert call(world.c.return_ledger.functions.caseHeaderLeaf(h.as_tuple())) == h.leaf()
 
 
+@settings(max_examples=25, deadline=None)
+@given(pieces=st.lists(st.integers(0, UINT32_MAX), min_size=1, max_size=40))
+def test_case_header_leaf_any_pieces_match_contract(base_world: World, pieces: list[int]) -> None:
+    h = dataclasses.replace(
+        header(9, 1_700_000_000, 1), line_count=len(pieces), pieces=tuple(pieces)
+    )
+    assert call(base_world.c.return_ledger.functions.caseHeaderLeaf(h.as_tuple())) == h.leaf()
+
+
+def test_pieces_hash_is_keccak_of_32_byte_words() -> None:
+    # abi.encodePacked(uint32[]) pads each element to 32 bytes, unlike packed scalars.
+    words = b"".join(n.to_bytes(32, "big") for n in (3, 1, UINT32_MAX))
+    assert pieces_hash((3, 1, UINT32_MAX)) == keccak256(words)
+    assert pieces_hash(()) == keccak256(b"")
+
+
 def test_case_header_leaf_distinct_fields_distinct_leaves() -> None:
-    h = header(5, 1_700_000_000, 3)
+    h = dataclasses.replace(header(5, 1_700_000_000, 3), pieces=(3, 1, 2))
     variants = [
-        CaseHeader(h.case_id, HZ, h.platform, h.release_time, h.line_count, h.record_digest),
-        CaseHeader(h.case_id, h.origin_area, h.platform, h.release_time + 1, 3, h.record_digest),
-        CaseHeader(h.case_id, h.origin_area, h.platform, h.release_time, 4, h.record_digest),
+        dataclasses.replace(h, origin_area=HZ),
+        dataclasses.replace(h, release_time=h.release_time + 1),
+        dataclasses.replace(h, line_count=4, pieces=(*h.pieces, 1)),
+        dataclasses.replace(h, pieces=(h.pieces[0] ^ 1, *h.pieces[1:])),
+        dataclasses.replace(h, pieces=(h.pieces[1], h.pieces[0], h.pieces[2])),
     ]
-    assert len({h.leaf(), *(v.leaf() for v in variants)}) == 4
+    assert len({h.leaf(), *(v.leaf() for v in variants)}) == 6
 
 
 @pytest.mark.parametrize(("release_time", "line_count"), [(0, 0), (0, 256), (-1, 1), (2**64, 1)])
@@ -304,9 +333,16 @@ def test_case_header_leaf_out_of_range_raises(release_time: int, line_count: int
 
 def test_case_header_leaf_short_id_raises() -> None:
     h = header(1, 1, 1)
-    bad = CaseHeader(h.case_id[:31], h.origin_area, h.platform, 1, 1, h.record_digest)
+    bad = dataclasses.replace(h, case_id=h.case_id[:31])
     with pytest.raises(ValueError):
         bad.leaf()
+
+
+@pytest.mark.parametrize("pieces", [(), (1, 1), (1, 1, 1, 1), (1, 2**32, 1), (1, -1, 1)], ids=str)
+def test_case_header_leaf_bad_pieces_raises(pieces: tuple[int, ...]) -> None:
+    # Three lines need three piece counts, each fitting uint32.
+    with pytest.raises(ValueError):
+        dataclasses.replace(header(1, 1, 3), pieces=pieces).leaf()
 
 
 @pytest.mark.parametrize("code", [1, 2900, 3100, 4600, 9999])

@@ -22,7 +22,12 @@ from clients.ledger_bindings import (
     call,
     events,
 )
-from clients.signing import ReturnApplicationTerms, line_mask, recover_applicant
+from clients.signing import (
+    ReturnApplicationTerms,
+    line_mask,
+    mask_and_pieces,
+    recover_applicant,
+)
 from tests.utils.chain import (
     DAY,
     HZ,
@@ -32,27 +37,16 @@ from tests.utils.chain import (
     ZZ,
     AnchoredCase,
     World,
+    expect_revert,
     random32,
 )
 
 ALL3 = line_mask([1, 2, 3])
 
 
-def expect_revert(name: str, args: dict[str, Any] | None = None) -> Any:
-    """A context manager asserting a ContractRevert of `name` (and `args` when given)."""
-
-    class _Check:
-        def __enter__(self) -> None:
-            return None
-
-        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-            assert exc_type is ContractRevert, f"expected {name}, got {exc_type}: {exc}"
-            assert exc.name == name, f"expected {name}, got {exc}"
-            if args is not None:
-                assert exc.args_dict == args, exc.args_dict
-            return True
-
-    return _Check()
+def ones(mask: int) -> list[int]:
+    """One piece of each line in `mask` (the pieces of a one-piece-per-line case)."""
+    return [1] * mask.bit_count()
 
 
 @dataclass
@@ -80,7 +74,8 @@ def through_inspection(world: World, accepted: int = ALL3, lines: int = ALL3) ->
     """A return that arrived and was inspected with `accepted` lines."""
     a = apply_one(world, lines)
     world.send(rl(world).recordArrival(a.terms.return_id, random32()), world.hz)
-    world.send(rl(world).recordInspection(a.terms.return_id, accepted, random32()), world.hz)
+    inspect = rl(world).recordInspection(a.terms.return_id, accepted, ones(accepted), random32())
+    world.send(inspect, world.hz)
     return a
 
 
@@ -100,8 +95,9 @@ def get_return(world: World, return_id: bytes) -> Any:
 
 
 def test_open_case_and_apply_records_case_and_return(world: World) -> None:
-    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3)
-    terms = world.terms(case.header.case_id, line_mask([1, 3]))
+    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3, pieces=(2, 1, 5))
+    mask, pieces = mask_and_pieces({1: 2, 3: 4})
+    terms = world.terms(case.header.case_id, mask, pieces=pieces)
     receipt = world.open_and_apply(case, terms, world.platform_a_key)
     logged = events(receipt, world.c)
     assert [name for name, _ in logged] == ["CaseOpened", "ReturnApplied"]
@@ -113,6 +109,7 @@ def test_open_case_and_apply_records_case_and_return(world: World) -> None:
         "platform": PLATFORM_A,
         "releaseTime": h.release_time,
         "lineCount": 3,
+        "pieces": [2, 1, 5],
         "recordDigest": h.record_digest,
         "assessmentRoot": case.root,
     }
@@ -121,6 +118,7 @@ def test_open_case_and_apply_records_case_and_return(world: World) -> None:
         "caseId": h.case_id,
         "returnCentre": HZ,
         "lineMask": line_mask([1, 3]),
+        "pieces": [2, 4],
         "applicationDigest": terms.application_digest,
         "signer": world.platform_a_key.address,
     }
@@ -129,6 +127,8 @@ def test_open_case_and_apply_records_case_and_return(world: World) -> None:
     stored = get_return(world, terms.return_id)
     block_time = world.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert stored == (h.case_id, 5, 0, 0, ReturnState.APPLIED, False, block_time, 0, 2900)
+    assert call(rl(world).casePieces(h.case_id)) == [[2, 1, 5], [2, 0, 4]]
+    assert call(rl(world).returnPieces(terms.return_id)) == [[2, 0, 4], [0, 0, 0], [0, 0, 0]]
 
 
 def test_open_case_by_non_member_reverts(world: World) -> None:
@@ -157,7 +157,8 @@ def test_open_case_twice_reverts(world: World) -> None:
 
 @pytest.mark.parametrize("line_count", [0, 100])
 def test_open_case_with_invalid_line_count_reverts(world: World, line_count: int) -> None:
-    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), line_count, random32())
+    pieces = (1,) * line_count
+    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), line_count, random32(), pieces)
     case = anchor_headers(world, NB, [header])[0]
     terms = world.terms(header.case_id, 1)
     with expect_revert("InvalidLineCount", {"lineCount": line_count, "maxLines": 99}):
@@ -180,7 +181,7 @@ def anchor_headers(world: World, area: bytes, headers: list[CaseHeader]) -> list
 
 def test_open_case_released_in_future_reverts(world: World) -> None:
     future = world.now() + 10 * DAY
-    header = CaseHeader(random32(), NB, PLATFORM_A, future, 2, random32())
+    header = CaseHeader(random32(), NB, PLATFORM_A, future, 2, random32(), (1, 1))
     (case,) = anchor_headers(world, NB, [header])
     terms = world.terms(header.case_id, 1)
     with pytest.raises(ContractRevert) as info:
@@ -194,7 +195,7 @@ def test_open_case_released_after_anchoring(world: World, after_anchoring: int, 
     # The batch is anchored at `anchored`; its header claims a release `after_anchoring` later.
     anchored = world.now() + 100
     release = anchored + after_anchoring
-    header = CaseHeader(random32(), NB, PLATFORM_A, release, 2, random32())
+    header = CaseHeader(random32(), NB, PLATFORM_A, release, 2, random32(), (1, 1))
     world.travel_to(anchored)
     (case,) = anchor_headers(world, NB, [header])
     assert call(world.c.tax_anchor.functions.getRoot(case.root))[3] == anchored
@@ -212,24 +213,30 @@ def test_open_case_released_after_anchoring(world: World, after_anchoring: int, 
 
 
 def test_open_case_with_zero_digest_reverts(world: World) -> None:
-    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, b"\0" * 32)
+    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, b"\0" * 32, (1, 1))
     (case,) = anchor_headers(world, NB, [header])
     with expect_revert("ZeroValue", {}):
         world.open_and_apply(case, world.terms(header.case_id, 1), world.platform_a_key)
 
 
-def test_open_case_with_tampered_header_reverts(world: World) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [{"line_count": 4, "pieces": (1, 1, 1, 1)}, {"pieces": (1, 1, 2)}],
+    ids=["line-count", "declared-pieces"],
+)
+def test_open_case_with_tampered_header_reverts(world: World, change: dict[str, Any]) -> None:
+    # The declared pieces are in the anchored leaf: a relay cannot raise them.
     (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3)
-    h = case.header
-    tampered = CaseHeader(h.case_id, NB, PLATFORM_A, h.release_time, 4, h.record_digest)
+    tampered = dataclasses.replace(case.header, **change)
     bad = AnchoredCase(tampered, case.root, case.proof)
     with expect_revert("InvalidProof", {"root": case.root, "leaf": tampered.leaf()}):
-        world.open_and_apply(bad, world.terms(h.case_id, 1), world.platform_a_key)
+        world.open_and_apply(bad, world.terms(tampered.case_id, 1), world.platform_a_key)
+    assert call(rl(world).getCase(tampered.case_id))[2] == 0
 
 
 def test_open_case_under_other_areas_root_reverts(world: World) -> None:
     # A Ningbo header anchored by Zhengzhou: Zhengzhou cannot vouch for Ningbo's tax records.
-    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, random32())
+    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, random32(), (1, 1))
     (case,) = anchor_headers(world, ZZ, [header])
     with expect_revert(
         "RootOfAnotherArea", {"root": case.root, "anchoredBy": 4600, "expected": 3100}
@@ -238,13 +245,14 @@ def test_open_case_under_other_areas_root_reverts(world: World) -> None:
 
 
 def test_open_case_with_other_origin_header_reverts(world: World) -> None:
-    # The attack: Zhengzhou relays an application the platform signed for Ningbo's case, after
-    # anchoring a header of its own for the same case id with itself as origin.
+    # The attack: Zhengzhou, the return centre the platform named, relays an application the
+    # platform signed for Ningbo's case, after anchoring a header of its own for the same case id
+    # with itself as origin.
     (genuine,) = world.anchor_cases(NB, PLATFORM_A, line_count=3)
     h = genuine.header
-    own = CaseHeader(h.case_id, ZZ, PLATFORM_A, h.release_time, h.line_count, h.record_digest)
+    own = dataclasses.replace(h, origin_area=ZZ)
     (forged,) = anchor_headers(world, ZZ, [own])
-    terms = world.terms(h.case_id, ALL3)
+    terms = world.terms(h.case_id, ALL3, return_centre=ZZ)
     assert terms.origin_area == NB
     signature = world.sign(terms, world.platform_a_key)
     open_case = rl(world).openCaseAndApply
@@ -268,7 +276,7 @@ def test_open_case_with_other_origin_header_reverts(world: World) -> None:
 
 
 def test_open_case_under_payment_root_reverts(world: World) -> None:
-    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, random32())
+    header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, random32(), (1, 1))
     tree = MerkleTree([header.leaf(), random32()])
     world.send(world.c.tax_anchor.functions.anchor(tree.root, BatchKind.PAYMENT, 2), world.nb)
     case = AnchoredCase(header, tree.root, tree.proof(header.leaf()))
@@ -296,7 +304,7 @@ def test_open_case_with_revoked_root_reverts(world: World) -> None:
 
 def test_open_case_of_unknown_origin_reverts(world: World) -> None:
     stranger = random32()
-    header = CaseHeader(random32(), stranger, PLATFORM_A, world.now(), 2, random32())
+    header = CaseHeader(random32(), stranger, PLATFORM_A, world.now(), 2, random32(), (1, 1))
     (case,) = anchor_headers(world, NB, [header])
     terms = world.terms(header.case_id, 1, origin_area=stranger)
     with expect_revert("UnknownMember", {"memberId": stranger}):
@@ -357,15 +365,17 @@ def test_apply_with_removed_account_reverts(world: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "field", ["return_id", "line_mask", "application_digest", "return_centre", "deadline"]
+    "field",
+    ["return_id", "line_mask", "pieces", "application_digest", "return_centre", "deadline"],
 )
 def test_apply_with_tampered_field_reverts(world: World, field: str) -> None:
-    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3)
-    signed = world.terms(case.header.case_id, 1)
+    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3, pieces=(5, 5, 5))
+    signed = world.terms(case.header.case_id, 1, pieces=(2,))
     signature = world.sign(signed, world.platform_a_key)
     changed: Any = {
         "return_id": random32(),
-        "line_mask": 3,
+        "line_mask": 2,
+        "pieces": (5,),
         "application_digest": random32(),
         "return_centre": ZZ,
         "deadline": signed.deadline + 1,
@@ -375,7 +385,7 @@ def test_apply_with_tampered_field_reverts(world: World, field: str) -> None:
         case.header.as_tuple(), case.root, case.proof, relayed.as_tuple(), signature
     )
     with pytest.raises(ContractRevert) as info:
-        world.send(fn, world.hz)
+        world.send(fn, world.relay_of(relayed))  # the centre named in what is relayed
     # The signature now recovers to some unrelated address.
     assert info.value.name in {"NotAMember", "SignerNotPlatform"}
     assert info.value.args_dict.get("account", info.value.args_dict.get("signer")) != (
@@ -416,20 +426,43 @@ def test_apply_with_expired_signature_reverts(world: World) -> None:
 def test_apply_partial_returns_over_disjoint_lines(world: World) -> None:
     a = apply_one(world, line_mask([1]))
     second = world.terms(a.case.header.case_id, line_mask([2, 3]))
-    world.send(
-        rl(world).applyForReturn(second.as_tuple(), world.sign(second, world.platform_a_key)),
-        world.hz,
-    )
+    world.apply_for_return(second, world.platform_a_key)
     stored = call(rl(world).getCase(a.case.header.case_id))
     assert stored[4:] == (2, ALL3)  # returnCount, appliedMask
 
 
-def test_apply_overlapping_lines_reverts(world: World) -> None:
-    a = apply_one(world, line_mask([1, 2]))
-    second = world.terms(a.case.header.case_id, line_mask([2, 3]))
-    fn = rl(world).applyForReturn(second.as_tuple(), world.sign(second, world.platform_a_key))
-    with expect_revert("LinesAlreadyApplied", {"caseId": a.case.header.case_id, "overlap": 2}):
-        world.send(fn, world.hz)
+def test_apply_remaining_pieces_of_applied_line(world: World) -> None:
+    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3, pieces=(3, 2, 1))
+    case_id = case.header.case_id
+    mask, pieces = mask_and_pieces({1: 1, 2: 2})
+    world.open_and_apply(case, world.terms(case_id, mask, pieces=pieces), world.platform_a_key)
+    mask, pieces = mask_and_pieces({1: 2, 3: 1})  # line 1 again: its 2 pieces left
+    second = world.terms(case_id, mask, pieces=pieces)
+    world.apply_for_return(second, world.platform_a_key)
+    assert call(rl(world).getCase(case_id))[4:] == (2, ALL3)
+    assert call(rl(world).casePieces(case_id)) == [[3, 2, 1], [3, 2, 1]]
+    assert call(rl(world).returnPieces(second.return_id))[0] == [2, 0, 1]
+
+
+def test_apply_more_pieces_than_left_reverts(world: World) -> None:
+    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3, pieces=(3, 2, 1))
+    case_id = case.header.case_id
+    mask, pieces = mask_and_pieces({1: 1, 2: 2})
+    world.open_and_apply(case, world.terms(case_id, mask, pieces=pieces), world.platform_a_key)
+    mask, pieces = mask_and_pieces({1: 3, 3: 1})  # line 1 has 2 pieces left
+    second = world.terms(case_id, mask, pieces=pieces)
+    with expect_revert(
+        "PiecesExceedDeclared", {"caseId": case_id, "gnum": 1, "requested": 3, "left": 2}
+    ):
+        world.apply_for_return(second, world.platform_a_key)
+    mask, pieces = mask_and_pieces({2: 1, 3: 1})  # line 2 is used up
+    third = world.terms(case_id, mask, pieces=pieces)
+    with expect_revert(
+        "PiecesExceedDeclared", {"caseId": case_id, "gnum": 2, "requested": 1, "left": 0}
+    ):
+        world.apply_for_return(third, world.platform_a_key)
+    assert call(rl(world).casePieces(case_id)) == [[3, 2, 1], [1, 2, 0]]
+    assert call(rl(world).getReturn(third.return_id))[4] == ReturnState.NONE
 
 
 def test_apply_lines_beyond_line_count_reverts(world: World) -> None:
@@ -490,18 +523,80 @@ def test_apply_for_unknown_case_reverts(world: World) -> None:
 
 
 def test_apply_to_non_customs_return_centre_reverts(world: World) -> None:
+    # No customs account is a platform's: whoever relays, the named centre is not the relay.
     (case,) = world.anchor_cases(NB, PLATFORM_A)
     terms = world.terms(case.header.case_id, 1, return_centre=PLATFORM_B)
-    with expect_revert("WrongMemberKind", {"memberId": PLATFORM_B, "actual": 2}):
-        world.open_and_apply(case, terms, world.platform_a_key)
+    for relay, member in ((world.hz, HZ), (world.zz, ZZ)):
+        with expect_revert("NotNamedReturnCentre", {"caller": member, "returnCentre": PLATFORM_B}):
+            world.open_and_apply(case, terms, world.platform_a_key, sender=relay)
+    assert call(rl(world).getCase(case.header.case_id))[2] == 0
+
+
+@pytest.mark.parametrize("relay", ["nb", "zz"], ids=["origin", "third-area"])
+def test_open_case_relayed_by_other_area_than_named_centre_reverts(
+    world: World, relay: str
+) -> None:
+    (case,) = world.anchor_cases(NB, PLATFORM_A)
+    terms = world.terms(case.header.case_id, 1)
+    assert terms.return_centre == HZ
+    caller = {"nb": NB, "zz": ZZ}[relay]
+    with expect_revert("NotNamedReturnCentre", {"caller": caller, "returnCentre": HZ}):
+        world.open_and_apply(case, terms, world.platform_a_key, sender=getattr(world, relay))
+    assert call(rl(world).getCase(case.header.case_id))[2] == 0
+    world.open_and_apply(case, terms, world.platform_a_key, sender=world.hz)
+    assert get_return(world, terms.return_id)[4] == ReturnState.APPLIED
+
+
+@pytest.mark.parametrize("relay", ["nb", "zz"], ids=["origin", "third-area"])
+def test_apply_for_return_relayed_by_other_area_than_named_centre_reverts(
+    world: World, relay: str
+) -> None:
+    a = apply_one(world, line_mask([1]))
+    second = world.terms(a.case.header.case_id, line_mask([2]))
+    caller = {"nb": NB, "zz": ZZ}[relay]
+    with expect_revert("NotNamedReturnCentre", {"caller": caller, "returnCentre": HZ}):
+        world.apply_for_return(second, world.platform_a_key, sender=getattr(world, relay))
+    assert get_return(world, second.return_id)[4] == ReturnState.NONE
+    world.apply_for_return(second, world.platform_a_key, sender=world.hz)
+    assert get_return(world, second.return_id)[4] == ReturnState.APPLIED
+
+
+def test_apply_relayed_by_platform_account_reverts(world: World) -> None:
+    # The platform cannot bypass the gateways: only a customs account relays.
+    a = apply_one(world, line_mask([1]))
+    spare = world.spare[0]
+    world.send(world.c.consortium.functions.addPlatformAccount(PLATFORM_A, spare), world.nb)
+    second = world.terms(a.case.header.case_id, line_mask([2]))
+    with expect_revert("WrongMemberKind", {"memberId": PLATFORM_A, "actual": 2}):
+        world.apply_for_return(second, world.platform_a_key, sender=spare)
+    (case,) = world.anchor_cases(NB, PLATFORM_A)
+    terms = world.terms(case.header.case_id, 1)
+    with expect_revert("WrongMemberKind", {"memberId": PLATFORM_A, "actual": 2}):
+        world.open_and_apply(case, terms, world.platform_a_key, sender=spare)
+
+
+def test_apply_relayed_by_suspended_named_centre_reverts(world: World) -> None:
+    a = apply_one(world, line_mask([1]))
+    consortium = world.c.consortium.functions
+    world.send(consortium.proposeSuspension(HZ), world.nb)
+    world.send(consortium.vote(0), world.zz)
+    second = world.terms(a.case.header.case_id, line_mask([2]))
+    with expect_revert("MemberNotActive", {"memberId": HZ}):
+        world.apply_for_return(second, world.platform_a_key)
 
 
 def test_apply_for_99_line_list(world: World) -> None:
-    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=99)
-    terms = world.terms(case.header.case_id, (1 << 99) - 1)
-    world.open_and_apply(case, terms, world.platform_a_key)
+    # Every line's piece counts take storage: opening a 99-line list and applying for all of it
+    # measured ~3.52 M gas, above the default 3 M of `transact`.
+    pieces = tuple(range(1, 100))
+    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=99, pieces=pieces)
+    terms = world.terms(case.header.case_id, (1 << 99) - 1, pieces=pieces)
+    receipt = world.open_and_apply(case, terms, world.platform_a_key, gas=5_000_000)
+    assert receipt["gasUsed"] < 4_000_000
     assert call(rl(world).lineState(terms.return_id, 99)) == LineState.APPLIED
     assert call(rl(world).lineState(terms.return_id, 100)) == LineState.NONE
+    assert call(rl(world).casePieces(case.header.case_id)) == [list(pieces), list(pieces)]
+    assert call(rl(world).returnPieces(terms.return_id))[0] == list(pieces)
 
 
 # ---------------------------------------------------------------- windows
@@ -537,11 +632,11 @@ def test_arrival_window_days(world: World, day: int, late: bool) -> None:
         with expect_revert(
             "LateArrivalMustBeRejected", {"returnId": a.terms.return_id, "acceptedMask": 1}
         ):
-            world.send(inspect(a.terms.return_id, 1, random32()), world.hz)
-        world.send(inspect(a.terms.return_id, 0, random32()), world.hz)
+            world.send(inspect(a.terms.return_id, 1, [1], random32()), world.hz)
+        world.send(inspect(a.terms.return_id, 0, [], random32()), world.hz)
         assert call(rl(world).lineState(a.terms.return_id, 1)) == LineState.REJECTED
     else:
-        world.send(inspect(a.terms.return_id, 1, random32()), world.hz)
+        world.send(inspect(a.terms.return_id, 1, [1], random32()), world.hz)
         assert call(rl(world).lineState(a.terms.return_id, 1)) == LineState.ACCEPTED
 
 
@@ -593,38 +688,44 @@ def test_record_arrival_by_suspended_return_centre_reverts(world: World) -> None
 
 
 def test_record_inspection_emits_outcome(world: World) -> None:
-    a = apply_one(world)
-    world.send(rl(world).recordArrival(a.terms.return_id, random32()), world.hz)
+    (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3, pieces=(2, 1, 4))
+    terms = world.terms(case.header.case_id, ALL3, pieces=(2, 1, 3))
+    world.open_and_apply(case, terms, world.platform_a_key)
+    rid = terms.return_id
+    world.send(rl(world).recordArrival(rid, random32()), world.hz)
     digest = random32()
-    receipt = world.send(
-        rl(world).recordInspection(a.terms.return_id, line_mask([1, 3]), digest), world.hz
-    )
+    mask, accepted = mask_and_pieces({1: 1, 3: 3})  # 1 of line 1's 2 pieces, all of line 3's
+    receipt = world.send(rl(world).recordInspection(rid, mask, accepted, digest), world.hz)
     assert events(receipt, world.c) == [
         (
             "InspectionRecorded",
             {
-                "returnId": a.terms.return_id,
-                "caseId": a.case.header.case_id,
+                "returnId": rid,
+                "caseId": case.header.case_id,
                 "acceptedMask": 5,
+                "acceptedPieces": [1, 3],
                 "reportDigest": digest,
             },
         )
     ]
-    states = [call(rl(world).lineState(a.terms.return_id, g)) for g in (1, 2, 3)]
+    states = [call(rl(world).lineState(rid, g)) for g in (1, 2, 3)]
     assert states == [LineState.ACCEPTED, LineState.REJECTED, LineState.ACCEPTED]
+    assert call(rl(world).returnPieces(rid)) == [[2, 1, 3], [1, 0, 3], [0, 0, 0]]
+    assert get_return(world, rid)[2:5] == (5, 0, ReturnState.INSPECTED)
 
 
 def test_record_inspection_of_lines_not_applied_reverts(world: World) -> None:
     a = apply_one(world, line_mask([1, 2]))
     world.send(rl(world).recordArrival(a.terms.return_id, random32()), world.hz)
     with expect_revert("LinesNotApplied", {"returnId": a.terms.return_id, "extra": 4}):
-        world.send(rl(world).recordInspection(a.terms.return_id, ALL3, random32()), world.hz)
+        fn = rl(world).recordInspection(a.terms.return_id, ALL3, ones(ALL3), random32())
+        world.send(fn, world.hz)
 
 
 def test_record_inspection_before_arrival_reverts(world: World) -> None:
     a = apply_one(world)
     with expect_revert("InvalidState", {"returnId": a.terms.return_id, "state": 1}):
-        world.send(rl(world).recordInspection(a.terms.return_id, 1, random32()), world.hz)
+        world.send(rl(world).recordInspection(a.terms.return_id, 1, [1], random32()), world.hz)
 
 
 def test_record_inspection_by_origin_reverts(world: World) -> None:
@@ -633,7 +734,7 @@ def test_record_inspection_by_origin_reverts(world: World) -> None:
     with expect_revert(
         "NotReturnCentre", {"returnId": a.terms.return_id, "callerCode": 3100, "centreCode": 2900}
     ):
-        world.send(rl(world).recordInspection(a.terms.return_id, 1, random32()), world.nb)
+        world.send(rl(world).recordInspection(a.terms.return_id, 1, [1], random32()), world.nb)
 
 
 # ---------------------------------------------------------------- recognition and dispute
@@ -706,7 +807,7 @@ def test_settle_not_levied_in_two_steps(world: World) -> None:
     a = recognized(world)
     rid = a.terms.return_id
     digest = random32()
-    receipt = world.send(rl(world).settleNotLevied(rid, line_mask([1]), digest, True), world.nb)
+    receipt = world.send(rl(world).settleNotLevied(rid, 1, [1], digest, True), world.nb)
     assert events(receipt, world.c) == [
         (
             "LinesSettled",
@@ -714,6 +815,7 @@ def test_settle_not_levied_in_two_steps(world: World) -> None:
                 "returnId": rid,
                 "caseId": a.case.header.case_id,
                 "lineMask": 1,
+                "pieces": [1],
                 "kind": SettlementKind.NOT_LEVIED,
                 "settlementDigest": digest,
                 "quotaAdjusted": True,
@@ -723,30 +825,37 @@ def test_settle_not_levied_in_two_steps(world: World) -> None:
     assert get_return(world, rid)[4] == ReturnState.RECOGNIZED
     assert call(rl(world).lineState(rid, 1)) == LineState.SETTLED
     assert call(rl(world).lineState(rid, 2)) == LineState.ACCEPTED
-    world.send(rl(world).settleNotLevied(rid, line_mask([2, 3]), random32(), True), world.nb)
+    world.send(
+        rl(world).settleNotLevied(rid, line_mask([2, 3]), [1, 1], random32(), True), world.nb
+    )
     assert get_return(world, rid)[2:5] == (ALL3, ALL3, ReturnState.SETTLED)
+    assert call(rl(world).returnPieces(rid)) == [[1, 1, 1]] * 3
 
 
 def test_settle_line_twice_reverts(world: World) -> None:
     a = recognized(world)
     rid = a.terms.return_id
-    world.send(rl(world).settleNotLevied(rid, line_mask([1]), random32(), True), world.nb)
-    with expect_revert("LinesAlreadySettled", {"returnId": rid, "overlap": 1}):
-        world.send(rl(world).settleNotLevied(rid, line_mask([1, 2]), random32(), True), world.nb)
+    world.send(rl(world).settleNotLevied(rid, 1, [1], random32(), True), world.nb)
+    with expect_revert(
+        "PiecesExceedAccepted", {"returnId": rid, "gnum": 1, "requested": 1, "left": 0}
+    ):
+        fn = rl(world).settleNotLevied(rid, line_mask([1, 2]), [1, 1], random32(), True)
+        world.send(fn, world.nb)
+    assert call(rl(world).returnPieces(rid))[2] == [1, 0, 0]  # line 2 was not settled either
 
 
 def test_settle_rejected_line_reverts(world: World) -> None:
     a = recognized(world, accepted=line_mask([1, 2]))
     rid = a.terms.return_id
     with expect_revert("LinesNotAccepted", {"returnId": rid, "extra": 4}):
-        world.send(rl(world).settleNotLevied(rid, ALL3, random32(), True), world.nb)
+        world.send(rl(world).settleNotLevied(rid, ALL3, ones(ALL3), random32(), True), world.nb)
 
 
 def test_settle_before_recognition_reverts(world: World) -> None:
     a = through_inspection(world)
     rid = a.terms.return_id
     with expect_revert("InvalidState", {"returnId": rid, "state": ReturnState.INSPECTED}):
-        world.send(rl(world).settleNotLevied(rid, 1, random32(), True), world.nb)
+        world.send(rl(world).settleNotLevied(rid, 1, [1], random32(), True), world.nb)
 
 
 def test_settle_disputed_return_reverts(world: World) -> None:
@@ -754,20 +863,21 @@ def test_settle_disputed_return_reverts(world: World) -> None:
     rid = a.terms.return_id
     world.send(rl(world).recordDispute(rid, random32()), world.nb)
     with expect_revert("InvalidState", {"returnId": rid, "state": ReturnState.DISPUTED}):
-        world.send(rl(world).settleNotLevied(rid, 1, random32(), True), world.nb)
+        world.send(rl(world).settleNotLevied(rid, 1, [1], random32(), True), world.nb)
 
 
 def test_settle_by_return_centre_reverts(world: World) -> None:
     a = recognized(world)
     rid = a.terms.return_id
     with expect_revert("NotOriginArea", {"returnId": rid, "callerCode": 2900, "originCode": 3100}):
-        world.send(rl(world).settleNotLevied(rid, 1, random32(), True), world.hz)
+        world.send(rl(world).settleNotLevied(rid, 1, [1], random32(), True), world.hz)
 
 
 def test_settle_empty_mask_reverts(world: World) -> None:
     a = recognized(world)
     with expect_revert("EmptyLineMask", {}):
-        world.send(rl(world).settleNotLevied(a.terms.return_id, 0, random32(), True), world.nb)
+        fn = rl(world).settleNotLevied(a.terms.return_id, 0, [], random32(), True)
+        world.send(fn, world.nb)
 
 
 def test_settle_refunded_with_payment_proof(world: World) -> None:
@@ -775,7 +885,8 @@ def test_settle_refunded_with_payment_proof(world: World) -> None:
     rid, case_id = a.terms.return_id, a.case.header.case_id
     root, digest, proof = world.anchor_payment(NB, case_id)
     receipt = world.send(
-        rl(world).settleRefunded(rid, ALL3, random32(), False, (root, digest, proof)), world.nb
+        rl(world).settleRefunded(rid, ALL3, ones(ALL3), random32(), False, (root, digest, proof)),
+        world.nb,
     )
     ((name, args),) = events(receipt, world.c)
     assert (name, args["kind"], args["quotaAdjusted"]) == (
@@ -789,7 +900,8 @@ def test_settle_refunded_with_payment_proof(world: World) -> None:
 def test_settle_refunded_with_wrong_payment_digest_reverts(world: World) -> None:
     a = recognized(world)
     root, _digest, proof = world.anchor_payment(NB, a.case.header.case_id)
-    fn = rl(world).settleRefunded(a.terms.return_id, 1, random32(), True, (root, random32(), proof))
+    payment = (root, random32(), proof)
+    fn = rl(world).settleRefunded(a.terms.return_id, 1, [1], random32(), True, payment)
     with pytest.raises(ContractRevert) as info:
         world.send(fn, world.nb)
     assert (info.value.name, info.value.args_dict["root"]) == ("InvalidProof", root)
@@ -798,7 +910,9 @@ def test_settle_refunded_with_wrong_payment_digest_reverts(world: World) -> None
 def test_settle_refunded_against_other_areas_payment_reverts(world: World) -> None:
     a = recognized(world)
     root, digest, proof = world.anchor_payment(ZZ, a.case.header.case_id)
-    fn = rl(world).settleRefunded(a.terms.return_id, 1, random32(), True, (root, digest, proof))
+    fn = rl(world).settleRefunded(
+        a.terms.return_id, 1, [1], random32(), True, (root, digest, proof)
+    )
     with expect_revert("RootOfAnotherArea", {"root": root, "anchoredBy": 4600, "expected": 3100}):
         world.send(fn, world.nb)
 
@@ -806,7 +920,7 @@ def test_settle_refunded_against_other_areas_payment_reverts(world: World) -> No
 def test_settle_refunded_against_assessment_root_reverts(world: World) -> None:
     a = recognized(world)
     fn = rl(world).settleRefunded(
-        a.terms.return_id, 1, random32(), True, (a.case.root, random32(), a.case.proof)
+        a.terms.return_id, 1, [1], random32(), True, (a.case.root, random32(), a.case.proof)
     )
     with expect_revert(
         "WrongBatchKind",
@@ -820,7 +934,7 @@ def test_recognize_fully_rejected_return_leaves_nothing_to_settle(world: World) 
     rid = a.terms.return_id
     assert get_return(world, rid)[4] == ReturnState.RECOGNIZED
     with expect_revert("LinesNotAccepted", {"returnId": rid, "extra": 1}):
-        world.send(rl(world).settleNotLevied(rid, 1, random32(), True), world.nb)
+        world.send(rl(world).settleNotLevied(rid, 1, [1], random32(), True), world.nb)
 
 
 # ---------------------------------------------------------------- disclosure log
@@ -862,5 +976,7 @@ def test_views_of_unknown_ids_are_empty(world: World) -> None:
     assert call(rl(world).getReturn(unknown))[4] == ReturnState.NONE
     assert call(rl(world).lineState(unknown, 1)) == LineState.NONE
     assert call(rl(world).lineState(unknown, 0)) == LineState.NONE
+    assert call(rl(world).casePieces(unknown)) == [[], []]
+    assert call(rl(world).returnPieces(unknown)) == [[], [], []]
     assert call(rl(world).taxAnchor()) == world.c.tax_anchor.address
     assert call(rl(world).consortium()) == world.c.consortium.address

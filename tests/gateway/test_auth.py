@@ -18,7 +18,15 @@ from node_gateway.api.deps import Allow, peer_signed
 from node_gateway.cli import main
 from node_gateway.config import GatewaySettings
 from node_gateway.main import create_app
-from node_gateway.services.auth import ROLES, AuthError, authenticate, issue_key, keys, revoke
+from node_gateway.services.auth import (
+    PREFIX,
+    ROLES,
+    AuthError,
+    authenticate,
+    issue_key,
+    keys,
+    revoke,
+)
 from node_gateway.store import migrate, open_db
 from tests.utils.gateway import CENTRE, UNKNOWN_ID, GatewayWorld
 
@@ -94,7 +102,8 @@ def test_issue_and_authenticate(db: sqlite3.Connection) -> None:
         key_id,
     )
     stored = keys(db)[0]
-    assert key.split("_")[-1] not in stored.key_hash and len(stored.key_hash) == 64
+    secret = key.removeprefix(f"{PREFIX}{key_id}_")  # url-safe: may itself hold "_"
+    assert len(secret) >= 40 and secret not in stored.key_hash and len(stored.key_hash) == 64
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from node_gateway.ledger.sender import Sender
 from node_gateway.schemas import ReturnApplicationIn
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import LinesAlreadyApplied
+from node_gateway.services.errors import PiecesExceedDeclared
 from node_gateway.store import index, outbox
 
 PLATFORM_KEY = Principal(PLATFORM, "platform", "t")
@@ -63,9 +63,9 @@ def test_case_opened_in_unindexed_blocks_is_known(world: dict[str, Any]) -> None
     Sender(conn, centre.ledger).run_once()  # on the ledger; the indexer has not run
     assert outbox.get(conn, first["operation"]["id"]).status == "confirmed"  # type: ignore[union-attr]
     assert index.checkpoint(conn) < centre.ledger.head_block()
-    assert index.case_applied_mask(conn, first["caseId"]) is None
+    assert index.case_pieces(conn, first["caseId"]) is None
 
-    with pytest.raises(LinesAlreadyApplied):
+    with pytest.raises(PiecesExceedDeclared):
         returns.apply(centre.context, conn, PLATFORM_KEY, _body(world, [1, 2]))
     second = returns.apply(centre.context, conn, PLATFORM_KEY, _body(world, [2, 3]))
     assert second["operation"]["kind"] == "apply"  # not a second opening of the case

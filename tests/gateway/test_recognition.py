@@ -28,6 +28,7 @@ from node_gateway.consortium import PLATFORM, Consortium
 from node_gateway.schemas import ReturnApplicationIn
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
+from node_gateway.services.errors import PiecesExceedDeclared
 from node_gateway.store import Vault, index
 
 PLATFORM_KEY = Principal(PLATFORM, "platform", "t")
@@ -136,17 +137,16 @@ def test_paid_case_is_settled_refunded(world: dict[str, Any]) -> None:
     assert json.loads(args)["kind"] == int(SettlementKind.REFUNDED)
 
 
-def test_more_pieces_than_declared_is_disputed_with_a_reason(world: dict[str, Any]) -> None:
+def test_more_pieces_than_declared_never_reach_the_ledger(world: dict[str, Any]) -> None:
     c = world["c"]
     a = world["lists"]["3100"][2]
     declared = {line.gnum: line.qty for line in a.lines}
-    rid = _through_inspection(world, a, accepted=[1, 2], qty={1: declared[1] + 5, 2: 1})
-    assert _state(c, "3100", rid)["state"] == "disputed"
-    decision = next(d for d in returns_docs(c, "3100", rid) if d["docType"] == "recognition")
-    assert decision["record"]["decision"] == "disputed"
-    assert (
-        f"{declared[1] + 5} pieces returned, {declared[1]} declared" in decision["record"]["reason"]
-    )
+    conn = c.centre.connections.get()
+    queued = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    with pytest.raises(PiecesExceedDeclared) as refused:
+        _through_inspection(world, a, accepted=[1, 2], qty={1: declared[1] + 5, 2: 1})
+    assert refused.value.extra == {"gnum": 1, "requested": declared[1] + 5, "left": declared[1]}
+    assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == queued
 
 
 def test_officer_only_area_leaves_inspected_returns_to_officers(world: dict[str, Any]) -> None:
@@ -215,8 +215,8 @@ def test_return_centre_knows_what_to_expect_without_personal_data(world: dict[st
                 "qtyReturned",
             }
     assert a.buyer.name not in everything and a.buyer.id_number not in everything
-    over = [json.loads(r["problems"]) for r in rows if json.loads(r["problems"])]
-    assert any("pieces applied for" in p for problems in over for p in problems)
+    # an over-declared application never reaches the ledger now (PiecesExceedDeclared)
+    assert all(json.loads(r["problems"]) == [] for r in rows)
     view = TestClient(c.centre.app).get(
         f"/v1/returns/{rows[0]['return_id']}",
         headers={"Authorization": f"Bearer {c.credentials['2900']['officer']}"},

@@ -57,6 +57,7 @@ def _assert_anchored(header: dict[str, Any]) -> None:
         h["releaseTime"],
         h["lineCount"],
         _b(h["recordDigest"]),
+        tuple(h["pieces"]),
     ).leaf()
     assert "0x" + leaf.hex() == header["leaf"]
     assert verify_proof(_b(header["root"]), leaf, [_b(p) for p in header["proof"]])
@@ -292,7 +293,7 @@ def test_apply_overlapping_lines_refused(gw: GatewayWorld, applied: Application)
     second = gw.application(applied.case, (2, 3))
     with gw.unchanged():
         r = gw.apply(second)
-    assert_problem(r, 409, "lines_already_applied")
+    assert_problem(r, 409, "pieces_exceed_declared")
 
 
 def test_apply_same_return_id_again_refused(gw: GatewayWorld, applied: Application) -> None:
@@ -309,7 +310,7 @@ def test_apply_overlapping_lines_while_first_pending_refused(gw: GatewayWorld) -
     try:
         with gw.unchanged():
             r = gw.apply(second)
-        assert_problem(r, 409, "lines_already_applied")
+        assert_problem(r, 409, "pieces_exceed_declared")
     finally:
         gw.drain()
 

@@ -8,9 +8,12 @@ the way gateways and return enterprises do.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_typing import ChecksumAddress
@@ -19,7 +22,9 @@ from web3.types import TxReceipt
 
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.commitments.merkle import MerkleTree
+from clients.errors import ContractRevert
 from clients.ledger_bindings import (
+    DEFAULT_GAS,
     BatchKind,
     Contracts,
     Founder,
@@ -42,6 +47,16 @@ AREA_CODES = {HZ: 2900, NB: 3100, ZZ: 4600}
 def random32() -> bytes:
     """A fresh random 32-byte value (ids, digests)."""
     return secrets.token_bytes(32)
+
+
+@contextmanager
+def expect_revert(name: str, args: dict[str, Any] | None = None) -> Iterator[None]:
+    """Assert the block raises ContractRevert of the custom error `name` (with `args` if given)."""
+    with pytest.raises(ContractRevert) as info:
+        yield
+    assert info.value.name == name, f"expected {name}, got {info.value}"
+    if args is not None:
+        assert info.value.args_dict == args, info.value.args_dict
 
 
 @dataclass
@@ -90,11 +105,14 @@ class World:
         line_count: int = 3,
         release_time: int | None = None,
         filler: int = 4,
+        pieces: tuple[int, ...] | None = None,
     ) -> list[AnchoredCase]:
-        """Anchor `count` case headers (plus `filler` unrelated leaves) in one assessment batch."""
+        """Anchor `count` case headers (plus `filler` unrelated leaves) in one assessment batch;
+        each declares `pieces` per line (one piece per line unless given)."""
         release = release_time if release_time is not None else self.now()
+        declared = pieces if pieces is not None else (1,) * line_count
         headers = [
-            CaseHeader(random32(), origin, platform, release, line_count, random32())
+            CaseHeader(random32(), origin, platform, release, line_count, random32(), declared)
             for _ in range(count)
         ]
         leaves = [h.leaf() for h in headers] + [random32() for _ in range(filler)]
@@ -124,14 +142,17 @@ class World:
         deadline: int | None = None,
         return_id: bytes | None = None,
         origin_area: bytes = NB,
+        pieces: tuple[int, ...] | None = None,
     ) -> ReturnApplicationTerms:
         """Return application terms for a line mask, of a case whose origin is `origin_area`
-        (Ningbo, the usual origin here, unless given)."""
+        (Ningbo, the usual origin here, unless given), asking `pieces` of each line in the mask
+        (one piece per line unless given)."""
         return ReturnApplicationTerms(
             return_id=return_id or random32(),
             case_id=case_id,
             origin_area=origin_area,
             line_mask=lines,
+            pieces=pieces if pieces is not None else (1,) * lines.bit_count(),
             application_digest=random32(),
             return_centre=return_centre,
             deadline=deadline if deadline is not None else self.now() + 30 * DAY,
@@ -149,16 +170,30 @@ class World:
         terms: ReturnApplicationTerms,
         key: Any,
         sender: str | None = None,
+        gas: int = DEFAULT_GAS,
     ) -> TxReceipt:
-        """Open the case and record the first application (relayed by the return centre)."""
+        """Open the case and record the first application, relayed by the return centre the
+        terms name (Hangzhou's account if that is not a customs area) unless `sender` is given."""
         fn = self.c.return_ledger.functions.openCaseAndApply(
             case.header.as_tuple(), case.root, case.proof, terms.as_tuple(), self.sign(terms, key)
         )
-        return self.send(fn, sender or self.hz)
+        return self.send(fn, sender or self.relay_of(terms), gas)
 
-    def send(self, fn: Any, sender: str) -> TxReceipt:
+    def apply_for_return(
+        self, terms: ReturnApplicationTerms, key: Any, sender: str | None = None
+    ) -> TxReceipt:
+        """Record a further application of an open case, relayed as `open_and_apply` does."""
+        fn = self.c.return_ledger.functions.applyForReturn(terms.as_tuple(), self.sign(terms, key))
+        return self.send(fn, sender or self.relay_of(terms))
+
+    def relay_of(self, terms: ReturnApplicationTerms) -> str:
+        """The account that relays `terms`: the named return centre's (the ledger requires it),
+        Hangzhou's when the named centre is no customs area here."""
+        return self.area_accounts.get(terms.return_centre, self.hz)
+
+    def send(self, fn: Any, sender: str, gas: int = DEFAULT_GAS) -> TxReceipt:
         """Transact (explicit gas) and return the receipt; reverts raise ContractRevert."""
-        return transact(fn, sender)
+        return transact(fn, sender, gas)
 
 
 def build_world() -> World:

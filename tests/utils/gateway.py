@@ -32,7 +32,7 @@ from clients.records.samples import (
     sample_settlement_record,
     sample_tax_assessment,
 )
-from clients.signing import ReturnApplicationTerms, line_mask, sign_return_application
+from clients.signing import ReturnApplicationTerms, mask_and_pieces, sign_return_application
 from node_gateway.api.problems import PROBLEM_JSON
 from node_gateway.consortium import PLATFORM, Consortium
 
@@ -128,12 +128,13 @@ def application_body(
     doc = canonical(record)
     committed = commit(doc, salts)
     header = case.header["header"]
-    mask = line_mask([line.gnum for line in record.lines])
+    mask, pieces = mask_and_pieces({line.gnum: line.qty for line in record.lines})
     terms = ReturnApplicationTerms(
         return_id=_b(return_id),
         case_id=_b(case.case_id),
         origin_area=_b(header["originArea"]),
         line_mask=mask,
+        pieces=pieces,
         application_digest=committed.digest,
         return_centre=_b(return_centre),
         deadline=deadline,
@@ -151,6 +152,7 @@ def application_body(
             "caseId": case.case_id,
             "originArea": header["originArea"],
             "lineMask": mask,
+            "pieces": list(pieces),
             "applicationDigest": _hex(committed.digest),
             "returnCentre": return_centre,
             "deadline": deadline,

@@ -102,6 +102,7 @@ def ledger_leaves_vector() -> dict[str, Any]:
         1_793_000_000,
         3,
         keccak256(b"record"),
+        (2, 1, 5),
     )
     payment_digest = keccak256(b"payment")
     return {
@@ -113,6 +114,7 @@ def ledger_leaves_vector() -> dict[str, Any]:
             "platform": h(header.platform),
             "releaseTime": header.release_time,
             "lineCount": header.line_count,
+            "pieces": list(header.pieces),
             "recordDigest": h(header.record_digest),
         },
         "caseHeaderLeaf": h(header.leaf()),
@@ -133,6 +135,7 @@ def eip712_vector() -> dict[str, Any]:
         keccak256(b"case"),
         b"customs-3100".ljust(32, b"\0"),
         0b101,
+        (2, 5),
         keccak256(b"application"),
         b"customs-2900".ljust(32, b"\0"),
         1_795_000_000,
@@ -150,6 +153,7 @@ def eip712_vector() -> dict[str, Any]:
             "caseId": h(terms.case_id),
             "originArea": h(terms.origin_area),
             "lineMask": terms.line_mask,
+            "pieces": list(terms.pieces),
             "applicationDigest": h(terms.application_digest),
             "returnCentre": h(terms.return_centre),
             "deadline": terms.deadline,
