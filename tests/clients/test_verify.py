@@ -498,9 +498,9 @@ def test_verify_recognition_after_dispute_passes(world: World) -> None:
 
 def test_verify_application_after_platform_key_removed_fails_issuer(world: World) -> None:
     life = run_lifecycle(world, accepted=[1])
-    cons = world.c.consortium.functions
-    world.send(cons.addPlatformAccount(PLATFORM_A, world.spare[0]), world.nb)
-    world.send(cons.removePlatformAccount(PLATFORM_A, world.platform_a_key.address), world.nb)
+    old = world.platform_a_key.address
+    world.add_own_account(PLATFORM_A, world.spare[0], old)
+    world.remove_own_account(PLATFORM_A, old, world.spare[0])
     result = verify(world, step_doc(life, "return_application"))
     assert "no longer an account" in failed(result)["issuer"]
 

@@ -230,7 +230,7 @@ def test_anchor_outsider_reverts(world: World) -> None:
 
 def test_anchor_platform_account_reverts(world: World) -> None:
     account = world.spare[0]
-    world.send(world.c.consortium.functions.addPlatformAccount(PLATFORM_A, account), world.nb)
+    world.add_own_account(PLATFORM_A, account, world.platform_a_key.address)
     fn = world.c.tax_anchor.functions.anchor(random32(), BatchKind.ASSESSMENT, 1)
     err = revert_of(lambda: world.send(fn, account))
     assert (err.name, err.args_dict) == (
