@@ -104,7 +104,10 @@ class AccountAddition(MemberMessage):
 
     PRIMARY: ClassVar[str] = "AccountAddition"
     FIELDS: ClassVar[list[dict[str, str]]] = _fields(
-        ("memberId", "bytes32"), ("account", "address"), ("nonce", "uint256"), ("deadline", "uint256")
+        ("memberId", "bytes32"),
+        ("account", "address"),
+        ("nonce", "uint256"),
+        ("deadline", "uint256"),
     )
     member_id: bytes
     account: str

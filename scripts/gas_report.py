@@ -72,10 +72,10 @@ def measure() -> dict[str, int]:
 
     consortium = c.consortium.address
     registration = MemberRegistration(platform, key.address, b"k" * 32, "https://p", 0)
-    proof = sign_member_message(registration, key.key, w3.eth.chain_id, consortium)
+    signed_registration = sign_member_message(registration, key.key, w3.eth.chain_id, consortium)
     run(
         "registerPlatform",
-        cons.registerPlatform(platform, key.address, b"k" * 32, "https://p", proof),
+        cons.registerPlatform(platform, key.address, b"k" * 32, "https://p", signed_registration),
         nb,
     )
     run("proposeParameter (1st approval)", cons.proposeParameter(MAX_LINES, 99), hz)

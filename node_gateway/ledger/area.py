@@ -195,11 +195,12 @@ _PROPOSALS: dict[str, Callable[[Any, dict[str, Any]], ContractFunction]] = {
         _address(p["account"]),
         _b(p["encryptionKey"]),
         str(p["gatewayUrl"]),
+        _b(p["registration"]),
     ),
     "suspension": lambda cs, p: cs.proposeSuspension(_b(p["memberId"])),
     "reinstatement": lambda cs, p: cs.proposeReinstatement(_b(p["memberId"])),
     "account-addition": lambda cs, p: cs.proposeAccountAddition(
-        _b(p["memberId"]), _address(p["account"])
+        _b(p["memberId"]), _address(p["account"]), _b(p["possession"])
     ),
     "account-removal": lambda cs, p: cs.proposeAccountRemoval(
         _b(p["memberId"]), _address(p["account"])
