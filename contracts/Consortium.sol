@@ -544,8 +544,9 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @dev The signer of an EIP-712 message of this contract; zero for a malformed signature.
-    function _signerOf(bytes32 structHash, bytes calldata signature) private view returns (address signer) {
-        (signer,,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
+    function _signerOf(bytes32 structHash, bytes calldata signature) private view returns (address) {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
+        return err == ECDSA.RecoverError.NoError ? signer : address(0);
     }
 
     function _addOwnAccount(bytes32 memberId, address account, bytes calldata possession) private {
