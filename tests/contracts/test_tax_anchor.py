@@ -60,7 +60,7 @@ def anchor_tree(
 
 
 def get_root(world: World, area_code: int, root: bytes) -> tuple[int, int, int, int]:
-    """getRoot of `root` as `area_code` anchored it: (kind, leafCount, anchoredAt, revokedReason)."""
+    """getRoot of `root` as `area_code` anchored it: (kind, leafCount, anchoredAt, reason)."""
     fn = world.c.tax_anchor.functions.getRoot(area_code, root)
     record: tuple[int, int, int, int] = call(fn)
     return record
@@ -419,7 +419,10 @@ def test_revoke_leaf_not_anchored_root_reverts(world: World) -> None:
     leaf = tree.leaves[0]
     fn = world.c.tax_anchor.functions.revokeLeaf(tree.root, leaf, tree.proof(leaf), 1)
     err = revert_of(lambda: world.send(fn, world.hz))
-    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": tree.root, "areaCode": HZ_CODE})
+    assert (err.name, err.args_dict) == (
+        "RootNotAnchored",
+        {"root": tree.root, "areaCode": HZ_CODE},
+    )
 
 
 def test_revoke_leaf_zero_reason_reverts(world: World) -> None:
@@ -573,7 +576,10 @@ def test_require_active_leaf_not_anchored_reverts(world: World) -> None:
     tree = make_tree()
     leaf = tree.leaves[0]
     err = revert_of(lambda: require_active(world, tree.root, leaf, tree.proof(leaf), HZ_CODE))
-    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": tree.root, "areaCode": HZ_CODE})
+    assert (err.name, err.args_dict) == (
+        "RootNotAnchored",
+        {"root": tree.root, "areaCode": HZ_CODE},
+    )
 
 
 def test_require_active_leaf_other_area_reverts(world: World) -> None:

@@ -115,7 +115,10 @@ def test_front_run_root_neither_blocks_nor_shadows_the_origins_anchoring(world: 
     assert not _active(world, NB_CODE, cases[2])
     with pytest.raises(ContractRevert) as info:
         _open(world, cases[2])
-    assert (info.value.name, info.value.args_dict) == ("RevokedRoot", {"root": tree.root, "reason": 5})
+    assert (info.value.name, info.value.args_dict) == (
+        "RevokedRoot",
+        {"root": tree.root, "reason": 5},
+    )
 
 
 def test_anchoring_twice_by_the_same_area_is_still_refused(world: World) -> None:
