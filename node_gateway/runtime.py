@@ -22,7 +22,7 @@ from node_gateway.ledger.indexer import Indexer
 from node_gateway.ledger.sender import Sender
 from node_gateway.main import create_app
 from node_gateway.peer.client import PeerClient, PeerTransport
-from node_gateway.services import disclosure, expectations, recognition
+from node_gateway.services import disclosure, expectations, recognition, tax_records
 from node_gateway.services.batching import seal_due
 from node_gateway.services.context import AreaContext, make_context
 from node_gateway.store import outbox
@@ -85,6 +85,8 @@ class Gateway:
             sent = sender.run_once()
             self._node_up = sender.node_up
             if sender.node_up:
+                # A batch the contract refused goes back to the batcher under fresh salts.
+                done += tax_records.rebuild_refused(self.context, conn)
                 done += sent + Indexer(conn, self.ledger).run_once()
                 if sent == 0:
                     done += recognition.run_once(self.context, conn, self.peer)

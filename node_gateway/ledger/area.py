@@ -668,10 +668,17 @@ class AreaLedger:
         )
 
     @_read
-    def root_anchored(self, root: bytes) -> bool:
-        """Whether a batch root is anchored."""
-        record = self.contracts.tax_anchor.functions.getRoot(root).call(self._from)
+    def root_anchored(self, area_code: int, root: bytes) -> bool:
+        """Whether the customs area `area_code` anchored a batch root (roots are per area: the
+        same bytes anchored by another area do not count)."""
+        record = self.contracts.tax_anchor.functions.getRoot(area_code, root).call(self._from)
         return bool(record[0])
+
+    @_read
+    def area_code(self) -> int:
+        """The customs code of the area this ledger's account signs for (0 if none)."""
+        member = self.member_of_account(self.account)
+        return 0 if member == bytes(32) else self.member(member)[2]
 
     @_read
     def get_return(self, return_id: bytes) -> ReturnOnLedger | None:

@@ -181,10 +181,11 @@ def apply(
         proof = [_b(p) for p in body.proof]
         if process_proof(header.leaf(), proof) != _b(body.root):
             raise CaseMismatch("the Merkle proof does not lead from the case header to the root")
-        if not index.root_anchored(conn, body.root.lower()) and not ctx.ledger.root_anchored(
-            _b(body.root)
-        ):
-            raise NotAnchored(f"root {body.root} is not anchored on the ledger")
+        # Under the case's origin: roots are per area, another area's copy does not count.
+        if not index.root_anchored(
+            conn, origin_code, body.root.lower()
+        ) and not ctx.ledger.root_anchored(origin_code, _b(body.root)):
+            raise NotAnchored(f"root {body.root} is not anchored by origin area {origin_code:04d}")
         kind = "open_and_apply"
     else:
         kind = "apply"

@@ -33,6 +33,7 @@ TABLES = {
     "index_checkpoint",
     "api_keys",
     "idempotency_keys",
+    "anchored_roots",
     "batches",
     "batch_leaves",
     "disclosure_log",
