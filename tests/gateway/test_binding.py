@@ -350,3 +350,20 @@ def test_origin_refuses_an_expired_or_foreign_signed_application(
         _ask(gw, CENTRE, forged)
     assert refused.value.extra["peerCode"] == "not_involved"
     assert "platform" in str(refused.value)
+
+
+def test_return_line_goods_are_checked_by_the_schema() -> None:
+    from clients.records import DocType, RecordValidationError, parse_record
+
+    a = sample_return_application(tax_assessment_for_schema())
+    record = a.model_dump(mode="json", by_alias=True)
+    record["lines"][0]["gcode"] = "33049900"  # 8 digits: not an HS code of 10
+    with pytest.raises(RecordValidationError) as refused:
+        parse_record(DocType.RETURN_APPLICATION, record)
+    assert ("/lines/0/gcode", "gcode") in refused.value.rules
+
+
+def tax_assessment_for_schema() -> TaxAssessment:
+    from clients.records.samples import sample_tax_assessment
+
+    return sample_tax_assessment(7, NINGBO, lines=2)

@@ -76,7 +76,7 @@ def _through_inspection(
         model = ReturnApplicationIn.model_validate(body)
         rid = str(returns.apply(centre.context, conn, PLATFORM_KEY, model)["returnId"])
     else:
-        rid = relay_unchecked(centre.context, conn, PLATFORM_KEY, body)
+        rid = str(relay_unchecked(centre.context, conn, PLATFORM_KEY, body)["returnId"])
     c.drain()
     arrival = sample_arrival_record(app, rid).model_copy(update={"arrived_time": when})
     returns.arrival(centre.context, conn, CENTRE_OFFICER, rid, canonical(arrival))

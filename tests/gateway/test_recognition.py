@@ -86,7 +86,7 @@ def _through_inspection(
     )
     conn = centre.connections.get()
     if qty:  # the centre would refuse it: relayed past its check, for the origin to re-check
-        rid = relay_unchecked(centre.context, conn, PLATFORM_KEY, body)
+        rid = str(relay_unchecked(centre.context, conn, PLATFORM_KEY, body)["returnId"])
     else:
         rid = str(
             returns.apply(

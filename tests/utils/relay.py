@@ -13,8 +13,11 @@ from node_gateway.services.context import AreaContext
 from node_gateway.store import index
 
 
-def relay_unchecked(ctx: AreaContext, conn: Any, principal: Principal, body: dict[str, Any]) -> str:
-    """Queue `body` (a POST /v1/returns body) straight for the contract; its return id."""
+def relay_unchecked(
+    ctx: AreaContext, conn: Any, principal: Principal, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Queue `body` (a POST /v1/returns body) straight for the contract; answers as
+    `returns.apply` does ({operation, digest, returnId, caseId})."""
     t, h = body["terms"], body["header"]
     doc = canonical(parse_record(DocType.RETURN_APPLICATION, body["document"]["record"]))
     salts = {p: bytes.fromhex(s) for p, s in body["document"]["salts"].items()}
@@ -23,7 +26,7 @@ def relay_unchecked(ctx: AreaContext, conn: Any, principal: Principal, body: dic
     payload: dict[str, Any] = {"application": application, "signature": body["signature"]}
     if not opened:
         payload.update(header=h, root=body["root"], proof=body["proof"])
-    returns.store_step(
+    return returns.store_step(
         ctx,
         conn,
         principal,
@@ -34,4 +37,3 @@ def relay_unchecked(ctx: AreaContext, conn: Any, principal: Principal, body: dic
         kind="apply" if opened else "open_and_apply",
         payload=lambda _digest: payload,
     )
-    return str(t["returnId"])
