@@ -37,7 +37,7 @@ from clients.records import (
 )
 from node_gateway.peer.client import PeerClient
 from node_gateway.peer.errors import PeerUnavailable
-from node_gateway.services import returns
+from node_gateway.services import binding, returns
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import NotAnchored
@@ -130,6 +130,8 @@ def check_return(
                 problems.append(
                     f"line {gnum}: {qtys[i]} pieces returned, {declared[gnum]} declared"
                 )
+    # Bound to its case: list, order, platform, agent, goods, pieces (services/binding.py).
+    problems += binding.recheck(application, tax)
     return problems
 
 

@@ -22,6 +22,7 @@ from clients.records import DocType, RecordValidationError, canonical, parse_rec
 from clients.signing import ReturnApplicationTerms, line_mask, recover_applicant
 from node_gateway.ledger.area import ReturnOnLedger
 from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.services import binding
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import (
@@ -194,6 +195,8 @@ def apply(
         raise LinesAlreadyApplied(
             f"lines {_lines(taken & t.lineMask)} of the case are applied or being applied"
         )
+    # Bound to its case: the origin's declaration, asked for now (services/binding.py).
+    binding.check_before_relay(ctx, conn, body, doc)
     application = t.model_dump()
     application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
 

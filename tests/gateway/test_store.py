@@ -44,6 +44,7 @@ TABLES = {
     "tax_payments",
     "peer_nonces",
     "expected_goods",
+    "case_declarations",
 }
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32
