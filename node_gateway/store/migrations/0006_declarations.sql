@@ -1,4 +1,4 @@
--- 0005_declarations: the return centre's cache of each case's declaration as its origin
+-- 0006_declarations: the return centre's cache of each case's declaration as its origin
 -- disclosed it before the first application was relayed (services/binding.py): invtNo, order,
 -- platform, agent and goods lines. A cache, not a system of record: sealed with the vault's
 -- current key (AES-256-GCM, bound to the case id, digest and key id), replaced when the
