@@ -202,11 +202,13 @@ class Auditor:
         case_id = self.resolve(subject)
         events = [e for e in self.view.events() if e["args"].get("caseId") == case_id]
         opened = next(e for e in events if e["event"] == "CaseOpened")["args"]
-        anchoring = self.view.events(
-            [None, str(opened["assessmentRoot"])]
-        )  # RootAnchored(root indexed, …) of the case's batch
-        anchoring = [e for e in anchoring if e["event"] == "RootAnchored"]
         origin = self.code_of(opened["originArea"])
+        # RootAnchored(root indexed, areaCode indexed, …) of the case's batch, by its origin:
+        # roots are per area, another area's anchoring of the same bytes is not the case's.
+        anchoring = self.view.events(
+            [None, str(opened["assessmentRoot"]), "0x" + int(origin or 0).to_bytes(32, "big").hex()]
+        )
+        anchoring = [e for e in anchoring if e["event"] == "RootAnchored"]
         centres = {
             e["args"]["returnId"]: self.code_of(e["args"]["returnCentre"])
             for e in events

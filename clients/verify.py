@@ -106,7 +106,7 @@ class VerificationResult:
 
 @dataclass(frozen=True)
 class RootInfo:
-    """An anchored batch root as TaxAnchor stores it."""
+    """An anchored batch root as TaxAnchor stores it for the area that anchored it."""
 
     area_code: int
     kind: BatchKind
@@ -130,7 +130,7 @@ class LedgerView:
         self._log_source = log_source
         self.w3: Web3 = contracts.w3
         self.block = block if block is not None else int(self.w3.eth.block_number)
-        self._roots: dict[bytes, RootInfo | None] = {}
+        self._roots: dict[tuple[int, bytes], RootInfo | None] = {}
         self._revoked: dict[int, dict[bytes, int]] = {}
         self._members: dict[bytes, tuple[MemberKind, MemberStatus, int]] = {}
         self._accounts: dict[str, bytes] = {}
@@ -209,12 +209,19 @@ class LedgerView:
             self._times[number] = int(self.w3.eth.get_block(number)["timestamp"])
         return self._times[number]
 
-    def root(self, root: bytes) -> RootInfo | None:
-        """A root's record, or None when never anchored."""
-        if root not in self._roots:
-            r = self.c.tax_anchor.functions.getRoot(root).call(block_identifier=self.block)
-            self._roots[root] = RootInfo(r[0], BatchKind(r[1]), r[2], r[3], r[4]) if r[0] else None
-        return self._roots[root]
+    def root(self, area_code: int, root: bytes) -> RootInfo | None:
+        """A root's record as the customs area `area_code` anchored it, or None when that area
+        never did (roots are per area: another area's anchoring of the same bytes is not it)."""
+        key = (area_code, root)
+        if key not in self._roots:
+            fn = self.c.tax_anchor.functions.getRoot(area_code, root)
+            kind, leaf_count, anchored_at, reason = fn.call(block_identifier=self.block)
+            self._roots[key] = (
+                RootInfo(area_code, BatchKind(kind), leaf_count, anchored_at, reason)
+                if kind
+                else None
+            )
+        return self._roots[key]
 
     def revoked_leaves(self, area_code: int) -> dict[bytes, int]:
         """Leaves the area revoked, with their reasons (one log query per area)."""
@@ -450,15 +457,12 @@ class Verifier:
     # ------------------------------------------------------------ tax assessment
 
     def _tax_root(self, root: bytes, kind: BatchKind, origin_code: int) -> RootInfo:
-        info = self.view.root(root)
+        # Under the origin only: another area's anchoring of the same bytes vouches for nothing.
+        info = self.view.root(origin_code, root)
         if info is None:
-            raise _Failed(f"root 0x{root.hex()} was never anchored")
+            raise _Failed(f"root 0x{root.hex()} was never anchored by the origin {origin_code:04d}")
         if info.kind != kind:
             raise _Failed(f"root holds a {info.kind.name.lower()} batch, not {kind.name.lower()}")
-        if info.area_code != origin_code:
-            raise _Failed(
-                f"root anchored by {info.area_code:04d}, not the origin {origin_code:04d}"
-            )
         return info
 
     def _case_anchored(self, doc: DisclosedDocument, ctx: dict[str, Any]) -> str:
@@ -594,7 +598,8 @@ class Verifier:
             opened["recordDigest"],
             tuple(opened["pieces"]),
         )
-        info = self.view.root(opened["assessmentRoot"])
+        origin_code = self.view.member(opened["originArea"])[2]
+        info = self.view.root(origin_code, opened["assessmentRoot"])
         if info is None:
             raise _Failed("the case's assessment root is not anchored")
         ctx["opened"] = opened

@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {IConsortium} from "./interfaces/IConsortium.sol";
 import {IConsortiumErrors} from "./interfaces/IConsortiumErrors.sol";
 import {IConsortiumEvents} from "./interfaces/IConsortiumEvents.sol";
+import {IConsortiumKeyErrors} from "./interfaces/IConsortiumKeyErrors.sol";
 
 /// @title Consortium: who may act on the CrossReturn ledger, and under which rules.
 /// @notice Members are customs areas, platforms (return enterprises) and auditors. Customs areas
 /// govern together: admissions, suspensions, key rotations and rule parameters take effect when
-/// `threshold` of the active customs areas approve. A customs area registers and manages the
-/// platforms it supervises on its own. Node-level allowlists are the network's job, not this
-/// contract's.
-contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
+/// `threshold` of the active customs areas approve. A customs area registers, suspends and
+/// reinstates the platforms it supervises on its own. Each member alone controls its signing
+/// accounts and profile: a change comes from one of its active accounts, or carries an EIP-712
+/// authorisation signed by one (a gateway may relay it); a new account proves possession of its
+/// key by signing too. A member that lost every key is re-keyed only by vote. Node-level
+/// allowlists are the network's job, not this contract's.
+contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, IConsortiumEvents, EIP712 {
     /// @notice Days (in seconds) after release within which a return may be applied for.
     bytes32 public constant APPLY_WINDOW = keccak256("APPLY_WINDOW");
     /// @notice Days (in seconds) after release within which returned goods must arrive.
@@ -20,6 +26,27 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
     bytes32 public constant MAX_LINES = keccak256("MAX_LINES");
     /// @notice Seconds a proposal stays open for votes.
     bytes32 public constant PROPOSAL_TTL = keccak256("PROPOSAL_TTL");
+
+    /// @notice EIP-712 type of a new member's first account accepting the registration (its
+    /// profile included); signed by that account, `nonce` = `possessionNonce(account)`.
+    bytes32 public constant MEMBER_REGISTRATION_TYPEHASH = keccak256(
+        "MemberRegistration(bytes32 memberId,address account,bytes encryptionKey,string gatewayUrl,uint256 nonce)"
+    );
+    /// @notice EIP-712 type of a new account proving possession of its key for a member; signed
+    /// by that account, `nonce` = `possessionNonce(account)`.
+    bytes32 public constant ACCOUNT_POSSESSION_TYPEHASH =
+        keccak256("AccountPossession(bytes32 memberId,address account,uint256 nonce)");
+    /// @notice EIP-712 type of a member authorising a new signing account; signed by one of its
+    /// active accounts, `nonce` = `memberNonce(memberId)`.
+    bytes32 public constant ACCOUNT_ADDITION_TYPEHASH =
+        keccak256("AccountAddition(bytes32 memberId,address account,uint256 nonce,uint256 deadline)");
+    /// @notice EIP-712 type of a member authorising the removal of one of its accounts.
+    bytes32 public constant ACCOUNT_REMOVAL_TYPEHASH =
+        keccak256("AccountRemoval(bytes32 memberId,address account,uint256 nonce,uint256 deadline)");
+    /// @notice EIP-712 type of a member authorising a new encryption key and gateway URL.
+    bytes32 public constant PROFILE_UPDATE_TYPEHASH = keccak256(
+        "ProfileUpdate(bytes32 memberId,bytes encryptionKey,string gatewayUrl,uint256 nonce,uint256 deadline)"
+    );
 
     /// @notice A founding customs area, given to the constructor.
     struct Founder {
@@ -71,12 +98,14 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
     Proposal[] private _proposals;
     mapping(uint256 proposalId => mapping(bytes32 voter => bool)) private _voted;
     mapping(uint256 proposalId => bytes32[] voters) private _voters;
+    mapping(bytes32 memberId => uint256 nonce) private _memberNonces;
+    mapping(address account => uint256 nonce) private _possessionNonces;
 
     /// @notice Bootstraps the founding customs areas, the vote threshold and the default rules
     /// (apply window 30 days, arrival window 45 days, at most 99 lines, proposals open 7 days).
     /// @param founders the founding customs areas, each with one signing account
     /// @param threshold approvals needed to execute a proposal (1..founders.length)
-    constructor(Founder[] memory founders, uint256 threshold) {
+    constructor(Founder[] memory founders, uint256 threshold) EIP712("CrossReturn Consortium", "1") {
         if (founders.length == 0) revert NoFounders();
         for (uint256 i = 0; i < founders.length; ++i) {
             Founder memory f = founders[i];
@@ -93,6 +122,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
     // ------------------------------------------------------------------ governance
 
     /// @notice Proposes admitting a customs area or an auditor (platforms are sponsored instead).
+    /// @param registration the new member's first account's EIP-712 `MemberRegistration`
+    /// signature over this admission (proves it holds the key and chose the profile)
     /// @return proposalId the new proposal; the proposer's approval is counted
     function proposeAdmission(
         bytes32 memberId,
@@ -100,11 +131,13 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         uint16 customsCode,
         address account,
         bytes calldata encryptionKey,
-        string calldata gatewayUrl
+        string calldata gatewayUrl,
+        bytes calldata registration
     ) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         if (kind != MemberKind.Customs && kind != MemberKind.Auditor) revert InvalidMemberKind(kind);
         _checkAdmission(memberId, kind, customsCode, account);
+        _proveRegistration(memberId, account, encryptionKey, gatewayUrl, registration);
         Proposal storage p = _newProposal(ProposalKind.Admit, proposer, memberId);
         p.memberKind = kind;
         p.customsCode = customsCode;
@@ -130,11 +163,17 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         return _afterPropose(proposer);
     }
 
-    /// @notice Proposes adding a signing account to a member (key rotation, step one).
-    function proposeAccountAddition(bytes32 memberId, address account) external returns (uint256 proposalId) {
+    /// @notice Proposes adding a signing account to a member: how a member that lost every key
+    /// is re-keyed (a member holding a key adds accounts itself, see `addAccount`).
+    /// @param possession the new account's EIP-712 `AccountPossession` signature for `memberId`
+    function proposeAccountAddition(bytes32 memberId, address account, bytes calldata possession)
+        external
+        returns (uint256 proposalId)
+    {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _requireKnown(memberId);
         _checkFreeAccount(account);
+        _provePossession(memberId, account, possession);
         _newProposal(ProposalKind.AddAccount, proposer, memberId).account = account;
         return _afterPropose(proposer);
     }
@@ -188,29 +227,20 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
     // ------------------------------------------------------------------ sponsorship
 
     /// @notice A customs area registers a platform it supervises, without a vote.
+    /// @param account the platform's first signing account
+    /// @param registration that account's EIP-712 `MemberRegistration` signature over this
+    /// registration: the platform holds the key and chose the profile, not its sponsor
     function registerPlatform(
         bytes32 memberId,
         address account,
         bytes calldata encryptionKey,
-        string calldata gatewayUrl
+        string calldata gatewayUrl,
+        bytes calldata registration
     ) external {
         bytes32 sponsor = _requireActive(msg.sender, MemberKind.Customs);
         _checkAdmission(memberId, MemberKind.Platform, 0, account);
+        _proveRegistration(memberId, account, encryptionKey, gatewayUrl, registration);
         _admit(memberId, MemberKind.Platform, 0, sponsor, account, encryptionKey, gatewayUrl);
-    }
-
-    /// @notice The sponsoring customs area adds a signing account to its platform.
-    function addPlatformAccount(bytes32 platformId, address account) external {
-        _requireSponsor(platformId);
-        _checkFreeAccount(account);
-        _addAccount(platformId, account);
-    }
-
-    /// @notice The sponsoring customs area removes a signing account from its platform.
-    function removePlatformAccount(bytes32 platformId, address account) external {
-        _requireSponsor(platformId);
-        _checkRemovableAccount(platformId, account);
-        _removeAccount(platformId, account);
     }
 
     /// @notice The sponsoring customs area suspends (`active == false`) or reinstates its platform;
@@ -223,15 +253,90 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         _setStatus(platformId, status);
     }
 
-    /// @notice A member publishes its own encryption public key and gateway URL.
+    // ------------------------------------------------------------------ a member's own keys
+
+    /// @notice The caller's member adds a signing account of its own.
+    /// @param possession the new account's EIP-712 `AccountPossession` signature
+    function addAccount(address account, bytes calldata possession) external {
+        _addOwnAccount(_requireOwn(msg.sender), account, possession);
+    }
+
+    /// @notice Adds a signing account to `memberId` on its signed authorisation, relayed by
+    /// anyone (e.g. its gateway).
+    /// @param deadline ledger time after which `authorisation` is void
+    /// @param authorisation an active account of `memberId`'s EIP-712 `AccountAddition` signature
+    /// @param possession the new account's EIP-712 `AccountPossession` signature
+    function addAccountBySig(
+        bytes32 memberId,
+        address account,
+        uint256 deadline,
+        bytes calldata authorisation,
+        bytes calldata possession
+    ) external {
+        bytes32 structHash =
+            keccak256(abi.encode(ACCOUNT_ADDITION_TYPEHASH, memberId, account, _memberNonces[memberId], deadline));
+        _requireAuthorisation(memberId, structHash, deadline, authorisation);
+        _addOwnAccount(memberId, account, possession);
+    }
+
+    /// @notice The caller's member removes one of its signing accounts (never its last).
+    function removeAccount(address account) external {
+        _removeOwnAccount(_requireOwn(msg.sender), account);
+    }
+
+    /// @notice Removes a signing account of `memberId` on its signed authorisation, relayed by
+    /// anyone (never its last account).
+    /// @param deadline ledger time after which `authorisation` is void
+    /// @param authorisation an active account of `memberId`'s EIP-712 `AccountRemoval` signature
+    function removeAccountBySig(bytes32 memberId, address account, uint256 deadline, bytes calldata authorisation)
+        external
+    {
+        bytes32 structHash =
+            keccak256(abi.encode(ACCOUNT_REMOVAL_TYPEHASH, memberId, account, _memberNonces[memberId], deadline));
+        _requireAuthorisation(memberId, structHash, deadline, authorisation);
+        _removeOwnAccount(memberId, account);
+    }
+
+    /// @notice The caller's member publishes its own encryption public key and gateway URL.
     function updateProfile(bytes calldata encryptionKey, string calldata gatewayUrl) external {
-        bytes32 memberId = _memberOf[msg.sender];
-        if (memberId == bytes32(0)) revert NotAMember(msg.sender);
-        Member storage m = _members[memberId];
-        if (m.status != MemberStatus.Active) revert MemberNotActive(memberId);
-        m.encryptionKey = encryptionKey;
-        m.gatewayUrl = gatewayUrl;
-        emit MemberProfileUpdated(memberId, encryptionKey, gatewayUrl);
+        _setProfile(_requireOwn(msg.sender), encryptionKey, gatewayUrl);
+    }
+
+    /// @notice Publishes `memberId`'s encryption public key and gateway URL on its signed
+    /// authorisation, relayed by anyone.
+    /// @param deadline ledger time after which `authorisation` is void
+    /// @param authorisation an active account of `memberId`'s EIP-712 `ProfileUpdate` signature
+    function updateProfileBySig(
+        bytes32 memberId,
+        bytes calldata encryptionKey,
+        string calldata gatewayUrl,
+        uint256 deadline,
+        bytes calldata authorisation
+    ) external {
+        bytes32 structHash = keccak256(
+            abi.encode(
+                PROFILE_UPDATE_TYPEHASH,
+                memberId,
+                keccak256(encryptionKey),
+                keccak256(bytes(gatewayUrl)),
+                _memberNonces[memberId],
+                deadline
+            )
+        );
+        _requireAuthorisation(memberId, structHash, deadline, authorisation);
+        _setProfile(memberId, encryptionKey, gatewayUrl);
+    }
+
+    /// @notice The nonce a member's next signed authorisation must carry; every change of its
+    /// accounts or profile it makes (direct or signed) uses one, voiding older authorisations.
+    function memberNonce(bytes32 memberId) external view returns (uint256) {
+        return _memberNonces[memberId];
+    }
+
+    /// @notice The nonce an account's next registration or possession proof must carry; each
+    /// accepted proof uses one, so a proof cannot be replayed.
+    function possessionNonce(address account) external view returns (uint256) {
+        return _possessionNonces[account];
     }
 
     // ------------------------------------------------------------------ views
@@ -383,6 +488,86 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumEvents {
         } else {
             _setThreshold(p.value);
         }
+    }
+
+    // ------------------------------------------------------------------ internals: keys
+
+    /// @dev The active member `account` belongs to, of any kind.
+    function _requireOwn(address account) private view returns (bytes32 memberId) {
+        memberId = _memberOf[account];
+        if (memberId == bytes32(0)) revert NotAMember(account);
+        if (_members[memberId].status != MemberStatus.Active) revert MemberNotActive(memberId);
+    }
+
+    /// @dev Reverts unless `signature` over `structHash` is by an active account of the active
+    /// member `memberId` and `deadline` has not passed.
+    function _requireAuthorisation(bytes32 memberId, bytes32 structHash, uint256 deadline, bytes calldata signature)
+        private
+        view
+    {
+        Member storage m = _requireKnown(memberId);
+        if (m.status != MemberStatus.Active) revert MemberNotActive(memberId);
+        if (block.timestamp > deadline) revert AuthorisationExpired(memberId, deadline, block.timestamp);
+        address signer = _signerOf(structHash, signature);
+        if (signer == address(0) || _memberOf[signer] != memberId) revert NotAuthorisedByMember(memberId, signer);
+    }
+
+    function _proveRegistration(
+        bytes32 memberId,
+        address account,
+        bytes calldata encryptionKey,
+        string calldata gatewayUrl,
+        bytes calldata signature
+    ) private {
+        uint256 nonce = _possessionNonces[account];
+        bytes32 structHash = keccak256(
+            abi.encode(
+                MEMBER_REGISTRATION_TYPEHASH,
+                memberId,
+                account,
+                keccak256(encryptionKey),
+                keccak256(bytes(gatewayUrl)),
+                nonce
+            )
+        );
+        address signer = _signerOf(structHash, signature);
+        if (account == address(0) || signer != account) revert PossessionNotProven(memberId, account, signer);
+        _possessionNonces[account] = nonce + 1;
+    }
+
+    function _provePossession(bytes32 memberId, address account, bytes calldata signature) private {
+        uint256 nonce = _possessionNonces[account];
+        bytes32 structHash = keccak256(abi.encode(ACCOUNT_POSSESSION_TYPEHASH, memberId, account, nonce));
+        address signer = _signerOf(structHash, signature);
+        if (account == address(0) || signer != account) revert PossessionNotProven(memberId, account, signer);
+        _possessionNonces[account] = nonce + 1;
+    }
+
+    /// @dev The signer of an EIP-712 message of this contract; zero for a malformed signature.
+    function _signerOf(bytes32 structHash, bytes calldata signature) private view returns (address) {
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), signature);
+        return err == ECDSA.RecoverError.NoError ? signer : address(0);
+    }
+
+    function _addOwnAccount(bytes32 memberId, address account, bytes calldata possession) private {
+        _checkFreeAccount(account);
+        _provePossession(memberId, account, possession);
+        _memberNonces[memberId] += 1;
+        _addAccount(memberId, account);
+    }
+
+    function _removeOwnAccount(bytes32 memberId, address account) private {
+        _checkRemovableAccount(memberId, account);
+        _memberNonces[memberId] += 1;
+        _removeAccount(memberId, account);
+    }
+
+    function _setProfile(bytes32 memberId, bytes calldata encryptionKey, string calldata gatewayUrl) private {
+        Member storage m = _members[memberId];
+        _memberNonces[memberId] += 1;
+        m.encryptionKey = encryptionKey;
+        m.gatewayUrl = gatewayUrl;
+        emit MemberProfileUpdated(memberId, encryptionKey, gatewayUrl);
     }
 
     // ------------------------------------------------------------------ internals: checks

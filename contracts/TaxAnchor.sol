@@ -14,17 +14,23 @@ import {ITaxAnchorEvents} from "./interfaces/ITaxAnchorEvents.sol";
 /// batch, so the ledger carries one transaction per batch instead of one per record. Trees use
 /// sorted-pair keccak256 (OpenAttestation's rule, OpenZeppelin's `MerkleProof`), so off-chain
 /// trees and on-chain checks agree. Single records or whole batches can be revoked.
+/// @dev Roots are keyed by (anchoring area, root): an area that anchors the same bytes as
+/// another (e.g. copied from its pending transaction) neither blocks nor shadows the other's
+/// anchoring, and each area revokes only what it anchored itself.
 contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, ConsortiumGated {
-    /// @notice An anchored batch; packed into one storage slot.
+    /// @notice An anchored batch of one area; packed into one storage slot. A root that area
+    /// never anchored reads as all zero (`kind` None).
     struct RootRecord {
-        uint16 areaCode;
         BatchKind kind;
         uint32 leafCount;
         uint40 anchoredAt;
         uint16 revokedReason;
     }
 
-    mapping(bytes32 root => RootRecord) private _roots;
+    mapping(uint16 areaCode => mapping(bytes32 root => RootRecord)) private _roots;
+    // The first area that anchored a root's bytes: only to name it in RootOfAnotherArea when
+    // the expected area holds no such root. It never grants or blocks anything.
+    mapping(bytes32 root => uint16 areaCode) private _firstAnchoredBy;
     // Keyed by the revoking area: an area can only revoke its own records, whatever trees it
     // anchors (anchoring another area's leaf in one's own tree must not let one revoke it).
     mapping(uint16 areaCode => mapping(bytes32 leaf => uint16 reason)) private _revokedLeaves;
@@ -33,25 +39,26 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     constructor(IConsortium consortium) ConsortiumGated(consortium) {}
 
     /// @notice Anchors the root of a batch of `leafCount` tax records of `kind` for the caller's
-    /// customs area. The block time of this transaction is the batch's anchoring time.
+    /// customs area. The block time of this transaction is the batch's anchoring time. The same
+    /// bytes anchored by another area are that area's own record and do not stand in the way.
     function anchor(bytes32 root, BatchKind kind, uint32 leafCount) external {
         uint16 areaCode = _callerArea();
         if (root == bytes32(0)) revert ZeroHash();
         if (kind == BatchKind.None) revert InvalidBatchKind(kind);
         if (leafCount == 0) revert EmptyBatch();
-        RootRecord storage r = _roots[root];
-        if (r.areaCode != 0) revert RootAlreadyAnchored(root, r.areaCode);
-        _roots[root] = RootRecord({
-            areaCode: areaCode,
+        if (_roots[areaCode][root].kind != BatchKind.None) revert RootAlreadyAnchored(root, areaCode);
+        _roots[areaCode][root] = RootRecord({
             kind: kind,
             leafCount: leafCount,
             anchoredAt: uint40(block.timestamp),
             revokedReason: 0
         });
+        if (_firstAnchoredBy[root] == 0) _firstAnchoredBy[root] = areaCode;
         emit RootAnchored(root, areaCode, kind, leafCount);
     }
 
     /// @notice Revokes a whole batch anchored by the caller's area, with a non-zero reason code.
+    /// Another area's anchoring of the same bytes is left as it is.
     function revokeRoot(bytes32 root, uint16 reason) external {
         uint16 areaCode = _callerArea();
         if (reason == 0) revert InvalidReason();
@@ -74,12 +81,17 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         emit LeafRevoked(areaCode, root, leaf, reason);
     }
 
-    /// @notice Whether `leaf` is proven under an anchored root and neither is revoked.
+    /// @notice Whether `leaf` is proven under `root` as anchored by the customs area `areaCode`,
+    /// and neither that area's root nor its leaf is revoked.
     /// @dev Callers must compute `leaf` from its data (as ReturnLedger and the SDK's verifier do):
     /// an inner node of a tree also "proves" under its root with a shorter proof.
-    function isActive(bytes32 root, bytes32 leaf, bytes32[] calldata proof) external view returns (bool) {
-        RootRecord storage r = _roots[root];
-        return r.areaCode != 0 && r.revokedReason == 0 && _revokedLeaves[r.areaCode][leaf] == 0
+    function isActive(uint16 areaCode, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        RootRecord storage r = _roots[areaCode][root];
+        return r.kind != BatchKind.None && r.revokedReason == 0 && _revokedLeaves[areaCode][leaf] == 0
             && MerkleProof.verifyCalldata(proof, root, leaf);
     }
 
@@ -91,9 +103,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         uint16 areaCode,
         BatchKind kind
     ) external view returns (uint40 anchoredAt) {
-        RootRecord storage r = _roots[root];
-        if (r.areaCode == 0) revert RootNotAnchored(root);
-        if (r.areaCode != areaCode) revert RootOfAnotherArea(root, r.areaCode, areaCode);
+        RootRecord storage r = _anchoredRoot(root, areaCode);
         if (r.kind != kind) revert WrongBatchKind(root, r.kind, kind);
         if (r.revokedReason != 0) revert RevokedRoot(root, r.revokedReason);
         uint16 leafReason = _revokedLeaves[areaCode][leaf];
@@ -102,9 +112,10 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         return r.anchoredAt;
     }
 
-    /// @notice The stored record of a root (all zero if never anchored).
-    function getRoot(bytes32 root) external view returns (RootRecord memory) {
-        return _roots[root];
+    /// @notice The record of `root` as anchored by the customs area `areaCode` (all zero if that
+    /// area never anchored it, whoever else did).
+    function getRoot(uint16 areaCode, bytes32 root) external view returns (RootRecord memory) {
+        return _roots[areaCode][root];
     }
 
     /// @notice The reason the customs area `areaCode` revoked a leaf for (0 if not revoked).
@@ -116,9 +127,18 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         (, areaCode) = _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
     }
 
+    /// @dev The root as anchored by `areaCode`; reverts naming another area that anchored the
+    /// same bytes (if any) when `areaCode` did not.
+    function _anchoredRoot(bytes32 root, uint16 areaCode) private view returns (RootRecord storage r) {
+        r = _roots[areaCode][root];
+        if (r.kind == BatchKind.None) {
+            uint16 other = _firstAnchoredBy[root];
+            if (other != 0) revert RootOfAnotherArea(root, other, areaCode);
+            revert RootNotAnchored(root, areaCode);
+        }
+    }
+
     function _ownedRoot(bytes32 root, uint16 areaCode) private view returns (RootRecord storage r) {
-        r = _roots[root];
-        if (r.areaCode == 0) revert RootNotAnchored(root);
-        if (r.areaCode != areaCode) revert RootOfAnotherArea(root, r.areaCode, areaCode);
+        return _anchoredRoot(root, areaCode);
     }
 }

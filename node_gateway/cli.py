@@ -604,6 +604,12 @@ def _accepted(
 @click.option("--customs-code", help="admission of a customs area: its 4-digit code")
 @click.option("--encryption-key", help="admission: the member's HPKE public key (0x hex)")
 @click.option("--gateway-url", help="admission: the member's gateway URL")
+@click.option(
+    "--possession", help="account-addition: the new account's AccountPossession signature (0x)"
+)
+@click.option(
+    "--registration", help="admission: the new account's MemberRegistration signature (0x)"
+)
 @gateway_options
 @WAIT
 @TIMEOUT
@@ -626,11 +632,18 @@ def admin_propose(
     \b
     KIND and its options:
       suspension, reinstatement           --member
-      account-addition, account-removal   --member --account
+      account-addition                    --member --account --possession
+      account-removal                     --member --account
       parameter                           --parameter --value
       threshold                           --value
-      admission                           --label --member-kind --account [--customs-code]
-                                          [--encryption-key] [--gateway-url]
+      admission                           --label --member-kind --account --registration
+                                          [--customs-code] [--encryption-key] [--gateway-url]
+
+    \b
+    The signatures are the new account's own (EIP-712, clients.member_signing): it proves it
+    holds its key, so no area can put a key of its choosing on another member. Account
+    additions by vote are for a member that lost every key; one that holds a key adds and
+    removes its accounts itself.
 
     \b
     Example:
@@ -721,6 +734,8 @@ def join(
     """
     from eth_account import Account
 
+    from clients.ledger_bindings import member_id
+    from clients.member_signing import MemberRegistration, sign_member_message
     from node_gateway.consortium import load_or_create_key
     from node_gateway.services.context import load_encryption_keys
 
@@ -728,23 +743,38 @@ def join(
         fail(f"--customs-code wants 4 digits, got {customs_code!r}")
     if not gateway_url.startswith(("http://", "https://")):
         fail(f"--gateway-url must be an http(s) URL, got {gateway_url!r}")
+    try:
+        new_member = member_id(label)
+    except ValueError as exc:
+        fail(f"--label: {exc}")
+        raise
     keys_dir = data_dir / "keys"
     try:
-        account = Account.from_key(load_or_create_key(keys_dir / "account.key")).address
+        key = load_or_create_key(keys_dir / "account.key")
+        account = Account.from_key(key).address
         encryption = load_encryption_keys(keys_dir).public_bytes()
     except (OSError, ValueError) as exc:
         fail(f"cannot create the keys under {keys_dir}: {exc}")
         raise
-    body = {
-        "kind": "admission",
-        "label": label,
-        "memberKind": "customs",
-        "customsCode": customs_code,
-        "account": account,
-        "encryptionKey": "0x" + encryption.hex(),
-        "gatewayUrl": gateway_url,
-    }
     with connect(gateway, api_key) as client:
+        ledger = client.request("GET", "/v1/ledger")
+        # The new account signs its own admission (a fresh key's first proof: nonce 0).
+        registration = sign_member_message(
+            MemberRegistration(new_member, account, encryption, gateway_url, 0),
+            key,
+            int(ledger["chainId"]),
+            str(ledger["addresses"]["Consortium"]),
+        )
+        body = {
+            "kind": "admission",
+            "label": label,
+            "memberKind": "customs",
+            "customsCode": customs_code,
+            "account": account,
+            "encryptionKey": "0x" + encryption.hex(),
+            "gatewayUrl": gateway_url,
+            "registration": "0x" + registration.hex(),
+        }
         accepted = client.request("POST", "/v1/governance/proposals", json=body)
         operation = _accepted(client, accepted, wait, timeout, as_json)
     result = {**accepted, "operation": operation, "account": account, "keysDir": str(keys_dir)}

@@ -54,7 +54,7 @@ class GatewaySettings(BaseSettings):
     )
     # The embedded ledger's read-only JSON-RPC front (ledger/rpc.py): each call runs in pure
     # Python under the lock every gateway on the chain shares. The heaviest legitimate call
-    # needs ~265k gas (a simulated registerPlatform; views ≤ ~125k); 1M gas is ~0.15 s of the
+    # needs ~294k gas (a simulated registerPlatform; views ≤ ~125k); 1M gas is ~0.15 s of the
     # worst call the contracts allow (a long Merkle proof, 5-7M gas/s in py-evm).
     rpc_call_gas_cap: int = Field(
         default=1_000_000,

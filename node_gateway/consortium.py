@@ -138,13 +138,15 @@ class Consortium:
                 )
             )
             members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, _account(auditor_key)))
+            # The platform and the auditor sign their own registrations.
+            signing = keys | {PLATFORM: platform_key, AUDITOR: auditor_key}
             if isinstance(backend, EmbeddedChain):
                 deployment = found(
-                    backend, backend.funded_key(), members, THRESHOLD, signing_keys=keys
+                    backend, backend.funded_key(), members, THRESHOLD, signing_keys=signing
                 )
             else:
                 assert funder_key is not None  # checked above
-                deployment = found_on_node(backend, funder_key, members, THRESHOLD, keys)
+                deployment = found_on_node(backend, funder_key, members, THRESHOLD, signing)
             areas = [
                 {
                     "label": label,

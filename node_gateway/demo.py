@@ -31,6 +31,7 @@ from node_gateway.consortium import PLATFORM, Consortium
 from node_gateway.schemas import ReturnApplicationIn
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
+from node_gateway.services.errors import DeclarationMismatch, PiecesExceedDeclared
 
 STAGES = ("applied", "arrived", "inspected", "disputed", "recognized", "settled")
 ORIGINS = ("3100", "4600")
@@ -89,8 +90,9 @@ def run_story(
     progress("tax record batches anchored")
 
     # Zhengzhou (officer-only recognition) carries returns to every state by hand; Ningbo
-    # (automatic recognition) recognises and settles by itself — and disputes the one return
-    # that claims more pieces than were declared.
+    # (automatic recognition) recognises and settles by itself. One application asks back
+    # more pieces than were declared: Hangzhou refuses it before it reaches the ledger, and
+    # the platform applies again for part of the declared pieces (settled pro rata).
     total = returns_per_stage * len(STAGES)
     cases: list[tuple[str, Any, str]] = []
     auto: list[tuple[str, Any, str]] = []
@@ -123,8 +125,14 @@ def run_story(
     for i in range(auto_returns):
         a = assessments["3100"][i]
         gnums = [line.gnum for line in a.lines]
-        # the last returns only part of its first line's pieces: settled pro rata
-        part = {gnums[0]: max(1, a.lines[0].qty - 1)} if i == auto_returns - 1 else None
+        part = None
+        if i == auto_returns - 1:
+            try:
+                apply("3100", a, gnums, {gnums[0]: a.lines[0].qty + 3})
+            except (DeclarationMismatch, PiecesExceedDeclared) as refused:
+                progress(f"2900 refused an application of {a.invt_no}: {refused.detail}")
+            # then it returns only part of its first line's pieces: settled pro rata
+            part = {gnums[0]: max(1, a.lines[0].qty - 1)}
         auto.append((apply("3100", a, gnums, part), a, "3100"))
     c.drain()
     progress(f"{total + auto_returns} return applications on the ledger")

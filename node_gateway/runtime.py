@@ -21,8 +21,9 @@ from node_gateway.ledger.area import AreaLedger, Backend
 from node_gateway.ledger.indexer import Indexer
 from node_gateway.ledger.sender import Sender
 from node_gateway.main import create_app
-from node_gateway.peer.client import PeerClient, PeerTransport
-from node_gateway.services import disclosure, expectations, recognition
+from node_gateway.peer import declarations
+from node_gateway.peer.client import DECLARATIONS_PATH, PATH, PeerClient, PeerTransport
+from node_gateway.services import disclosure, expectations, recognition, tax_records
 from node_gateway.services.batching import seal_due
 from node_gateway.services.context import AreaContext, make_context
 from node_gateway.store import outbox
@@ -49,6 +50,7 @@ class Gateway:
         self.ledger = AreaLedger(backend, addresses, private_key)
         self.context: AreaContext = make_context(settings, self.ledger)
         self.peer: PeerClient | None = PeerClient(self.context, transport) if transport else None
+        self.context.peer = self.peer  # the return centre asks origins before relaying
         self.connections = ThreadConnections(settings.database)
         self._stop = threading.Event()
         self._paused = threading.Event()
@@ -85,16 +87,19 @@ class Gateway:
             sent = sender.run_once()
             self._node_up = sender.node_up
             if sender.node_up:
+                # A batch the contract refused goes back to the batcher under fresh salts.
+                done += tax_records.rebuild_refused(self.context, conn)
                 done += sent + Indexer(conn, self.ledger).run_once()
                 if sent == 0:
                     done += recognition.run_once(self.context, conn, self.peer)
                     done += expectations.run_once(self.context, conn, self.peer)
             return done
 
-    def answer_peer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def answer_peer(self, body: dict[str, Any], path: str = PATH) -> tuple[int, dict[str, Any]]:
         """Answer a peer request in this process (DirectTransport), as the route would."""
+        answer = declarations.answer if path == DECLARATIONS_PATH else disclosure.answer
         try:
-            return 200, disclosure.answer(self.context, self.connections.get(), body)
+            return 200, answer(self.context, self.connections.get(), body)
         except DomainError as exc:
             return exc.status, {"code": exc.code, "detail": exc.detail}
 

@@ -119,6 +119,9 @@ MemberRef = Annotated[
     str, Field(pattern=MEMBER_REF, description="member label (customs-2900) or 0x member id")
 ]
 Account = Annotated[str, Field(pattern=ACCOUNT, description="a signing account (0x address)")]
+Signature = Annotated[
+    str, Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="a 65-byte signature (0x hex)")
+]
 
 
 class SuspensionIn(Body):
@@ -136,11 +139,16 @@ class ReinstatementIn(Body):
 
 
 class AccountAdditionIn(Body):
-    """Add a signing account to a member (key rotation, step one)."""
+    """Add a signing account to a member that lost every key (a member holding one adds
+    accounts itself); the new account proves possession of its key."""
 
     kind: Literal["account-addition"]
     member: MemberRef
     account: Account
+    possession: Signature = Field(
+        description="the new account's EIP-712 AccountPossession signature for the member "
+        "(clients.member_signing)"
+    )
 
 
 class AccountRemovalIn(Body):
@@ -181,6 +189,10 @@ class AdmissionIn(Body):
         default="0x", pattern=r"^0x(?:[0-9a-fA-F]{2}){0,4096}$", description="HPKE public key"
     )
     gatewayUrl: str = Field(default="", max_length=512)
+    registration: Signature = Field(
+        description="the account's EIP-712 MemberRegistration signature over this admission "
+        "(clients.member_signing)"
+    )
 
 
 ProposalIn = Annotated[

@@ -32,6 +32,7 @@ from clients.ledger_bindings import (  # noqa: E402
     member_id,
     transact,
 )
+from clients.member_signing import MemberRegistration, sign_member_message  # noqa: E402
 from clients.signing import (  # noqa: E402
     ReturnApplicationTerms,
     mask_and_pieces,
@@ -78,8 +79,13 @@ def measure() -> dict[str, int]:
     def run(label: str, fn: object, sender: str) -> None:
         gas[label] = int(transact(fn, sender)["gasUsed"])  # type: ignore[arg-type]
 
+    consortium = c.consortium.address
+    registration = MemberRegistration(platform, key.address, b"k" * 32, "https://p", 0)
+    signed_registration = sign_member_message(registration, key.key, w3.eth.chain_id, consortium)
     run(
-        "registerPlatform", cons.registerPlatform(platform, key.address, b"k" * 32, "https://p"), nb
+        "registerPlatform",
+        cons.registerPlatform(platform, key.address, b"k" * 32, "https://p", signed_registration),
+        nb,
     )
     run("proposeParameter (1st approval)", cons.proposeParameter(MAX_LINES, 99), hz)
     run("vote (executes)", cons.vote(0), zz)

@@ -15,10 +15,13 @@ never accepts a CEB625 in its place: the platform signs the canonical form).
     returnCentreCode                         <- InvtRefundHead returnCustomsCode, an element
                                                 the one-point-returns pilot adds; when absent,
                                                 the caller's `return_centre_code`
-    lines[].gnum, qty                        <- InvtRefundList gnum, qty
+    lines[].gnum, qty, gcode, gname          <- InvtRefundList gnum, qty, gcode, gname
+                                                (gcode and gname when given: which goods
+                                                come back, checked against the declaration)
 
-InvtRefundList gcode, gname and unit are not part of the application; the origin checks the
-lines against its tax assessment (clients.records.validate_return_against_assessment).
+InvtRefundList unit is not part of the application. The return centre checks every line
+against the origin's declaration before relaying (node_gateway.services.binding), the origin
+again before recognising.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def _draft(refund: Node, return_centre_code: str | None) -> Draft | None:
             text = line.text(name)
             value = None if text is None else int_of(text)
             draft.put(f"/lines/{index}/{name}", value, line.at(name))
+        for name in ("gcode", "gname"):
+            # Optional: an empty element is "not given", as an absent one.
+            draft.put(f"/lines/{index}/{name}", line.text(name) or None, line.at(name))
     return draft
 
 

@@ -10,7 +10,9 @@ from clients.records.errors import FieldError
 from clients.records.scalars import (
     CustomsCode,
     EnterpriseCode,
+    Gcode,
     Gnum,
+    GoodsName,
     InvtNo,
     Lines,
     Qty,
@@ -24,10 +26,14 @@ COMMERCIAL, GOODS, PUBLIC = FieldClass.COMMERCIAL, FieldClass.GOODS, FieldClass.
 
 
 class ReturnLine(Part):
-    """A returned line of the original inventory list and how many pieces come back."""
+    """A returned line of the original inventory list and how many pieces come back; `gcode`
+    and `gname` (optional, as the return list gives them) say which goods, and must be the
+    declared line's (checked by the return centre before relaying, and by the origin)."""
 
     gnum: Gnum = field(GOODS)
     qty: Qty = field(GOODS)
+    gcode: Gcode | None = field(GOODS, default=None)
+    gname: GoodsName | None = field(GOODS, default=None)
 
 
 class ReturnApplication(Record):

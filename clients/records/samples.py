@@ -246,6 +246,7 @@ def sample_return_application(
     rng = _rng(rng, int(assessment.invt_no[-9:]))
     chosen = sorted(gnums) if gnums is not None else [line.gnum for line in assessment.lines]
     declared = {line.gnum: line.qty for line in assessment.lines}
+    goods = {line.gnum: line for line in assessment.lines}
     wanted = qty or {}
     return ReturnApplication(
         invt_no=assessment.invt_no,
@@ -256,7 +257,15 @@ def sample_return_application(
         ebp_code=assessment.ebp_code,
         agent_code=assessment.agent_code,
         applied_time=assessment.release_time + timedelta(days=rng.randint(2, 20)),
-        lines=[ReturnLine(gnum=g, qty=wanted.get(g, declared.get(g, 1))) for g in chosen],
+        lines=[
+            ReturnLine(
+                gnum=g,
+                qty=wanted.get(g, declared.get(g, 1)),
+                gcode=goods[g].gcode if g in goods else None,
+                gname=goods[g].gname if g in goods else None,
+            )
+            for g in chosen
+        ],
         reason=rng.choice(_RETURN_REASONS),
     )
 

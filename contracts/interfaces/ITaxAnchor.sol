@@ -11,7 +11,8 @@ interface ITaxAnchor {
     }
 
     /// @notice Reverts unless `leaf` is proven under `root`, the root is anchored by the customs
-    /// area with `areaCode` for `kind`, and neither the root nor the leaf is revoked.
+    /// area with `areaCode` for `kind`, and neither that area's root nor its leaf is revoked.
+    /// Roots are per area: the same bytes anchored by another area do not count.
     /// @return anchoredAt the block time at which `root` was anchored
     function requireActiveLeaf(
         bytes32 root,

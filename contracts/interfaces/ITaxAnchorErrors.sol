@@ -11,11 +11,12 @@ interface ITaxAnchorErrors {
     error EmptyBatch();
     /// @notice The batch kind must be assessment or payment.
     error InvalidBatchKind(ITaxAnchor.BatchKind kind);
-    /// @notice The root is anchored already.
+    /// @notice The customs area `areaCode` anchored this root already.
     error RootAlreadyAnchored(bytes32 root, uint16 areaCode);
-    /// @notice The root was never anchored.
-    error RootNotAnchored(bytes32 root);
-    /// @notice The root was anchored by another customs area than expected or than the caller.
+    /// @notice Neither the customs area `areaCode` nor any other ever anchored this root.
+    error RootNotAnchored(bytes32 root, uint16 areaCode);
+    /// @notice The area `expected` (the one asked for, or the caller) never anchored this root;
+    /// the area `anchoredBy` anchored the same bytes (the first that did, if several).
     error RootOfAnotherArea(bytes32 root, uint16 anchoredBy, uint16 expected);
     /// @notice The root holds another kind of batch than expected.
     error WrongBatchKind(bytes32 root, ITaxAnchor.BatchKind kind, ITaxAnchor.BatchKind expected);

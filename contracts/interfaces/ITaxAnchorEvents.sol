@@ -5,9 +5,11 @@ import {ITaxAnchor} from "./ITaxAnchor.sol";
 
 /// @title Events emitted by the TaxAnchor contract.
 interface ITaxAnchorEvents {
-    /// @notice A customs area anchored the Merkle root of a batch of tax records.
+    /// @notice The customs area `areaCode` anchored the Merkle root of a batch of `leafCount` tax
+    /// records of `kind`; the root is that area's own (other areas may anchor the same bytes).
     event RootAnchored(bytes32 indexed root, uint16 indexed areaCode, ITaxAnchor.BatchKind kind, uint32 leafCount);
-    /// @notice A whole batch was revoked.
+    /// @notice The customs area `areaCode` revoked its anchoring of `root` (the whole batch), with
+    /// a non-zero `reason` code; another area's anchoring of the same bytes is unaffected.
     event RootRevoked(bytes32 indexed root, uint16 indexed areaCode, uint16 reason);
     /// @notice One record (leaf) was revoked by the customs area `areaCode`, e.g. a corrected or
     /// cancelled inventory list; the revocation applies under every root that area anchored.

@@ -200,11 +200,12 @@ _PROPOSALS: dict[str, Callable[[Any, dict[str, Any]], ContractFunction]] = {
         _address(p["account"]),
         _b(p["encryptionKey"]),
         str(p["gatewayUrl"]),
+        _b(p["registration"]),
     ),
     "suspension": lambda cs, p: cs.proposeSuspension(_b(p["memberId"])),
     "reinstatement": lambda cs, p: cs.proposeReinstatement(_b(p["memberId"])),
     "account-addition": lambda cs, p: cs.proposeAccountAddition(
-        _b(p["memberId"]), _address(p["account"])
+        _b(p["memberId"]), _address(p["account"]), _b(p["possession"])
     ),
     "account-removal": lambda cs, p: cs.proposeAccountRemoval(
         _b(p["memberId"]), _address(p["account"])
@@ -702,10 +703,17 @@ class AreaLedger:
         )
 
     @_read
-    def root_anchored(self, root: bytes) -> bool:
-        """Whether a batch root is anchored."""
-        record = self.contracts.tax_anchor.functions.getRoot(root).call(self._from)
+    def root_anchored(self, area_code: int, root: bytes) -> bool:
+        """Whether the customs area `area_code` anchored a batch root (roots are per area: the
+        same bytes anchored by another area do not count)."""
+        record = self.contracts.tax_anchor.functions.getRoot(area_code, root).call(self._from)
         return bool(record[0])
+
+    @_read
+    def area_code(self) -> int:
+        """The customs code of the area this ledger's account signs for (0 if none)."""
+        member = self.member_of_account(self.account)
+        return 0 if member == bytes(32) else self.member(member)[2]
 
     @_read
     def get_return(self, return_id: bytes) -> ReturnOnLedger | None:

@@ -1,7 +1,8 @@
 """Founding a consortium on a ledger: deploy the contracts with the founding customs areas
 (registered by account: a founder need not sign anything), then sponsor platforms and admit
-auditors by vote, signed by those founders whose keys are at hand. Used by `crossreturn
-deploy`, `up` / `demo` and the tests."""
+auditors by vote, signed by those founders whose keys are at hand. Each platform and auditor
+signs its own registration (proving it holds its key), so its key must be at hand too. Used by
+`crossreturn deploy`, `up` / `demo` and the tests."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from web3.exceptions import Web3Exception
 
 from clients.errors import LedgerError, NodeRefused
 from clients.ledger_bindings import Founder, MemberKind, events, member_id, revert_from_exception
+from clients.member_signing import MemberRegistration, sign_member_message
 from node_gateway.ledger.deploy import Deployment, contracts_of, deploy
 from node_gateway.ledger.signer import LocalSigner, RawSender
 
@@ -55,8 +57,9 @@ def check_members(
     """Raise ValueError naming the first reason `found` would fail: bad or duplicate labels,
     accounts or customs codes, a bad role, a threshold outside 1..customs areas, a platform
     sponsor that is no founder. With `signing_keys` (a founding still to do) also: a platform
-    whose sponsor's key is missing, auditors without `threshold` founders with keys to vote,
-    a key that is not its founder's account."""
+    whose sponsor's key is missing, a platform or auditor whose own key is missing (it signs
+    its registration), auditors without `threshold` founders with keys to vote, a key that is
+    not its member's account."""
     labels: set[str] = set()
     accounts: set[str] = set()
     codes: set[int] = set()
@@ -90,6 +93,11 @@ def check_members(
                 )
         elif m.kind != MemberKind.AUDITOR:
             raise ValueError(f"{m.label}: kind {m.kind!r} cannot be founded")
+        if m.kind != MemberKind.CUSTOMS and signing_keys is not None:
+            if m.label not in signing_keys:
+                raise ValueError(
+                    f"{m.label}: its own key is needed to sign its registration (keyFile)"
+                )
     if not codes:
         raise ValueError("a consortium needs at least one founding customs area")
     if not 1 <= threshold <= len(codes):
@@ -98,8 +106,8 @@ def check_members(
         return
     for label, key in signing_keys.items():
         member = by_label.get(label)
-        if member is None or member.kind != MemberKind.CUSTOMS:
-            raise ValueError(f"a key is given for {label!r}, which is no founding customs area")
+        if member is None:
+            raise ValueError(f"a key is given for {label!r}, which is no founding member")
         if Account.from_key(key).address != to_checksum_address(member.account):
             raise ValueError(f"{label}: the key given is not the key of account {member.account}")
     auditors = [m for m in members if m.kind == MemberKind.AUDITOR]
@@ -119,9 +127,11 @@ def found(
     gas_money: int = GAS_MONEY,
 ) -> Deployment:
     """Deploy from the funder's account with the customs members as founders, then register
-    the platforms (signed by their sponsors) and admit the auditors (proposed and voted by the
-    founders in `signing_keys`, label -> private key). Each member account first gets
-    `gas_money` wei from the funder (none when 0, e.g. on a zero-gas Besu network)."""
+    the platforms (sent by their sponsors) and admit the auditors (proposed and voted by the
+    founders), each with its registration signed by its own account. `signing_keys` maps labels
+    to private keys: the founders that act, every platform and auditor. Each member account
+    first gets `gas_money` wei from the funder (none when 0, e.g. on a zero-gas Besu
+    network)."""
     keys = dict(signing_keys or {})
     check_members(members, threshold, keys)
     funder = LocalSigner(ledger, funder_key)
@@ -134,16 +144,27 @@ def found(
     c = contracts_of(funder, deployment)
     signers = {label: LocalSigner(ledger, key) for label, key in keys.items()}
     acting = acting_founders(members, keys)
+    chain_id = ledger.w3.eth.chain_id
     for m in members:
+        if m.kind == MemberKind.CUSTOMS:
+            continue
+        account = to_checksum_address(m.account)
+        nonce = int(c.consortium.functions.possessionNonce(account).call())
+        registration = sign_member_message(
+            MemberRegistration(m.member_id, account, b"", "", nonce),
+            keys[m.label],
+            chain_id,
+            c.consortium.address,
+        )
         if m.kind == MemberKind.PLATFORM:
             signers[m.sponsor].send(
-                c.consortium.functions.registerPlatform(m.member_id, m.account, b"", "")
+                c.consortium.functions.registerPlatform(m.member_id, account, b"", "", registration)
             )
-        elif m.kind == MemberKind.AUDITOR:
+        else:
             proposer, voters = acting[0], acting[1:threshold]  # check_members: enough of them
             receipt = signers[proposer.label].send(
                 c.consortium.functions.proposeAdmission(
-                    m.member_id, int(MemberKind.AUDITOR), 0, m.account, b"", ""
+                    m.member_id, int(MemberKind.AUDITOR), 0, account, b"", "", registration
                 )
             )
             created = [a for name, a in events(receipt, c) if name == "ProposalCreated"]

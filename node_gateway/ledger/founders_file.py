@@ -15,11 +15,11 @@ bootstrap's member specs and checked before anything is sent to a node.
     [[platforms]]                 # optional: registered by their sponsor
     label = "platform-demo"
     sponsor = "customs-3100"
-    account = "0x…"
+    keyFile = "keys/platform.key" # its key: it signs its own registration (account optional)
 
     [[auditors]]                  # optional: admitted by `threshold` founders' votes
     label = "auditor-gacc"
-    account = "0x…"
+    keyFile = "keys/auditor.key"  # its key: it signs its own registration (account optional)
 
 A JSON file has the same members: {"threshold": 2, "founders": [{…}], "platforms": [], …}.
 Every problem is an InputFileError naming the file and the entry.
@@ -43,16 +43,16 @@ from node_gateway.ledger.signer import read_key_file
 
 _KEYS = {
     "founders": ({"label", "customsCode", "role"}, {"account", "keyFile"}),
-    "platforms": ({"label", "sponsor", "account"}, set()),
-    "auditors": ({"label", "account"}, set()),
+    "platforms": ({"label", "sponsor"}, {"account", "keyFile"}),
+    "auditors": ({"label"}, {"account", "keyFile"}),
 }
 _TOP = {"threshold", "founders", "platforms", "auditors"}
 
 
 @dataclass(frozen=True)
 class FoundingPlan:
-    """What to found: the members in file order, the threshold, and the founders' keys given
-    (label -> private key; never printed)."""
+    """What to found: the members in file order, the threshold, and the keys given (label ->
+    private key; never printed)."""
 
     members: tuple[MemberSpec, ...]
     threshold: int

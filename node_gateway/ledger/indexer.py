@@ -22,6 +22,7 @@ class Indexer:
         self.conn = conn
         self.ledger = ledger
         self._codes: dict[bytes, int] = {}
+        self._area_code: int | None = None
 
     def lag(self) -> int:
         """Blocks the index is behind the head."""
@@ -42,7 +43,7 @@ class Indexer:
                 times[block] = self.ledger.block_time(block)
             ev["blockTime"] = times[block]
             self._enrich(ev)
-        index.apply_events(self.conn, events, end)
+        index.apply_events(self.conn, events, end, self._own_code() if events else 0)
         return len(events)
 
     def catch_up(self) -> int:
@@ -51,6 +52,12 @@ class Indexer:
         while self.lag() > 0:
             total += self.run_once()
         return total
+
+    def _own_code(self) -> int:
+        """The customs code of this gateway's area (read once it is known on the ledger)."""
+        if not self._area_code:
+            self._area_code = self.ledger.area_code()
+        return self._area_code
 
     def _code(self, member: bytes) -> int:
         if member not in self._codes:

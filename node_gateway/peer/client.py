@@ -19,11 +19,15 @@ import httpx
 from clients.commitments.document import CommitmentError, DisclosedDocument
 from clients.envelope import EnvelopeError, open_envelope
 from clients.peer import DisclosureRequest, disclosure_digest
+from clients.records import DocType
 from node_gateway.peer.errors import PeerUnavailable
 from node_gateway.services.context import AreaContext
 
 PATH = "/peer/v1/disclosures"
+DECLARATIONS_PATH = "/peer/v1/declarations"  # a case's declaration, on a signed application
 TIMEOUT_S = 10.0
+
+PeerHandler = Callable[[dict[str, Any], str], tuple[int, dict[str, Any]]]
 
 
 class PeerTransport(Protocol):
@@ -54,18 +58,24 @@ class HttpTransport:
 
 
 class DirectTransport:
-    """Hands requests to answer functions by gateway URL (one process hosts the holders)."""
+    """Hands requests to answer functions by gateway URL (one process hosts the holders);
+    a handler gets the body and the peer path asked (PATH, DECLARATIONS_PATH)."""
 
     def __init__(self) -> None:
-        self.handlers: dict[str, Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]] = {}
+        self.handlers: dict[str, PeerHandler] = {}
 
     def post(self, url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Call the holder registered for the URL's gateway."""
-        base = url.removesuffix(PATH)
+        for path in (PATH, DECLARATIONS_PATH):
+            if url.endswith(path):
+                base = url.removesuffix(path)
+                break
+        else:
+            raise PeerUnavailable(f"{url} is no peer endpoint")
         handler = self.handlers.get(base)
         if handler is None:
             raise PeerUnavailable(f"no gateway at {base} in this process")
-        return handler(body)
+        return handler(body, path)
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,21 @@ class PeerClient:
 
     def fetch(self, holder: bytes, subject: str, doc_type: str) -> Disclosure:
         """The documents of `doc_type` about `subject` that `holder` discloses to this area."""
+        return self._ask(holder, PATH, subject, doc_type, {})
+
+    def fetch_declaration(
+        self, holder: bytes, case_id: str, application: dict[str, Any]
+    ) -> Disclosure:
+        """The origin `holder`'s declaration of case `case_id` (its tax assessment, the fields
+        a return centre checks an application against), on the authority of `application`:
+        the platform's signed application naming this area as return centre, not yet on the
+        ledger — `{header, terms, signature}` as the return enterprise sent them."""
+        extra = {"application": application}
+        return self._ask(holder, DECLARATIONS_PATH, case_id, DocType.TAX_ASSESSMENT.value, extra)
+
+    def _ask(
+        self, holder: bytes, path: str, subject: str, doc_type: str, extra: dict[str, Any]
+    ) -> Disclosure:
         ledger = self.ctx.ledger
         _key, url = ledger.profile(holder)
         if not url:
@@ -93,7 +118,7 @@ class PeerClient:
         consortium = ledger.contracts.consortium.address
         signature = ledger.sign_message(request.message(ledger.chain_id, consortium))
         status, body = self.transport.post(
-            url.rstrip("/") + PATH, {"request": request.to_json(), "signature": signature}
+            url.rstrip("/") + path, {"request": request.to_json(), "signature": signature, **extra}
         )
         if status != 200:
             raise PeerUnavailable(

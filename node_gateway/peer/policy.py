@@ -17,7 +17,10 @@ from typing import Any
 from clients.records import DocType, FieldClass, UnknownFieldPath, field_class
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
-ROLES = ("origin", "return_centre", "platform", "auditor")
+# named_centre: a return centre named by a platform's signed application that is not on the
+# ledger yet; it only ever receives the fields that bind an application to its case
+# (node_gateway.peer.declarations.BINDING_FIELDS), and of those only what its classes allow.
+ROLES = ("origin", "return_centre", "platform", "auditor", "named_centre")
 
 
 class PolicyError(Exception):

@@ -74,7 +74,7 @@ def trail(
     if tax is not None:
         where = batches.anchor_of(conn, tax["recordId"])
         if where and where["root"]:
-            anchoring = index.root_anchoring(conn, where["root"])
+            anchoring = index.root_anchoring(conn, int(ctx.code), where["root"])
     steps = index.events_of(conn, case_id=case_id)
     checked: dict[str, dict[str, Any]] = {}
     for step in steps:

@@ -1,10 +1,17 @@
 """Batch anchoring (DESIGN §5): leaves accumulate in an open batch; at N leaves or T
 milliseconds, whichever first, the batch is sealed — its Merkle tree built, every leaf's proof
-stored — and one TaxAnchor root goes into the outbox."""
+stored — and one TaxAnchor root goes into the outbox.
+
+A batch whose anchoring the contract refused for the batch itself (sending the same root again
+can never succeed) is rebuilt: its records are committed again under fresh salts, which gives
+new leaves and a new root, into a new batch that is sealed and queued at once. A refusal that
+is about the area's standing (e.g. suspended) waits for the operator (`admin anchoring`)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 from clients.commitments.merkle import MerkleTree
 from clients.ledger_bindings import BatchKind
@@ -12,6 +19,19 @@ from node_gateway import failpoints
 from node_gateway.store import batches, outbox, transaction
 
 KIND_CODES = {"assessment": int(BatchKind.ASSESSMENT), "payment": int(BatchKind.PAYMENT)}
+
+# TaxAnchor.anchor's refusals of the batch itself, as the sender records them ("Name(args)"):
+# the same payload is refused again however often it is sent. A malformed payload is too.
+REFUSALS = ("RootAlreadyAnchored(", "ZeroHash(", "InvalidBatchKind(", "EmptyBatch(", "malformed")
+
+# Commits the records behind a refused batch's (record_id, leaf) pairs again under fresh salts,
+# moving them to the new batch (its id given); returns the new (record_id, leaf) pairs.
+Recommit = Callable[[sqlite3.Connection, str, str, list[tuple[str, str]]], list[tuple[str, str]]]
+
+
+def is_refusal(error: str | None) -> bool:
+    """Whether an anchoring's recorded error is a refusal of the batch itself."""
+    return error is not None and error.startswith(REFUSALS)
 
 
 def add_to_batches(
@@ -82,6 +102,31 @@ def retry_failed_anchorings(
         for stuck in batches.failed_anchorings(conn):
             if batch_ids is not None and stuck["batchId"] not in batch_ids:
                 continue
+            if is_refusal(stuck["error"]):  # sent unchanged it is refused again: rebuilt instead
+                continue
             outbox.enqueue(conn, "anchor", stuck["payload"], subject=stuck["batchId"])
             queued.append(stuck["batchId"])
     return queued
+
+
+def refused_anchorings(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Sealed batches whose latest anchoring the contract refused for the batch itself."""
+    return [b for b in batches.failed_anchorings(conn) if is_refusal(b["error"])]
+
+
+def rebuild(conn: sqlite3.Connection, batch_id: str, kind: str, recommit: Recommit) -> str | None:
+    """Retire a batch whose anchoring was refused and put its records, committed again by
+    `recommit` under fresh salts, into a new batch, sealed and queued in the same transaction;
+    returns the new batch id (None if the batch is no longer sealed, e.g. rebuilt already)."""
+    with transaction(conn):
+        if not batches.is_sealed(conn, batch_id):
+            return None
+        new_id = batches.new_batch(conn, kind)
+        fresh = recommit(conn, kind, new_id, batches.leaves(conn, batch_id))
+        if {leaf for _, leaf in fresh} & {leaf for _, leaf in batches.leaves(conn, batch_id)}:
+            raise ValueError(f"recommitting batch {batch_id} gave a leaf it already held")
+        batches.add_leaves(conn, new_id, fresh)
+        batches.mark_rebuilt(conn, batch_id, new_id)
+        if seal(conn, new_id, kind) is None:  # cannot happen: the batch is ours alone
+            raise RuntimeError(f"batch {new_id} was sealed by someone else")
+    return new_id

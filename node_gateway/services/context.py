@@ -7,6 +7,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from clients.envelope import EncryptionKeys
 from clients.ledger_bindings import member_id
@@ -15,6 +16,9 @@ from node_gateway.ledger.area import AreaLedger
 from node_gateway.peer.policy import DisclosurePolicy, load_policy
 from node_gateway.store.files import create_private
 from node_gateway.store.vault import Keyring
+
+if TYPE_CHECKING:  # the peer client itself needs an AreaContext
+    from node_gateway.peer.client import PeerClient
 
 ID_SECRET_FILE = "id-secret.bin"
 ENCRYPTION_KEY_FILE = "hpke.key"
@@ -31,6 +35,8 @@ class AreaContext:
     policy: DisclosurePolicy
     encryption: EncryptionKeys
     wake: threading.Event = field(default_factory=threading.Event)
+    # How this area asks other gateways (None when it runs without a peer transport).
+    peer: PeerClient | None = None
 
     @property
     def label(self) -> str:

@@ -146,7 +146,18 @@ def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> 
         raise NotFound(f"no documents of type {request.doc_type!r} are disclosed")
     if not documents:
         raise NotFound(f"no {request.doc_type} of {request.subject} here")
+    return deliver(ctx, conn, request, case_id, documents)
 
+
+def deliver(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    request: DisclosureRequest,
+    case_id: str,
+    documents: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Seal disclosed `documents` to the requester and log them (store and ledger): the end of
+    every answer to a peer request."""
     plaintext = answer_plaintext(documents)
     digest = disclosure_digest(plaintext)
     key, _url = ctx.ledger.profile(request.requester_id)

@@ -270,3 +270,35 @@ class ProposalConflict(DomainError):
     status = 409
     code = "proposal_conflict"
     title = "Proposal conflicts with the Consortium's state"
+
+
+class DeclarationMismatch(DomainError):
+    """422: the application is not bound to its case: its list, order, platform, agent, lines,
+    goods or pieces differ from the origin's declaration; `errors` lists each problem with its
+    own `code` and a `pointer` into the application record (services/binding.py)."""
+
+    status = 422
+    code = "declaration_mismatch"
+    title = "Application does not match the declaration"
+
+
+class OriginUnavailable(DomainError):
+    """503: the case's origin could not be asked for its declaration; nothing was written,
+    retry after `Retry-After` seconds (also `retryAfter`)."""
+
+    status = 503
+    code = "origin_unavailable"
+    title = "Origin unavailable"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retryAfter=retry_after)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class OriginRefused(DomainError):
+    """422: the case's origin refused to disclose its declaration for this application
+    (`peerCode` says why: e.g. not its case, not signed by the case's platform, expired)."""
+
+    status = 422
+    code = "origin_refused"
+    title = "Origin refused"

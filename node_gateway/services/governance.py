@@ -68,6 +68,7 @@ _REFUSALS: dict[str, type[DomainError]] = {
     "InvalidMemberKind": InvalidProposal,
     "InvalidCustomsCode": InvalidProposal,
     "ZeroAccount": InvalidProposal,
+    "PossessionNotProven": InvalidProposal,
     "UnknownParameter": InvalidProposal,
     "ParameterOutOfRange": InvalidProposal,
     "ThresholdOutOfRange": InvalidProposal,
@@ -200,7 +201,14 @@ def _payload(body: ProposalIn) -> dict[str, Any]:
     match body:
         case SuspensionIn() | ReinstatementIn():
             return {"kind": body.kind, "memberId": _h(_member_ref(body.member))}
-        case AccountAdditionIn() | AccountRemovalIn():
+        case AccountAdditionIn():
+            return {
+                "kind": body.kind,
+                "memberId": _h(_member_ref(body.member)),
+                "account": body.account.lower(),
+                "possession": body.possession.lower(),
+            }
+        case AccountRemovalIn():
             return {
                 "kind": body.kind,
                 "memberId": _h(_member_ref(body.member)),
@@ -227,6 +235,7 @@ def _payload(body: ProposalIn) -> dict[str, Any]:
                 "account": body.account.lower(),
                 "encryptionKey": body.encryptionKey.lower(),
                 "gatewayUrl": body.gatewayUrl,
+                "registration": body.registration.lower(),
             }
     raise AssertionError(f"unhandled proposal body {type(body).__name__}")
 

@@ -38,7 +38,7 @@ from clients.records import (
 from clients.signing import mask_and_pieces, mask_lines
 from node_gateway.peer.client import PeerClient
 from node_gateway.peer.errors import PeerUnavailable
-from node_gateway.services import returns
+from node_gateway.services import binding, returns
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import NotAnchored
@@ -138,18 +138,14 @@ def check_return(
                 strict=False,
             )
         )
-        for i, gnum in gnums.items():
-            if gnum not in declared:
-                problems.append(f"line {gnum} of the application is not in the declaration")
-            elif int(qtys.get(i, 0)) > declared[gnum]:
-                problems.append(
-                    f"line {gnum}: {qtys[i]} pieces returned, {declared[gnum]} declared"
-                )
-            if int(qtys.get(i, 0)) != signed.get(gnum):
+        for i, gnum in gnums.items():  # lines, goods and pieces against the declaration:
+            if int(qtys.get(i, 0)) != signed.get(gnum):  # binding.recheck below
                 problems.append(
                     f"line {gnum}: the application returns {qtys.get(i)} pieces, the ledger "
                     f"records {signed.get(gnum, 0)}"
                 )
+    # Bound to its case: list, order, platform, agent, goods, pieces (services/binding.py).
+    problems += binding.recheck(application, tax)
     return problems
 
 

@@ -37,6 +37,7 @@ from clients.signing import (
 )
 from node_gateway.ledger.area import ReturnOnLedger
 from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.services import binding
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import (
@@ -59,8 +60,6 @@ from node_gateway.services.errors import (
 )
 from node_gateway.services.tax_records import assessment, payment_proof, salts_json
 from node_gateway.store import Vault, index, outbox, records, transaction
-
-TAIL_BLOCKS = 64  # beyond this lag, ask the contract rather than read the blocks' logs
 
 
 def _h(value: bytes) -> str:
@@ -193,7 +192,7 @@ def apply(
     ):
         raise DuplicateReturn(f"return {t.returnId} exists")
 
-    on_ledger = _case_pieces(ctx, conn, t.caseId.lower())
+    on_ledger = binding.case_pieces(ctx, conn, t.caseId.lower())
     if on_ledger is None and not _case_opening(conn, t.caseId.lower()):
         header = CaseHeader(
             _b(h.caseId),
@@ -207,25 +206,39 @@ def apply(
         proof = [_b(p) for p in body.proof]
         if process_proof(header.leaf(), proof) != _b(body.root):
             raise CaseMismatch("the Merkle proof does not lead from the case header to the root")
-        if not index.root_anchored(conn, body.root.lower()) and not ctx.ledger.root_anchored(
-            _b(body.root)
-        ):
-            raise NotAnchored(f"root {body.root} is not anchored on the ledger")
+        # Under the case's origin: roots are per area, another area's copy does not count.
+        if not index.root_anchored(
+            conn, origin_code, body.root.lower()
+        ) and not ctx.ledger.root_anchored(origin_code, _b(body.root)):
+            raise NotAnchored(f"root {body.root} is not anchored by origin area {origin_code:04d}")
         kind = "open_and_apply"
     else:
         kind = "apply"
     declared, applied = on_ledger or (list(h.pieces), [0] * len(h.pieces))
-    in_flight = _pieces_in_flight(conn, t.caseId.lower())
+    in_flight = binding.pieces_in_flight(conn, t.caseId.lower())
     for gnum, n in sorted(asked.items()):
         left = declared[gnum - 1] - applied[gnum - 1] - in_flight.get(gnum, 0)
         if n > left:
-            raise PiecesExceedDeclared(
+            detail = (
                 f"line {gnum}: {n} pieces asked, {max(left, 0)} of {declared[gnum - 1]} left"
-                " after the case's other returns",
+                " after the case's other returns"
+            )
+            index_of = next(i for i, line in enumerate(doc["lines"]) if line["gnum"] == gnum)
+            raise PiecesExceedDeclared(
+                detail,
                 gnum=gnum,
                 requested=n,
                 left=max(left, 0),
+                errors=[
+                    {
+                        "code": "qty_exceeds_remaining",
+                        "pointer": f"/lines/{index_of}/qty",
+                        "detail": detail,
+                    }
+                ],
             )
+    # Bound to its case: the origin's declaration, asked for now (services/binding.py).
+    binding.check_before_relay(ctx, conn, body, doc)
     application = t.model_dump()
     application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
 
@@ -261,44 +274,6 @@ def _case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
         (case_id,),
     ).fetchone()
     return row is not None
-
-
-def _case_pieces(
-    ctx: AreaContext, conn: sqlite3.Connection, case_id: str
-) -> tuple[list[int], list[int]] | None:
-    """The declared and applied pieces of lines 1..n of a case on the ledger, None when the
-    case is not open: the index, plus the events of the few blocks it has not read yet (a cheap
-    log read), or the contract itself when the index is far behind."""
-    pieces = index.case_pieces(conn, case_id)
-    indexed, head = index.checkpoint(conn), ctx.ledger.head_block()
-    if indexed >= head:
-        return pieces
-    if head - indexed > TAIL_BLOCKS:
-        return ctx.ledger.case_pieces(_b(case_id))
-    for ev in ctx.ledger.events(indexed + 1, head):
-        args = ev["args"]
-        if "caseId" not in args or _h(bytes(args["caseId"])) != case_id:
-            continue
-        if ev["event"] == "CaseOpened":
-            declared = [int(n) for n in args["pieces"]]
-            pieces = (declared, [0] * len(declared))
-        elif ev["event"] == "ReturnApplied" and pieces is not None:
-            for gnum, n in zip(mask_lines(int(args["lineMask"])), args["pieces"], strict=True):
-                pieces[1][gnum - 1] += int(n)
-    return pieces
-
-
-def _pieces_in_flight(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
-    """{gnum: pieces} of the case in applications this gateway accepted but has not yet sent."""
-    total: dict[int, int] = {}
-    for payload in outbox.open_payloads(
-        conn, ("apply", "open_and_apply"), application_case=case_id
-    ):
-        application = payload["application"]
-        lines = mask_lines(int(application["lineMask"]))
-        for gnum, n in zip(lines, application["pieces"], strict=True):
-            total[gnum] = total.get(gnum, 0) + int(n)
-    return total
 
 
 def _indexed(conn: sqlite3.Connection, rid: bytes) -> ReturnOnLedger | None:

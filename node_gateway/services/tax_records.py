@@ -4,7 +4,9 @@ One call takes one record or a bulk of them and is all-or-nothing: every record 
 (errors name the record's index and the field path) before anything is written; then the vault
 rows, the tax-record rows (public case headers) and the batch leaves are written in the
 caller's transaction. The record's case header and Merkle proof are served once its batch is
-sealed; the batch root reaches the ledger through the outbox.
+sealed; the batch root reaches the ledger through the outbox. A batch whose anchoring the
+contract refused is rebuilt here (`rebuild_refused`): its records are committed again under
+fresh salts, each into a new vault record, and anchored in a new batch.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from clients.commitments.document import CommitmentError, commit
+from clients.commitments.document import Commitment, CommitmentError, commit
 from clients.commitments.ids import case_id as make_case_id
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.errors import LedgerError
@@ -29,7 +31,7 @@ from clients.records import (
     parse_record,
 )
 from clients.verify import case_anchor
-from node_gateway.services.batching import add_to_batches
+from node_gateway.services.batching import add_to_batches, rebuild, refused_anchorings
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import (
     DuplicatePayment,
@@ -357,3 +359,98 @@ def assessment(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict
     if row is None:
         raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
     return Vault(conn, ctx.keyring).get(row["recordId"])
+
+
+def _recommitted(vault: Vault, record_id: str) -> tuple[dict[str, Any], Commitment]:
+    """A vaulted record committed again under fresh salts."""
+    held = vault.get(record_id)
+    c = commit(held["record"])
+    return {"record": held["record"], "salts": salts_json(c.salts)}, c
+
+
+def recommit(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    kind: str,
+    batch_id: str,
+    pairs: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """Commit the records behind a refused batch's (record_id, leaf) pairs again under fresh
+    salts, each into a new vault record (the old one is kept: the vault never loses a record),
+    and point their cases at the new record, digest and leaf in batch `batch_id`; returns the
+    new (record_id, leaf) pairs. Joins the caller's transaction."""
+    vault = Vault(conn, ctx.keyring)
+    fresh: list[tuple[str, str]] = []
+    with transaction(conn):
+        if kind == "assessment":
+            for record_id, _leaf in pairs:
+                row = conn.execute(
+                    "SELECT * FROM tax_records WHERE record_id = ?", (record_id,)
+                ).fetchone()
+                data, c = _recommitted(vault, record_id)
+                new_id = f"{vault_id(row['case_id'])}:{c.digest.hex()}"
+                vault.put(new_id, TAX_DOC, data)
+                header = CaseHeader(
+                    bytes.fromhex(row["case_id"][2:]),
+                    ctx.member,
+                    member_id(row["platform"]),
+                    int(row["release_time"]),
+                    int(row["line_count"]),
+                    c.digest,
+                    declared_pieces(data["record"]),
+                )
+                header_leaf = "0x" + header.leaf().hex()
+                conn.execute(
+                    "UPDATE tax_records SET record_id = ?, record_digest = ?, leaf = ?,"
+                    " batch_id = ? WHERE case_id = ?",
+                    (new_id, "0x" + c.digest.hex(), header_leaf, batch_id, row["case_id"]),
+                )
+                fresh.append((new_id, header_leaf))
+            return fresh
+        # A payment record has one leaf per case, possibly spread over several batches: only
+        # the cases of this batch move to the new record; the others keep the old one.
+        by_record: dict[str, list[str]] = {}
+        for record_id, old_leaf in pairs:
+            by_record.setdefault(record_id, []).append(old_leaf)
+        for record_id, leaves in by_record.items():
+            data, c = _recommitted(vault, record_id)
+            digest = "0x" + c.digest.hex()
+            new_id = f"tax_payment:{digest}"
+            vault.put(new_id, DocType.TAX_PAYMENT.value, data)
+            for old_leaf in leaves:
+                case_id = conn.execute(
+                    "SELECT case_id FROM tax_payments WHERE leaf = ?", (old_leaf,)
+                ).fetchone()["case_id"]
+                paid = payment_leaf(bytes.fromhex(case_id[2:]), int(ctx.code), c.digest)
+                conn.execute(
+                    "UPDATE tax_payments SET record_id = ?, payment_digest = ?, leaf = ?,"
+                    " batch_id = ? WHERE case_id = ?",
+                    (new_id, digest, "0x" + paid.hex(), batch_id, case_id),
+                )
+                fresh.append((new_id, "0x" + paid.hex()))
+    return fresh
+
+
+def rebuild_refused(ctx: AreaContext, conn: sqlite3.Connection) -> int:
+    """Rebuild every batch whose anchoring the contract refused for the batch itself, under
+    fresh salts and a new root (services.batching); returns how many. A root the ledger holds
+    as this area's after all (anchored, the refusal a late duplicate) is left to the indexer."""
+    rebuilt = 0
+    for stuck in refused_anchorings(conn):
+        root = stuck["root"]
+        try:
+            if root and ctx.ledger.root_anchored(int(ctx.code), bytes.fromhex(root[2:])):
+                continue
+        except LedgerError:  # the node is down: the next round looks again
+            break
+
+        def again(
+            conn: sqlite3.Connection, kind: str, batch_id: str, pairs: list[tuple[str, str]]
+        ) -> list[tuple[str, str]]:
+            return recommit(ctx, conn, kind, batch_id, pairs)
+
+        if rebuild(conn, stuck["batchId"], stuck["kind"], again) is not None:
+            rebuilt += 1
+    if rebuilt:
+        ctx.wake.set()
+    return rebuilt

@@ -1,7 +1,9 @@
 """Batches of leaves anchored as one Merkle root, and each leaf's proof once sealed.
 
 A batch is `open` while it takes leaves, `sealed` once its root and proofs are stored and its
-anchoring write is in the outbox, and `anchored` when the indexer sees the root on the ledger.
+anchoring write is in the outbox, and `anchored` when the indexer sees the root on the ledger
+anchored by this area. A sealed batch whose anchoring the contract refused for the batch itself
+becomes `rebuilt`: its records went into the batch `rebuilt_as`, under fresh salts.
 """
 
 from __future__ import annotations
@@ -50,6 +52,36 @@ def open_batch(conn: sqlite3.Connection, kind: str) -> OpenBatch:
         return OpenBatch(r["batch_id"], r["kind"], int(r["leaf_count"]), r["created_at"])
 
 
+def new_batch(conn: sqlite3.Connection, kind: str) -> str:
+    """A new open batch of `kind` beside any other (joins the caller's transaction)."""
+    batch_id = f"{kind}-{secrets.token_hex(8)}"
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO batches (batch_id, kind, leaf_count, status, created_at)"
+            " VALUES (?, ?, 0, 'open', ?)",
+            (batch_id, kind, utc_now()),
+        )
+    return batch_id
+
+
+def mark_rebuilt(conn: sqlite3.Connection, batch_id: str, rebuilt_as: str) -> bool:
+    """Retire a sealed batch whose records went into `rebuilt_as`; False if it was not sealed
+    (anchored or rebuilt meanwhile)."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE batches SET status = 'rebuilt', rebuilt_as = ?"
+            " WHERE batch_id = ? AND status = 'sealed'",
+            (rebuilt_as, batch_id),
+        )
+    return cur.rowcount == 1
+
+
+def rebuilt_as(conn: sqlite3.Connection, batch_id: str) -> str | None:
+    """The batch a rebuilt batch's records went into (None if it was not rebuilt)."""
+    r = conn.execute("SELECT rebuilt_as FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+    return None if r is None else r["rebuilt_as"]
+
+
 def add_leaves(conn: sqlite3.Connection, batch_id: str, leaves: list[tuple[str, str]]) -> None:
     """Add (record_id, leaf hex) pairs to an open batch."""
     with transaction(conn):
@@ -77,6 +109,12 @@ def is_open(conn: sqlite3.Connection, batch_id: str) -> bool:
     """Whether the batch still takes leaves (read it inside the transaction that acts on it)."""
     r = conn.execute("SELECT status FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
     return r is not None and r["status"] == "open"
+
+
+def is_sealed(conn: sqlite3.Connection, batch_id: str) -> bool:
+    """Whether the batch is sealed and not anchored (read it inside the acting transaction)."""
+    r = conn.execute("SELECT status FROM batches WHERE batch_id = ?", (batch_id,)).fetchone()
+    return r is not None and r["status"] == "sealed"
 
 
 def leaves(conn: sqlite3.Connection, batch_id: str) -> list[tuple[str, str]]:

@@ -41,8 +41,11 @@ def set_checkpoint(conn: sqlite3.Connection, name: str, block: int) -> None:
         )
 
 
-def apply_events(conn: sqlite3.Connection, events: list[dict[str, Any]], to_block: int) -> None:
-    """Index `events` (decoded, enriched by the ledger package) up to and including `to_block`."""
+def apply_events(
+    conn: sqlite3.Connection, events: list[dict[str, Any]], to_block: int, area_code: int
+) -> None:
+    """Index `events` (decoded, enriched by the ledger package) up to and including `to_block`,
+    for the gateway of the customs area `area_code` (whose own batches its RootAnchored mark)."""
     with transaction(conn):
         for ev in events:
             args = jsonable(ev["args"])
@@ -60,7 +63,7 @@ def apply_events(conn: sqlite3.Connection, events: list[dict[str, Any]], to_bloc
                     json.dumps({**args, "blockTime": ev.get("blockTime")}),
                 ),
             )
-            _project(conn, ev["event"], args, ev)
+            _project(conn, ev["event"], args, ev, area_code)
         if events:
             failpoints.reach(failpoints.INDEXING)
         conn.execute(
@@ -70,7 +73,9 @@ def apply_events(conn: sqlite3.Connection, events: list[dict[str, Any]], to_bloc
         )
 
 
-def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[str, Any]) -> None:
+def _project(
+    conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[str, Any], area_code: int
+) -> None:
     block, when = int(ev["block"]), int(ev.get("blockTime") or 0)
     if name == "CaseOpened":
         conn.execute(
@@ -143,7 +148,18 @@ def _project(conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[st
                 (str(mask), _dump_pieces(settled), state, when, block, a["returnId"]),
             )
     elif name == "RootAnchored":
-        conn.execute("UPDATE batches SET status = 'anchored' WHERE root = ?", (a["root"],))
+        root, anchored_by = str(a["root"]).lower(), int(a["areaCode"])
+        conn.execute(
+            "INSERT OR IGNORE INTO anchored_roots (area_code, root, kind, leaf_count,"
+            " block_number, tx_hash) VALUES (?, ?, ?, ?, ?, ?)",
+            (anchored_by, root, int(a["kind"]), int(a["leafCount"]), block, ev["txHash"]),
+        )
+        # Roots are per area: the same bytes anchored by another area do not anchor our batch.
+        if anchored_by == area_code:
+            conn.execute(
+                "UPDATE batches SET status = 'anchored' WHERE root = ? AND status = 'sealed'",
+                (root,),
+            )
 
 
 def _pieces_json(mask: int, pieces: list[Any]) -> str:
@@ -207,12 +223,13 @@ def events_of_period(
     return [_event_json(r) for r in rows]
 
 
-def root_anchoring(conn: sqlite3.Connection, root: str) -> list[dict[str, Any]]:
-    """The RootAnchored event of a batch root (empty until indexed)."""
+def root_anchoring(conn: sqlite3.Connection, area_code: int, root: str) -> list[dict[str, Any]]:
+    """The RootAnchored event of a batch root by the customs area `area_code` (empty until
+    indexed; another area's anchoring of the same bytes is not listed)."""
     rows = conn.execute(
         "SELECT * FROM ledger_index WHERE event = 'RootAnchored'"
-        " AND json_extract(args, '$.root') = ?",
-        (root,),
+        " AND json_extract(args, '$.root') = ? AND json_extract(args, '$.areaCode') = ?",
+        (root.lower(), area_code),
     ).fetchall()
     return [_event_json(r) for r in rows]
 
@@ -375,12 +392,12 @@ def case_settled_pieces(conn: sqlite3.Connection, case_id: str) -> dict[int, int
     return total
 
 
-def root_anchored(conn: sqlite3.Connection, root: str) -> bool:
-    """Whether the index has seen `root` anchored."""
+def root_anchored(conn: sqlite3.Connection, area_code: int, root: str) -> bool:
+    """Whether the index has seen `root` anchored by the customs area `area_code` (roots are
+    per area: the same bytes anchored by another area do not count)."""
     row = conn.execute(
-        "SELECT 1 FROM ledger_index WHERE event = 'RootAnchored'"
-        " AND json_extract(args, '$.root') = ? LIMIT 1",
-        (root,),
+        "SELECT 1 FROM anchored_roots WHERE area_code = ? AND root = ?",
+        (area_code, root.lower()),
     ).fetchone()
     return row is not None
 

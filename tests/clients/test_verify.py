@@ -132,7 +132,22 @@ def test_verify_root_never_anchored_fails_anchored(world: World) -> None:
 
 def test_verify_header_anchored_by_other_area_fails_anchored(world: World) -> None:
     a = anchor_assessment(world, origin=NB, account=world.zz)  # Zhengzhou anchors a Ningbo header
-    assert "not the origin 3100" in failed(verify(world, a.disclosed()))["anchored"]
+    assert "never anchored by the origin 3100" in failed(verify(world, a.disclosed()))["anchored"]
+
+
+def test_verify_root_copied_by_other_area_first_checks_the_origins_anchoring(
+    world: World,
+) -> None:
+    # Zhengzhou anchors Ningbo's root first; Ningbo's own anchoring is the one the verifier reads.
+    a = anchor_assessment(world, origin=NB, account=world.zz)
+    world.send(world.c.tax_anchor.functions.anchor(a.tree.root, BatchKind.ASSESSMENT, 4), world.nb)
+    assert verify(world, a.disclosed()).ok
+    # Zhengzhou revoking its copy changes nothing for Ningbo's record ...
+    world.send(world.c.tax_anchor.functions.revokeRoot(a.tree.root, 3), world.zz)
+    assert verify(world, a.disclosed()).ok
+    # ... and Ningbo's own revocation is what the verifier reports.
+    world.send(world.c.tax_anchor.functions.revokeRoot(a.tree.root, 8), world.nb)
+    assert "reason 8" in failed(verify(world, a.disclosed()))["not_revoked"]
 
 
 def test_verify_revoked_root_fails_not_revoked(world: World) -> None:
@@ -503,9 +518,9 @@ def test_verify_recognition_after_dispute_passes(world: World) -> None:
 
 def test_verify_application_after_platform_key_removed_fails_issuer(world: World) -> None:
     life = run_lifecycle(world, accepted=[1])
-    cons = world.c.consortium.functions
-    world.send(cons.addPlatformAccount(PLATFORM_A, world.spare[0]), world.nb)
-    world.send(cons.removePlatformAccount(PLATFORM_A, world.platform_a_key.address), world.nb)
+    old = world.platform_a_key.address
+    world.add_own_account(PLATFORM_A, world.spare[0], old)
+    world.remove_own_account(PLATFORM_A, old, world.spare[0])
     result = verify(world, step_doc(life, "return_application"))
     assert "no longer an account" in failed(result)["issuer"]
 

@@ -113,10 +113,30 @@ def suspend(world: World, member: bytes) -> None:
     pass_proposal(world, fns(world).proposeSuspension(member))
 
 
+def reg(
+    world: World, member: bytes, account: str, encryption_key: bytes = b"", gateway_url: str = ""
+) -> bytes:
+    """`account`'s registration signature for `member` (a dummy for an account without a key,
+    e.g. the zero address, whose call must revert before the proof is checked)."""
+    if account not in world.keys:
+        return b"\x00" * 65
+    return world.registration(member, account, encryption_key, gateway_url)
+
+
+def proof(world: World, member: bytes, account: str) -> bytes:
+    """`account`'s possession proof for `member` (a dummy for an account without a key)."""
+    if account not in world.keys:
+        return b"\x00" * 65
+    return world.possession(member, account)
+
+
 def platform_signer(world: World) -> str:
-    """A funded, unlocked account added to PLATFORM_A by its sponsor NB."""
+    """A funded, unlocked account that PLATFORM_A added to itself (relayed by its sponsor)."""
     signer = world.spare[4]
-    world.send(fns(world).addPlatformAccount(PLATFORM_A, signer), world.nb)
+    deadline, auth = world.authorise_addition(PLATFORM_A, signer, world.platform_a_key.address)
+    possession = world.possession(PLATFORM_A, signer)
+    fn = fns(world).addAccountBySig(PLATFORM_A, signer, deadline, auth, possession)
+    world.send(fn, world.nb)
     return signer
 
 
@@ -124,7 +144,15 @@ def admit_auditor(world: World) -> str:
     account = world.spare[3]
     pass_proposal(
         world,
-        fns(world).proposeAdmission(AUDITOR, MemberKind.AUDITOR, 0, account, ENC_KEY, GATEWAY),
+        fns(world).proposeAdmission(
+            AUDITOR,
+            MemberKind.AUDITOR,
+            0,
+            account,
+            ENC_KEY,
+            GATEWAY,
+            reg(world, AUDITOR, account, ENC_KEY, GATEWAY),
+        ),
     )
     return account
 
@@ -315,7 +343,10 @@ def test_vote_twice_below_threshold_reverts_already_voted(world: World) -> None:
 
 
 def test_vote_by_second_account_of_voter_reverts_already_voted(world: World) -> None:
-    pass_proposal(world, fns(world).proposeAccountAddition(HZ, world.spare[0]))
+    pass_proposal(
+        world,
+        fns(world).proposeAccountAddition(HZ, world.spare[0], proof(world, HZ, world.spare[0])),
+    )
     proposal_id, _ = propose(world, fns(world).proposeParameter(MAX_LINES, 50))
     revert = reverts(world, fns(world).vote(proposal_id), world.spare[0])
     assert revert.name == "AlreadyVoted"
@@ -390,11 +421,29 @@ def test_vote_unknown_proposal_reverts_unknown_proposal(world: World) -> None:
 def test_vote_failing_execution_reverts_and_leaves_proposal_open(world: World) -> None:
     c = fns(world)
     first, _ = propose(
-        world, c.proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, 5100, world.spare[0], b"", "")
+        world,
+        c.proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            5100,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, NEW_AREA, world.spare[0], b"", ""),
+        ),
     )
     other = member_id("customs-5100-bis")
     second, _ = propose(
-        world, c.proposeAdmission(other, MemberKind.CUSTOMS, 5100, world.spare[1], b"", "")
+        world,
+        c.proposeAdmission(
+            other,
+            MemberKind.CUSTOMS,
+            5100,
+            world.spare[1],
+            b"",
+            "",
+            reg(world, other, world.spare[1], b"", ""),
+        ),
     )
     world.send(c.vote(first), world.nb)
     revert = reverts(world, c.vote(second), world.nb)
@@ -483,7 +532,16 @@ def test_propose_by_suspended_area_reverts_member_not_active(world: World) -> No
 def test_propose_admission_customs_below_threshold_admits_nobody(world: World) -> None:
     c = fns(world)
     _, receipt = propose(
-        world, c.proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, 5100, world.spare[0], b"", "")
+        world,
+        c.proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            5100,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, NEW_AREA, world.spare[0], b"", ""),
+        ),
     )
     assert event_names(receipt, world) == ["ProposalCreated", "ProposalApproved"]
     assert events(receipt, world.c)[0][1]["kind"] == ProposalKind.ADMIT
@@ -498,7 +556,15 @@ def test_propose_admission_customs_executes_at_threshold(world: World) -> None:
     c = fns(world)
     proposal_id, _ = propose(
         world,
-        c.proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, 5100, world.spare[0], ENC_KEY, GATEWAY),
+        c.proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            5100,
+            world.spare[0],
+            ENC_KEY,
+            GATEWAY,
+            reg(world, NEW_AREA, world.spare[0], ENC_KEY, GATEWAY),
+        ),
     )
     proposal = proposal_record(world, proposal_id)
     assert proposal["kind"] == ProposalKind.ADMIT
@@ -551,7 +617,16 @@ def test_propose_admission_customs_executes_at_threshold(world: World) -> None:
 def test_propose_admission_admitted_area_can_vote(world: World) -> None:
     c = fns(world)
     pass_proposal(
-        world, c.proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, 5100, world.spare[0], b"", "")
+        world,
+        c.proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            5100,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, NEW_AREA, world.spare[0], b"", ""),
+        ),
     )
     proposal_id, _ = propose(world, c.proposeParameter(MAX_LINES, 50))
     receipt = world.send(c.vote(proposal_id), world.spare[0])
@@ -562,7 +637,16 @@ def test_propose_admission_admitted_area_can_vote(world: World) -> None:
 def test_propose_admission_auditor_executes_at_threshold(world: World) -> None:
     c = fns(world)
     proposal_id, _ = propose(
-        world, c.proposeAdmission(AUDITOR, MemberKind.AUDITOR, 0, world.spare[0], ENC_KEY, GATEWAY)
+        world,
+        c.proposeAdmission(
+            AUDITOR,
+            MemberKind.AUDITOR,
+            0,
+            world.spare[0],
+            ENC_KEY,
+            GATEWAY,
+            reg(world, AUDITOR, world.spare[0], ENC_KEY, GATEWAY),
+        ),
     )
     receipt = world.send(c.vote(proposal_id), world.nb)
     assert events(receipt, world.c)[1] == (
@@ -582,7 +666,15 @@ def test_propose_admission_non_voted_kind_reverts_invalid_member_kind(
 ) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(NEW_PLATFORM, kind, 0, world.spare[0], b"", ""),
+        fns(world).proposeAdmission(
+            NEW_PLATFORM,
+            kind,
+            0,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, NEW_PLATFORM, world.spare[0], b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "InvalidMemberKind"
@@ -596,7 +688,15 @@ def test_propose_admission_customs_code_out_of_range_reverts_invalid_customs_cod
 ) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, code, world.spare[0], b"", ""),
+        fns(world).proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            code,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, NEW_AREA, world.spare[0], b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "InvalidCustomsCode"
@@ -607,7 +707,16 @@ def test_propose_admission_customs_code_out_of_range_reverts_invalid_customs_cod
 def test_propose_admission_customs_code_at_bounds_admits(world: World, code: int) -> None:
     c = fns(world)
     pass_proposal(
-        world, c.proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, code, world.spare[0], b"", "")
+        world,
+        c.proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            code,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, NEW_AREA, world.spare[0], b"", ""),
+        ),
     )
     assert call(c.customsMember(code)) == NEW_AREA
     assert call(c.memberInfo(NEW_AREA)) == [MemberKind.CUSTOMS, MemberStatus.ACTIVE, code]
@@ -618,7 +727,15 @@ def test_propose_admission_auditor_with_customs_code_reverts_invalid_customs_cod
 ) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(AUDITOR, MemberKind.AUDITOR, 2900, world.spare[0], b"", ""),
+        fns(world).proposeAdmission(
+            AUDITOR,
+            MemberKind.AUDITOR,
+            2900,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, AUDITOR, world.spare[0], b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "InvalidCustomsCode"
@@ -628,7 +745,15 @@ def test_propose_admission_auditor_with_customs_code_reverts_invalid_customs_cod
 def test_propose_admission_taken_code_reverts_customs_code_taken(world: World) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, 3100, world.spare[0], b"", ""),
+        fns(world).proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            3100,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, NEW_AREA, world.spare[0], b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "CustomsCodeTaken"
@@ -641,7 +766,15 @@ def test_propose_admission_duplicate_id_reverts_member_already_exists(
 ) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(existing, MemberKind.AUDITOR, 0, world.spare[0], b"", ""),
+        fns(world).proposeAdmission(
+            existing,
+            MemberKind.AUDITOR,
+            0,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, existing, world.spare[0], b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "MemberAlreadyExists"
@@ -651,7 +784,15 @@ def test_propose_admission_duplicate_id_reverts_member_already_exists(
 def test_propose_admission_zero_id_reverts_invalid_member_id(world: World) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(ZERO32, MemberKind.AUDITOR, 0, world.spare[0], b"", ""),
+        fns(world).proposeAdmission(
+            ZERO32,
+            MemberKind.AUDITOR,
+            0,
+            world.spare[0],
+            b"",
+            "",
+            reg(world, ZERO32, world.spare[0], b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "InvalidMemberId"
@@ -661,7 +802,15 @@ def test_propose_admission_zero_id_reverts_invalid_member_id(world: World) -> No
 def test_propose_admission_zero_account_reverts_zero_account(world: World) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, 5100, ZERO_ADDRESS, b"", ""),
+        fns(world).proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            5100,
+            ZERO_ADDRESS,
+            b"",
+            "",
+            reg(world, NEW_AREA, ZERO_ADDRESS, b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "ZeroAccount"
@@ -673,7 +822,15 @@ def test_propose_admission_assigned_account_reverts_account_already_assigned(
 ) -> None:
     revert = reverts(
         world,
-        fns(world).proposeAdmission(NEW_AREA, MemberKind.CUSTOMS, 5100, world.nb, b"", ""),
+        fns(world).proposeAdmission(
+            NEW_AREA,
+            MemberKind.CUSTOMS,
+            5100,
+            world.nb,
+            b"",
+            "",
+            reg(world, NEW_AREA, world.nb, b"", ""),
+        ),
         world.hz,
     )
     assert revert.name == "AccountAlreadyAssigned"
@@ -806,7 +963,10 @@ def test_propose_reinstatement_unknown_member_reverts_unknown_member(world: Worl
 
 
 def test_propose_account_addition_below_threshold_adds_nothing(world: World) -> None:
-    _, receipt = propose(world, fns(world).proposeAccountAddition(NB, world.spare[0]))
+    _, receipt = propose(
+        world,
+        fns(world).proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0])),
+    )
     assert events(receipt, world.c)[0][1]["kind"] == ProposalKind.ADD_ACCOUNT
     assert proposal_record(world, 0)["account"] == world.spare[0]
     assert call(fns(world).accountsOf(NB)) == [world.nb]
@@ -814,7 +974,10 @@ def test_propose_account_addition_below_threshold_adds_nothing(world: World) -> 
 
 
 def test_propose_account_addition_executes_at_threshold(world: World) -> None:
-    receipt = pass_proposal(world, fns(world).proposeAccountAddition(NB, world.spare[0]))
+    receipt = pass_proposal(
+        world,
+        fns(world).proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0])),
+    )
     assert events(receipt, world.c) == [
         ("ProposalApproved", {"proposalId": 0, "voter": NB, "approvals": 2}),
         ("AccountAdded", {"memberId": NB, "account": world.spare[0]}),
@@ -833,7 +996,7 @@ def test_propose_account_addition_executes_at_threshold(world: World) -> None:
 def test_propose_account_removal_after_addition_rotates_key(world: World) -> None:
     c = fns(world)
     new_key = world.spare[0]
-    pass_proposal(world, c.proposeAccountAddition(NB, new_key))
+    pass_proposal(world, c.proposeAccountAddition(NB, new_key, proof(world, NB, new_key)))
     receipt = pass_proposal(world, c.proposeAccountRemoval(NB, world.nb))
     proposal_id = last_proposal(world)
     assert events(receipt, world.c) == [
@@ -854,8 +1017,8 @@ def test_propose_account_removal_after_addition_rotates_key(world: World) -> Non
 def test_propose_account_removal_reorders_remaining_accounts(world: World) -> None:
     c = fns(world)
     first, second = world.spare[0], world.spare[1]
-    pass_proposal(world, c.proposeAccountAddition(NB, first))
-    pass_proposal(world, c.proposeAccountAddition(NB, second))
+    pass_proposal(world, c.proposeAccountAddition(NB, first, proof(world, NB, first)))
+    pass_proposal(world, c.proposeAccountAddition(NB, second, proof(world, NB, second)))
     pass_proposal(world, c.proposeAccountRemoval(NB, world.nb))
     assert call(c.accountsOf(NB)) == [second, first]
     pass_proposal(world, c.proposeAccountRemoval(NB, second), voter=first)
@@ -885,7 +1048,13 @@ def test_propose_account_removal_unknown_member_reverts_unknown_member(world: Wo
 
 
 def test_propose_account_addition_unknown_member_reverts_unknown_member(world: World) -> None:
-    revert = reverts(world, fns(world).proposeAccountAddition(NEW_AREA, world.spare[0]), world.hz)
+    revert = reverts(
+        world,
+        fns(world).proposeAccountAddition(
+            NEW_AREA, world.spare[0], proof(world, NEW_AREA, world.spare[0])
+        ),
+        world.hz,
+    )
     assert revert.name == "UnknownMember"
     assert revert.args_dict == {"memberId": NEW_AREA}
 
@@ -893,21 +1062,31 @@ def test_propose_account_addition_unknown_member_reverts_unknown_member(world: W
 def test_propose_account_addition_assigned_account_reverts_account_already_assigned(
     world: World,
 ) -> None:
-    revert = reverts(world, fns(world).proposeAccountAddition(NB, world.zz), world.hz)
+    revert = reverts(
+        world, fns(world).proposeAccountAddition(NB, world.zz, proof(world, NB, world.zz)), world.hz
+    )
     assert revert.name == "AccountAlreadyAssigned"
     assert revert.args_dict == {"account": world.zz, "memberId": ZZ}
 
 
 def test_propose_account_addition_zero_account_reverts_zero_account(world: World) -> None:
-    revert = reverts(world, fns(world).proposeAccountAddition(NB, ZERO_ADDRESS), world.hz)
+    revert = reverts(
+        world,
+        fns(world).proposeAccountAddition(NB, ZERO_ADDRESS, proof(world, NB, ZERO_ADDRESS)),
+        world.hz,
+    )
     assert revert.name == "ZeroAccount"
     assert revert.args_dict == {}
 
 
 def test_vote_account_addition_rechecks_free_account_at_execution(world: World) -> None:
     c = fns(world)
-    to_nb, _ = propose(world, c.proposeAccountAddition(NB, world.spare[0]))
-    pass_proposal(world, c.proposeAccountAddition(ZZ, world.spare[0]))
+    to_nb, _ = propose(
+        world, c.proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0]))
+    )
+    pass_proposal(
+        world, c.proposeAccountAddition(ZZ, world.spare[0], proof(world, ZZ, world.spare[0]))
+    )
     revert = reverts(world, c.vote(to_nb), world.nb)
     assert revert.name == "AccountAlreadyAssigned"
     assert revert.args_dict == {"account": world.spare[0], "memberId": ZZ}
@@ -1165,9 +1344,13 @@ def test_execute_with_suspended_voter_reverts_not_enough_approvals(world: World)
 def test_execute_failing_execution_reverts_and_leaves_proposal_open(world: World) -> None:
     c = fns(world)
     pass_proposal(world, c.proposeThreshold(3))
-    to_nb, _ = propose(world, c.proposeAccountAddition(NB, world.spare[0]))
+    to_nb, _ = propose(
+        world, c.proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0]))
+    )
     world.send(c.vote(to_nb), world.nb)
-    to_zz, _ = propose(world, c.proposeAccountAddition(ZZ, world.spare[0]))
+    to_zz, _ = propose(
+        world, c.proposeAccountAddition(ZZ, world.spare[0], proof(world, ZZ, world.spare[0]))
+    )
     world.send(c.vote(to_zz), world.nb)
     world.send(c.vote(to_zz), world.zz)
     lower_threshold_to_two(world)
@@ -1252,7 +1435,14 @@ def test_execute_by_suspended_area_reverts_member_not_active(world: World) -> No
 def test_register_platform_by_customs_area_admits_platform(world: World) -> None:
     c = fns(world)
     receipt = world.send(
-        c.registerPlatform(NEW_PLATFORM, world.spare[0], ENC_KEY, GATEWAY), world.hz
+        c.registerPlatform(
+            NEW_PLATFORM,
+            world.spare[0],
+            ENC_KEY,
+            GATEWAY,
+            reg(world, NEW_PLATFORM, world.spare[0], ENC_KEY, GATEWAY),
+        ),
+        world.hz,
     )
     assert events(receipt, world.c) == [
         (
@@ -1294,7 +1484,11 @@ def test_register_platform_by_customs_area_admits_platform(world: World) -> None
 def test_register_platform_by_platform_reverts_wrong_member_kind(world: World) -> None:
     signer = platform_signer(world)
     revert = reverts(
-        world, fns(world).registerPlatform(NEW_PLATFORM, world.spare[0], b"", ""), signer
+        world,
+        fns(world).registerPlatform(
+            NEW_PLATFORM, world.spare[0], b"", "", reg(world, NEW_PLATFORM, world.spare[0], b"", "")
+        ),
+        signer,
     )
     assert revert.name == "WrongMemberKind"
     assert revert.args_dict == {"memberId": PLATFORM_A, "actual": MemberKind.PLATFORM}
@@ -1302,7 +1496,11 @@ def test_register_platform_by_platform_reverts_wrong_member_kind(world: World) -
 
 def test_register_platform_by_outsider_reverts_not_a_member(world: World) -> None:
     revert = reverts(
-        world, fns(world).registerPlatform(NEW_PLATFORM, world.spare[0], b"", ""), world.outsider
+        world,
+        fns(world).registerPlatform(
+            NEW_PLATFORM, world.spare[0], b"", "", reg(world, NEW_PLATFORM, world.spare[0], b"", "")
+        ),
+        world.outsider,
     )
     assert revert.name == "NotAMember"
     assert revert.args_dict == {"account": world.outsider}
@@ -1311,7 +1509,11 @@ def test_register_platform_by_outsider_reverts_not_a_member(world: World) -> Non
 def test_register_platform_by_suspended_area_reverts_member_not_active(world: World) -> None:
     suspend(world, ZZ)
     revert = reverts(
-        world, fns(world).registerPlatform(NEW_PLATFORM, world.spare[0], b"", ""), world.zz
+        world,
+        fns(world).registerPlatform(
+            NEW_PLATFORM, world.spare[0], b"", "", reg(world, NEW_PLATFORM, world.spare[0], b"", "")
+        ),
+        world.zz,
     )
     assert revert.name == "MemberNotActive"
     assert revert.args_dict == {"memberId": ZZ}
@@ -1319,21 +1521,35 @@ def test_register_platform_by_suspended_area_reverts_member_not_active(world: Wo
 
 def test_register_platform_existing_id_reverts_member_already_exists(world: World) -> None:
     revert = reverts(
-        world, fns(world).registerPlatform(PLATFORM_B, world.spare[0], b"", ""), world.hz
+        world,
+        fns(world).registerPlatform(
+            PLATFORM_B, world.spare[0], b"", "", reg(world, PLATFORM_B, world.spare[0], b"", "")
+        ),
+        world.hz,
     )
     assert revert.name == "MemberAlreadyExists"
     assert revert.args_dict == {"memberId": PLATFORM_B}
 
 
 def test_register_platform_zero_id_reverts_invalid_member_id(world: World) -> None:
-    revert = reverts(world, fns(world).registerPlatform(ZERO32, world.spare[0], b"", ""), world.hz)
+    revert = reverts(
+        world,
+        fns(world).registerPlatform(
+            ZERO32, world.spare[0], b"", "", reg(world, ZERO32, world.spare[0], b"", "")
+        ),
+        world.hz,
+    )
     assert revert.name == "InvalidMemberId"
     assert revert.args_dict == {}
 
 
 def test_register_platform_zero_account_reverts_zero_account(world: World) -> None:
     revert = reverts(
-        world, fns(world).registerPlatform(NEW_PLATFORM, ZERO_ADDRESS, b"", ""), world.hz
+        world,
+        fns(world).registerPlatform(
+            NEW_PLATFORM, ZERO_ADDRESS, b"", "", reg(world, NEW_PLATFORM, ZERO_ADDRESS, b"", "")
+        ),
+        world.hz,
     )
     assert revert.name == "ZeroAccount"
     assert revert.args_dict == {}
@@ -1343,147 +1559,15 @@ def test_register_platform_assigned_account_reverts_account_already_assigned(
     world: World,
 ) -> None:
     taken = world.platform_a_key.address
-    revert = reverts(world, fns(world).registerPlatform(NEW_PLATFORM, taken, b"", ""), world.hz)
+    revert = reverts(
+        world,
+        fns(world).registerPlatform(
+            NEW_PLATFORM, taken, b"", "", reg(world, NEW_PLATFORM, taken, b"", "")
+        ),
+        world.hz,
+    )
     assert revert.name == "AccountAlreadyAssigned"
     assert revert.args_dict == {"account": taken, "memberId": PLATFORM_A}
-
-
-# ---------------------------------------------------------------------- sponsorship: accounts
-
-
-def test_add_platform_account_by_sponsor_adds_account(world: World) -> None:
-    c = fns(world)
-    receipt = world.send(c.addPlatformAccount(PLATFORM_A, world.spare[0]), world.nb)
-    assert events(receipt, world.c) == [
-        ("AccountAdded", {"memberId": PLATFORM_A, "account": world.spare[0]})
-    ]
-    assert call(c.accountsOf(PLATFORM_A)) == [world.platform_a_key.address, world.spare[0]]
-    assert member_record(world, PLATFORM_A)["accountCount"] == 2
-    assert call(c.accountInfo(world.spare[0])) == [
-        PLATFORM_A,
-        MemberKind.PLATFORM,
-        MemberStatus.ACTIVE,
-        0,
-    ]
-
-
-def test_add_platform_account_by_other_area_reverts_not_sponsor(world: World) -> None:
-    revert = reverts(world, fns(world).addPlatformAccount(PLATFORM_A, world.spare[0]), world.hz)
-    assert revert.name == "NotSponsor"
-    assert revert.args_dict == {"platformId": PLATFORM_A, "caller": HZ}
-
-
-def test_add_platform_account_to_customs_area_reverts_wrong_member_kind(world: World) -> None:
-    revert = reverts(world, fns(world).addPlatformAccount(HZ, world.spare[0]), world.nb)
-    assert revert.name == "WrongMemberKind"
-    assert revert.args_dict == {"memberId": HZ, "actual": MemberKind.CUSTOMS}
-
-
-def test_add_platform_account_unknown_platform_reverts_unknown_member(world: World) -> None:
-    revert = reverts(world, fns(world).addPlatformAccount(NEW_PLATFORM, world.spare[0]), world.nb)
-    assert revert.name == "UnknownMember"
-    assert revert.args_dict == {"memberId": NEW_PLATFORM}
-
-
-def test_add_platform_account_by_outsider_reverts_not_a_member(world: World) -> None:
-    revert = reverts(
-        world, fns(world).addPlatformAccount(PLATFORM_A, world.spare[0]), world.outsider
-    )
-    assert revert.name == "NotAMember"
-    assert revert.args_dict == {"account": world.outsider}
-
-
-def test_add_platform_account_by_platform_reverts_wrong_member_kind(world: World) -> None:
-    signer = platform_signer(world)
-    revert = reverts(world, fns(world).addPlatformAccount(PLATFORM_A, world.spare[0]), signer)
-    assert revert.name == "WrongMemberKind"
-    assert revert.args_dict == {"memberId": PLATFORM_A, "actual": MemberKind.PLATFORM}
-
-
-def test_add_platform_account_by_suspended_sponsor_reverts_member_not_active(
-    world: World,
-) -> None:
-    suspend(world, ZZ)
-    revert = reverts(world, fns(world).addPlatformAccount(PLATFORM_B, world.spare[0]), world.zz)
-    assert revert.name == "MemberNotActive"
-    assert revert.args_dict == {"memberId": ZZ}
-
-
-def test_add_platform_account_assigned_account_reverts_account_already_assigned(
-    world: World,
-) -> None:
-    taken = world.platform_b_key.address
-    revert = reverts(world, fns(world).addPlatformAccount(PLATFORM_A, taken), world.nb)
-    assert revert.name == "AccountAlreadyAssigned"
-    assert revert.args_dict == {"account": taken, "memberId": PLATFORM_B}
-
-
-def test_add_platform_account_zero_account_reverts_zero_account(world: World) -> None:
-    revert = reverts(world, fns(world).addPlatformAccount(PLATFORM_A, ZERO_ADDRESS), world.nb)
-    assert revert.name == "ZeroAccount"
-    assert revert.args_dict == {}
-
-
-def test_remove_platform_account_by_sponsor_removes_account(world: World) -> None:
-    c = fns(world)
-    old = world.platform_a_key.address
-    world.send(c.addPlatformAccount(PLATFORM_A, world.spare[0]), world.nb)
-    receipt = world.send(c.removePlatformAccount(PLATFORM_A, old), world.nb)
-    assert events(receipt, world.c) == [
-        ("AccountRemoved", {"memberId": PLATFORM_A, "account": old})
-    ]
-    assert call(c.accountsOf(PLATFORM_A)) == [world.spare[0]]
-    assert member_record(world, PLATFORM_A)["accountCount"] == 1
-    assert call(c.accountInfo(old)) == [ZERO32, MemberKind.NONE, MemberStatus.NONE, 0]
-
-
-def test_remove_platform_account_last_account_reverts_last_account(world: World) -> None:
-    revert = reverts(
-        world,
-        fns(world).removePlatformAccount(PLATFORM_A, world.platform_a_key.address),
-        world.nb,
-    )
-    assert revert.name == "LastAccount"
-    assert revert.args_dict == {"memberId": PLATFORM_A}
-
-
-def test_remove_platform_account_foreign_account_reverts_account_not_of_member(
-    world: World,
-) -> None:
-    foreign = world.platform_b_key.address
-    revert = reverts(world, fns(world).removePlatformAccount(PLATFORM_A, foreign), world.nb)
-    assert revert.name == "AccountNotOfMember"
-    assert revert.args_dict == {"account": foreign, "memberId": PLATFORM_A}
-
-
-def test_remove_platform_account_by_other_area_reverts_not_sponsor(world: World) -> None:
-    revert = reverts(
-        world,
-        fns(world).removePlatformAccount(PLATFORM_A, world.platform_a_key.address),
-        world.zz,
-    )
-    assert revert.name == "NotSponsor"
-    assert revert.args_dict == {"platformId": PLATFORM_A, "caller": ZZ}
-
-
-def test_remove_platform_account_from_customs_area_reverts_wrong_member_kind(
-    world: World,
-) -> None:
-    pass_proposal(world, fns(world).proposeAccountAddition(HZ, world.spare[0]))
-    revert = reverts(world, fns(world).removePlatformAccount(HZ, world.spare[0]), world.nb)
-    assert revert.name == "WrongMemberKind"
-    assert revert.args_dict == {"memberId": HZ, "actual": MemberKind.CUSTOMS}
-    assert call(fns(world).accountsOf(HZ)) == [world.hz, world.spare[0]]
-
-
-def test_remove_platform_account_by_outsider_reverts_not_a_member(world: World) -> None:
-    revert = reverts(
-        world,
-        fns(world).removePlatformAccount(PLATFORM_A, world.platform_a_key.address),
-        world.outsider,
-    )
-    assert revert.name == "NotAMember"
-    assert revert.args_dict == {"account": world.outsider}
 
 
 # ---------------------------------------------------------------------- sponsorship: status
@@ -1761,7 +1845,12 @@ def test_get_member_unknown_member_returns_zeros(world: World) -> None:
 
 def test_member_ids_lists_admission_order(world: World) -> None:
     c = fns(world)
-    world.send(c.registerPlatform(NEW_PLATFORM, world.spare[0], b"", ""), world.hz)
+    world.send(
+        c.registerPlatform(
+            NEW_PLATFORM, world.spare[0], b"", "", reg(world, NEW_PLATFORM, world.spare[0], b"", "")
+        ),
+        world.hz,
+    )
     admit_auditor(world)
     assert call(c.memberIds()) == [HZ, NB, ZZ, PLATFORM_A, PLATFORM_B, NEW_PLATFORM, AUDITOR]
 
@@ -1815,7 +1904,9 @@ def test_get_proposal_unknown_id_reverts_unknown_proposal(world: World) -> None:
 
 def test_get_proposal_returns_account_removal_fields(world: World) -> None:
     c = fns(world)
-    pass_proposal(world, c.proposeAccountAddition(NB, world.spare[0]))
+    pass_proposal(
+        world, c.proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0]))
+    )
     proposal_id, receipt = propose(world, c.proposeAccountRemoval(NB, world.nb), world.zz)
     created_at = world.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert call(c.getProposal(proposal_id)) == (

@@ -58,8 +58,8 @@ def anchor(world: World, tree: MerkleTree) -> None:
 
 
 def is_active(world: World, root: bytes, leaf: bytes, proof: list[bytes]) -> bool:
-    """TaxAnchor.isActive."""
-    return bool(call(world.c.tax_anchor.functions.isActive(root, leaf, proof)))
+    """TaxAnchor.isActive under Hangzhou's anchoring (the area `anchor` anchors for)."""
+    return bool(call(world.c.tax_anchor.functions.isActive(2900, root, leaf, proof)))
 
 
 # ---------------------------------------------------------------------- trees on the contract
@@ -113,7 +113,7 @@ def test_is_active_single_leaf_tree_extra_proof_element_false(world: World) -> N
 def test_require_active_leaf_python_proof_passes(world: World, size: int) -> None:
     tree = MerkleTree(random_leaves(size, seed=size))
     anchor(world, tree)
-    anchored_at = call(world.c.tax_anchor.functions.getRoot(tree.root))[3]
+    anchored_at = call(world.c.tax_anchor.functions.getRoot(2900, tree.root))[2]
     for leaf in tree.leaves:
         fn = world.c.tax_anchor.functions.requireActiveLeaf(
             tree.root, leaf, tree.proof(leaf), 2900, BatchKind.ASSESSMENT

@@ -198,7 +198,7 @@ def test_open_case_released_after_anchoring(world: World, after_anchoring: int, 
     header = CaseHeader(random32(), NB, PLATFORM_A, release, 2, random32(), (1, 1))
     world.travel_to(anchored)
     (case,) = anchor_headers(world, NB, [header])
-    assert call(world.c.tax_anchor.functions.getRoot(case.root))[3] == anchored
+    assert call(world.c.tax_anchor.functions.getRoot(3100, case.root))[2] == anchored
     world.travel_to(release + DAY)  # the release is past: ReleaseInFuture does not apply
     terms = world.terms(header.case_id, 1)
     if ok:
@@ -354,9 +354,10 @@ def test_apply_signed_by_other_platform_reverts(world: World) -> None:
 def test_apply_with_removed_account_reverts(world: World) -> None:
     (case,) = world.anchor_cases(NB, PLATFORM_A)
     fresh = Account.create()
-    consortium = world.c.consortium.functions
-    world.send(consortium.addPlatformAccount(PLATFORM_A, fresh.address), world.nb)
-    world.send(consortium.removePlatformAccount(PLATFORM_A, world.platform_a_key.address), world.nb)
+    world.keys[fresh.address] = bytes(fresh.key)
+    old = world.platform_a_key.address
+    world.add_own_account(PLATFORM_A, fresh.address, old)
+    world.remove_own_account(PLATFORM_A, old, fresh.address)
     terms = world.terms(case.header.case_id, 1)
     with expect_revert("NotAMember", {"account": world.platform_a_key.address}):
         world.open_and_apply(case, terms, world.platform_a_key)
@@ -654,7 +655,7 @@ def test_record_arrival_by_other_area_reverts(world: World) -> None:
 def test_record_arrival_by_platform_account_reverts(world: World) -> None:
     a = apply_one(world)
     spare = world.spare[0]
-    world.send(world.c.consortium.functions.addPlatformAccount(PLATFORM_A, spare), world.nb)
+    world.add_own_account(PLATFORM_A, spare, world.platform_a_key.address)
     with expect_revert("WrongMemberKind", {"memberId": PLATFORM_A, "actual": 2}):
         world.send(rl(world).recordArrival(a.terms.return_id, random32()), spare)
 

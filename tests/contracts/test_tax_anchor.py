@@ -59,15 +59,16 @@ def anchor_tree(
     return tree
 
 
-def get_root(world: World, root: bytes) -> tuple[int, int, int, int, int]:
-    """getRoot as (areaCode, kind, leafCount, anchoredAt, revokedReason)."""
-    record: tuple[int, int, int, int, int] = call(world.c.tax_anchor.functions.getRoot(root))
+def get_root(world: World, area_code: int, root: bytes) -> tuple[int, int, int, int]:
+    """getRoot of `root` as `area_code` anchored it: (kind, leafCount, anchoredAt, reason)."""
+    fn = world.c.tax_anchor.functions.getRoot(area_code, root)
+    record: tuple[int, int, int, int] = call(fn)
     return record
 
 
-def is_active(world: World, root: bytes, leaf: bytes, proof: list[bytes]) -> bool:
-    """TaxAnchor.isActive."""
-    return bool(call(world.c.tax_anchor.functions.isActive(root, leaf, proof)))
+def is_active(world: World, area_code: int, root: bytes, leaf: bytes, proof: list[bytes]) -> bool:
+    """TaxAnchor.isActive: `leaf` active under `root` as `area_code` anchored it."""
+    return bool(call(world.c.tax_anchor.functions.isActive(area_code, root, leaf, proof)))
 
 
 def leaf_revocation(world: World, area_code: int, leaf: bytes) -> int:
@@ -93,9 +94,9 @@ def require_active(
     return call(world.c.tax_anchor.functions.requireActiveLeaf(root, leaf, proof, area_code, kind))
 
 
-def anchored_at(world: World, root: bytes) -> int:
-    """The anchoring time of `root`, which requireActiveLeaf returns."""
-    return get_root(world, root)[3]
+def anchored_at(world: World, area_code: int, root: bytes) -> int:
+    """The anchoring time of `root` by `area_code`, which requireActiveLeaf returns."""
+    return get_root(world, area_code, root)[2]
 
 
 def flipped(value: bytes) -> bytes:
@@ -119,7 +120,7 @@ def test_anchor_valid_root_stores_record(world: World, kind: BatchKind) -> None:
     root = random32()
     receipt = world.send(world.c.tax_anchor.functions.anchor(root, kind, 17), world.hz)
     block = world.w3.eth.get_block(receipt["blockNumber"])
-    assert get_root(world, root) == (HZ_CODE, kind, 17, block["timestamp"], 0)
+    assert get_root(world, HZ_CODE, root) == (kind, 17, block["timestamp"], 0)
 
 
 def test_anchor_valid_root_emits_root_anchored(world: World) -> None:
@@ -138,7 +139,7 @@ def test_anchor_max_leaf_count_stores_count(world: World) -> None:
     world.send(
         world.c.tax_anchor.functions.anchor(root, BatchKind.ASSESSMENT, UINT32_MAX), world.hz
     )
-    assert get_root(world, root)[2] == UINT32_MAX
+    assert get_root(world, HZ_CODE, root)[1] == UINT32_MAX
 
 
 def test_anchor_after_time_travel_records_new_timestamp(world: World) -> None:
@@ -148,7 +149,7 @@ def test_anchor_after_time_travel_records_new_timestamp(world: World) -> None:
     receipt = world.send(
         world.c.tax_anchor.functions.anchor(root, BatchKind.ASSESSMENT, 1), world.hz
     )
-    anchored_at = get_root(world, root)[3]
+    anchored_at = get_root(world, HZ_CODE, root)[2]
     assert anchored_at == world.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert anchored_at >= target
 
@@ -182,16 +183,19 @@ def test_anchor_same_root_twice_reverts(world: World) -> None:
     )
 
 
-def test_anchor_root_of_another_area_reverts(world: World) -> None:
+def test_anchor_root_of_another_area_is_its_own_record(world: World) -> None:
     root = random32()
     world.send(world.c.tax_anchor.functions.anchor(root, BatchKind.ASSESSMENT, 3), world.hz)
-    fn = world.c.tax_anchor.functions.anchor(root, BatchKind.PAYMENT, 5)
-    err = revert_of(lambda: world.send(fn, world.nb))
-    assert (err.name, err.args_dict) == (
-        "RootAlreadyAnchored",
-        {"root": root, "areaCode": HZ_CODE},
-    )
-    assert get_root(world, root)[:3] == (HZ_CODE, BatchKind.ASSESSMENT, 3)
+    receipt = world.send(world.c.tax_anchor.functions.anchor(root, BatchKind.PAYMENT, 5), world.nb)
+    assert events(receipt, world.c) == [
+        (
+            "RootAnchored",
+            {"root": root, "areaCode": NB_CODE, "kind": BatchKind.PAYMENT, "leafCount": 5},
+        )
+    ]
+    assert get_root(world, HZ_CODE, root)[:2] == (BatchKind.ASSESSMENT, 3)
+    assert get_root(world, NB_CODE, root)[:2] == (BatchKind.PAYMENT, 5)
+    assert get_root(world, 4600, root) == (0, 0, 0, 0)
 
 
 # Regression: eth-tester reports revert data as the repr of a bytes literal in its message. Roots
@@ -219,7 +223,7 @@ def test_anchor_twice_root_with_quote_byte_reverts(world: World, root: bytes) ->
 @pytest.mark.parametrize("root", QUOTE_ROOTS)
 def test_require_active_leaf_root_with_quote_byte_reverts(world: World, root: bytes) -> None:
     err = revert_of(lambda: require_active(world, root, root, [], HZ_CODE))
-    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": root})
+    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": root, "areaCode": HZ_CODE})
 
 
 def test_anchor_outsider_reverts(world: World) -> None:
@@ -230,7 +234,7 @@ def test_anchor_outsider_reverts(world: World) -> None:
 
 def test_anchor_platform_account_reverts(world: World) -> None:
     account = world.spare[0]
-    world.send(world.c.consortium.functions.addPlatformAccount(PLATFORM_A, account), world.nb)
+    world.add_own_account(PLATFORM_A, account, world.platform_a_key.address)
     fn = world.c.tax_anchor.functions.anchor(random32(), BatchKind.ASSESSMENT, 1)
     err = revert_of(lambda: world.send(fn, account))
     assert (err.name, err.args_dict) == (
@@ -268,8 +272,8 @@ def test_anchor_gas_does_not_grow_with_batch_size(world: World) -> None:
 def test_revoke_root_own_root_records_reason(world: World) -> None:
     tree = anchor_tree(world, world.hz)
     world.send(world.c.tax_anchor.functions.revokeRoot(tree.root, 7), world.hz)
-    assert get_root(world, tree.root)[4] == 7
-    assert get_root(world, tree.root)[:3] == (HZ_CODE, BatchKind.ASSESSMENT, 6)
+    assert get_root(world, HZ_CODE, tree.root)[3] == 7
+    assert get_root(world, HZ_CODE, tree.root)[:2] == (BatchKind.ASSESSMENT, 6)
 
 
 def test_revoke_root_own_root_emits_root_revoked(world: World) -> None:
@@ -288,14 +292,14 @@ def test_revoke_root_of_another_area_reverts(world: World) -> None:
         "RootOfAnotherArea",
         {"root": tree.root, "anchoredBy": HZ_CODE, "expected": NB_CODE},
     )
-    assert get_root(world, tree.root)[4] == 0
+    assert get_root(world, HZ_CODE, tree.root)[3] == 0
 
 
 def test_revoke_root_not_anchored_reverts(world: World) -> None:
     root = random32()
     fn = world.c.tax_anchor.functions.revokeRoot(root, 1)
     err = revert_of(lambda: world.send(fn, world.hz))
-    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": root})
+    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": root, "areaCode": HZ_CODE})
 
 
 def test_revoke_root_zero_reason_reverts(world: World) -> None:
@@ -311,7 +315,7 @@ def test_revoke_root_twice_reverts(world: World) -> None:
     fn = world.c.tax_anchor.functions.revokeRoot(tree.root, 4)
     err = revert_of(lambda: world.send(fn, world.hz))
     assert (err.name, err.args_dict) == ("RevokedRoot", {"root": tree.root, "reason": 3})
-    assert get_root(world, tree.root)[4] == 3
+    assert get_root(world, HZ_CODE, tree.root)[3] == 3
 
 
 def test_revoke_root_outsider_reverts(world: World) -> None:
@@ -339,7 +343,7 @@ def test_revoke_leaf_valid_proof_records_reason(world: World) -> None:
     world.send(fn, world.hz)
     assert leaf_revocation(world, HZ_CODE, leaf) == 9
     assert leaf_revocation(world, NB_CODE, leaf) == 0
-    assert get_root(world, tree.root)[4] == 0
+    assert get_root(world, HZ_CODE, tree.root)[3] == 0
 
 
 def test_revoke_leaf_valid_proof_emits_leaf_revoked(world: World) -> None:
@@ -365,7 +369,7 @@ def test_revoke_leaf_keeps_sibling_leaves_active(world: World) -> None:
     fn = world.c.tax_anchor.functions.revokeLeaf(tree.root, revoked, tree.proof(revoked), 1)
     world.send(fn, world.hz)
     for leaf in tree.leaves:
-        assert is_active(world, tree.root, leaf, tree.proof(leaf)) is (leaf != revoked)
+        assert is_active(world, HZ_CODE, tree.root, leaf, tree.proof(leaf)) is (leaf != revoked)
 
 
 def test_revoke_leaf_wrong_proof_reverts(world: World) -> None:
@@ -415,7 +419,10 @@ def test_revoke_leaf_not_anchored_root_reverts(world: World) -> None:
     leaf = tree.leaves[0]
     fn = world.c.tax_anchor.functions.revokeLeaf(tree.root, leaf, tree.proof(leaf), 1)
     err = revert_of(lambda: world.send(fn, world.hz))
-    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": tree.root})
+    assert (err.name, err.args_dict) == (
+        "RootNotAnchored",
+        {"root": tree.root, "areaCode": HZ_CODE},
+    )
 
 
 def test_revoke_leaf_zero_reason_reverts(world: World) -> None:
@@ -446,10 +453,10 @@ def test_revoke_leaf_under_own_root_keeps_other_areas_leaf_active(world: World) 
     revoke_leaf(world, world.hz, attacker, leaf, 1)
     assert leaf_revocation(world, HZ_CODE, leaf) == 1
     assert leaf_revocation(world, NB_CODE, leaf) == 0
-    assert is_active(world, victim.root, leaf, victim.proof(leaf)) is True
+    assert is_active(world, NB_CODE, victim.root, leaf, victim.proof(leaf)) is True
     active = require_active(world, victim.root, leaf, victim.proof(leaf), NB_CODE)
-    assert active == anchored_at(world, victim.root)
-    assert is_active(world, attacker.root, leaf, attacker.proof(leaf)) is False
+    assert active == anchored_at(world, NB_CODE, victim.root)
+    assert is_active(world, HZ_CODE, attacker.root, leaf, attacker.proof(leaf)) is False
 
 
 def test_revoke_leaf_refused_under_every_root_of_revoking_area_only(world: World) -> None:
@@ -466,7 +473,7 @@ def test_revoke_leaf_refused_under_every_root_of_revoking_area_only(world: World
     assert leaf_revocation(world, HZ_CODE, shared) == 0
     for nb_tree in (nb_first, nb_second):
         proof = nb_tree.proof(shared)
-        assert is_active(world, nb_tree.root, shared, proof) is False
+        assert is_active(world, NB_CODE, nb_tree.root, shared, proof) is False
         with pytest.raises(ContractRevert) as info:
             require_active(world, nb_tree.root, shared, proof, NB_CODE)
         assert (info.value.name, info.value.args_dict) == (
@@ -479,14 +486,14 @@ def test_revoke_leaf_refused_under_every_root_of_revoking_area_only(world: World
     assert (err.name, err.args_dict) == ("RevokedLeaf", {"leaf": shared, "reason": 4})
 
     hz_proof = hz_tree.proof(shared)
-    assert is_active(world, hz_tree.root, shared, hz_proof) is True
+    assert is_active(world, HZ_CODE, hz_tree.root, shared, hz_proof) is True
     active = require_active(world, hz_tree.root, shared, hz_proof, HZ_CODE)
-    assert active == anchored_at(world, hz_tree.root)
+    assert active == anchored_at(world, HZ_CODE, hz_tree.root)
     # The other leaves of Ningbo's trees are untouched.
     for nb_tree in (nb_first, nb_second):
         for leaf in nb_tree.leaves:
             if leaf != shared:
-                assert is_active(world, nb_tree.root, leaf, nb_tree.proof(leaf)) is True
+                assert is_active(world, NB_CODE, nb_tree.root, leaf, nb_tree.proof(leaf)) is True
 
 
 # ---------------------------------------------------------------------- isActive
@@ -495,7 +502,7 @@ def test_revoke_leaf_refused_under_every_root_of_revoking_area_only(world: World
 def test_is_active_valid_proof_true(world: World) -> None:
     tree = anchor_tree(world, world.hz)
     for leaf in tree.leaves:
-        assert is_active(world, tree.root, leaf, tree.proof(leaf)) is True
+        assert is_active(world, HZ_CODE, tree.root, leaf, tree.proof(leaf)) is True
 
 
 def test_is_active_wrong_proof_false(world: World) -> None:
@@ -503,12 +510,12 @@ def test_is_active_wrong_proof_false(world: World) -> None:
     leaf = tree.leaves[0]
     proof = tree.proof(leaf)
     proof[-1] = flipped(proof[-1])
-    assert is_active(world, tree.root, leaf, proof) is False
+    assert is_active(world, HZ_CODE, tree.root, leaf, proof) is False
 
 
 def test_is_active_proof_of_other_leaf_false(world: World) -> None:
     tree = anchor_tree(world, world.hz)
-    assert is_active(world, tree.root, tree.leaves[0], tree.proof(tree.leaves[3])) is False
+    assert is_active(world, HZ_CODE, tree.root, tree.leaves[0], tree.proof(tree.leaves[3])) is False
 
 
 def test_is_active_revoked_leaf_false(world: World) -> None:
@@ -517,20 +524,20 @@ def test_is_active_revoked_leaf_false(world: World) -> None:
     world.send(
         world.c.tax_anchor.functions.revokeLeaf(tree.root, leaf, tree.proof(leaf), 1), world.hz
     )
-    assert is_active(world, tree.root, leaf, tree.proof(leaf)) is False
+    assert is_active(world, HZ_CODE, tree.root, leaf, tree.proof(leaf)) is False
 
 
 def test_is_active_revoked_root_false(world: World) -> None:
     tree = anchor_tree(world, world.hz)
     world.send(world.c.tax_anchor.functions.revokeRoot(tree.root, 1), world.hz)
     for leaf in tree.leaves:
-        assert is_active(world, tree.root, leaf, tree.proof(leaf)) is False
+        assert is_active(world, HZ_CODE, tree.root, leaf, tree.proof(leaf)) is False
 
 
 def test_is_active_unknown_root_false(world: World) -> None:
     tree = make_tree()
     leaf = tree.leaves[0]
-    assert is_active(world, tree.root, leaf, tree.proof(leaf)) is False
+    assert is_active(world, HZ_CODE, tree.root, leaf, tree.proof(leaf)) is False
 
 
 def test_is_active_inner_node_with_shorter_proof_true(world: World) -> None:
@@ -542,13 +549,13 @@ def test_is_active_inner_node_with_shorter_proof_true(world: World) -> None:
     shorter = tree.proof(a)[1:]
     assert inner not in tree
     assert len(shorter) == 1
-    assert is_active(world, tree.root, inner, shorter) is True
+    assert is_active(world, HZ_CODE, tree.root, inner, shorter) is True
     active = require_active(world, tree.root, inner, shorter, HZ_CODE)
-    assert active == anchored_at(world, tree.root)
+    assert active == anchored_at(world, HZ_CODE, tree.root)
     # Revoking a leaf does not revoke the inner node above it.
     revoke_leaf(world, world.hz, tree, a, 1)
-    assert is_active(world, tree.root, a, tree.proof(a)) is False
-    assert is_active(world, tree.root, inner, shorter) is True
+    assert is_active(world, HZ_CODE, tree.root, a, tree.proof(a)) is False
+    assert is_active(world, HZ_CODE, tree.root, inner, shorter) is True
 
 
 # ---------------------------------------------------------------------- requireActiveLeaf
@@ -556,7 +563,7 @@ def test_is_active_inner_node_with_shorter_proof_true(world: World) -> None:
 
 def test_require_active_leaf_valid_passes_and_returns_anchoring_time(world: World) -> None:
     tree = anchor_tree(world, world.nb, BatchKind.PAYMENT)
-    anchored = anchored_at(world, tree.root)
+    anchored = anchored_at(world, NB_CODE, tree.root)
     assert anchored == world.now()
     for leaf in tree.leaves:
         assert (
@@ -569,7 +576,10 @@ def test_require_active_leaf_not_anchored_reverts(world: World) -> None:
     tree = make_tree()
     leaf = tree.leaves[0]
     err = revert_of(lambda: require_active(world, tree.root, leaf, tree.proof(leaf), HZ_CODE))
-    assert (err.name, err.args_dict) == ("RootNotAnchored", {"root": tree.root})
+    assert (err.name, err.args_dict) == (
+        "RootNotAnchored",
+        {"root": tree.root, "areaCode": HZ_CODE},
+    )
 
 
 def test_require_active_leaf_other_area_reverts(world: World) -> None:
@@ -634,7 +644,7 @@ def test_require_active_leaf_not_in_tree_reverts(world: World) -> None:
 
 
 def test_get_root_unknown_root_all_zero(world: World) -> None:
-    assert get_root(world, random32()) == (0, 0, 0, 0, 0)
+    assert get_root(world, HZ_CODE, random32()) == (0, 0, 0, 0)
 
 
 @pytest.mark.parametrize("area_code", [0, HZ_CODE, NB_CODE, 65535])

@@ -5,8 +5,10 @@ Ningbo (3100, automatic recognition) and Zhengzhou (4600, recognition by officer
 inventory lists; 20 of them are returned to Hangzhou (2900) by the platform — some partially,
 one case over disjoint lines in two applications; Hangzhou records arrival and inspection —
 most accepted, one partly, one rejected entirely, one arriving after the arrival window.
-Ningbo recognises and settles by itself and disputes a return of more pieces than declared,
-which an officer then recognises; Zhengzhou's officers recognise and settle. An auditor
+Hangzhou refuses an application naming another order than the case's before it reaches the
+ledger; relayed straight to the contract all the same, Ningbo disputes it (the origin re-checks what
+reaches the ledger), and an officer then recognises it. Otherwise Ningbo recognises and settles
+by itself; Zhengzhou's officers recognise and settle. An auditor
 verifies every step's document against the ledger — from the gateways' views and over the peer
 protocol — and, at the end, neither the ledger (transactions, events, contract storage, the
 chain's database) nor any area's database files hold any buyer's personal data, in any of the
@@ -59,6 +61,7 @@ from node_gateway.consortium import AUDITOR, PLATFORM, Consortium, free_base_por
 from node_gateway.ledger.signer import LocalSigner
 from node_gateway.main import create_app
 from node_gateway.runtime import Gateway
+from node_gateway.services.auth import Principal
 from node_gateway.store.vault import Vault
 from tests.utils.party import Party
 from tests.utils.privacy import (
@@ -70,6 +73,7 @@ from tests.utils.privacy import (
     sha256,
     three_char_names,
 )
+from tests.utils.relay import relay_unchecked
 
 DAY = 86_400
 CENTRE, NINGBO, ZHENGZHOU = "2900", "3100", "4600"
@@ -117,6 +121,7 @@ class Plan:
     gnums: list[int]  # lines applied for
     accepted: list[int]  # lines Hangzhou accepts
     qty: dict[int, int] = field(default_factory=dict)  # pieces over the declared, by gnum
+    other_order: bool = False  # the record names another order than the case's
     late: bool = False
     case: str = ""  # plans naming the same case return disjoint lines of one list
     # Filled in as the story goes.
@@ -141,7 +146,7 @@ PLANS = [
     Plan("n-partly-accepted", NINGBO, 3, [1, 2, 3], [1]),
     Plan("n-split-a", NINGBO, 4, [1, 2], [1, 2], case="split"),
     Plan("n-split-b", NINGBO, 4, [3, 4], [3, 4], case="split"),
-    Plan("n-overdeclared", NINGBO, 2, [1, 2], [1, 2], qty={1: 5}),
+    Plan("n-other-order", NINGBO, 2, [1, 2], [1, 2], other_order=True),
     Plan("n-late", NINGBO, 2, [1, 2], [], late=True),
     Plan("n-full-4", NINGBO, 2, [1, 2], [1, 2]),
     Plan("n-part-4", NINGBO, 3, [2], [2]),
@@ -155,7 +160,7 @@ PLANS = [
     Plan("z-full-4", ZHENGZHOU, 2, [1, 2], [1, 2]),
     Plan("z-part-3", ZHENGZHOU, 2, [1], [1]),
 ]
-DISPUTED = "n-overdeclared"
+DISPUTED = "n-other-order"
 
 
 def _lines_of(serial: int) -> int:
@@ -286,6 +291,8 @@ def test_platform_returns_20_lists_to_hangzhou(world: dict[str, Any]) -> None:
         plan.application = sample_return_application(a, gnums=plan.gnums, qty=qty).model_copy(
             update={"applied_time": _when(now)}
         )
+        if plan.other_order:
+            plan.application = plan.application.model_copy(update={"order_no": a.order_no + "9"})
         body = application_body(
             case,
             plan.application,
@@ -293,6 +300,23 @@ def test_platform_returns_20_lists_to_hangzhou(world: dict[str, Any]) -> None:
             c.client_key(PLATFORM),
             deadline=now + DAY,
         )
+        if plan.name == DISPUTED:
+            # Hangzhou checks it against Ningbo's declaration and refuses it, writing nothing;
+            # a centre that did not check would relay it: Ningbo must dispute it then.
+            refused = platform.http.post("/v1/returns", json=body)
+            assert refused.status_code == 422, refused.text
+            problem = refused.json()
+            assert problem["code"] == "declaration_mismatch"
+            assert [(e["code"], e["pointer"]) for e in problem["errors"]] == [
+                ("order_no_mismatch", "/orderNo")
+            ]
+            principal = Principal(PLATFORM, "platform", "unchecked")
+            accepted = relay_unchecked(
+                c.centre.context, c.centre.connections.get(), principal, body
+            )
+            plan.return_id = accepted["returnId"]
+            ops.append(accepted["operation"])
+            continue
         # Both applications of the split case go in at once: the second rides on the first's
         # opening of the case, still in the outbox.
         accepted = platform.post("/v1/returns", body, key=f"apply-{plan.name}")
@@ -403,9 +427,7 @@ def test_ningbo_recognises_and_settles_automatically(world: dict[str, Any]) -> N
         assert decision["/mode"] == "automatic"
         if plan is disputed:
             assert decision["/decision"] == "disputed" and plan.assessment is not None
-            declared = {line.gnum: line.qty for line in plan.assessment.lines}
-            reason = f"line 1: {declared[1] + 5} pieces returned, {declared[1]} declared"
-            assert reason in decision["/reason"]
+            assert "/orderNo order_no_mismatch" in decision["/reason"]
             assert "settlement" not in docs
         else:
             assert decision["/decision"] == "recognized"

@@ -76,11 +76,11 @@ def test_restart_from_state_file_keeps_head_and_storage(tmp_path: Path) -> None:
         assert node.stop() == 0  # SIGTERM: anvil writes its state and exits cleanly
         node.start()
         assert RpcNode(node.url).head() == head
-        assert ledger.root_anchored(root)
+        assert ledger.root_anchored(3100, root)
         assert ledger.member_of_account(ledger.account) != b"\0" * 32
         # Historical state is kept too (--preserve-historical-states): a call at an old block.
         tax_anchor = ledger.contracts.tax_anchor.functions
-        assert tax_anchor.getRoot(root).call(block_identifier=anchored_at - 1)[0] == 0
+        assert tax_anchor.getRoot(3100, root).call(block_identifier=anchored_at - 1)[0] == 0
         # and the chain goes on from there.
         fn = ledger.build(
             "anchor", {"root": "0x" + os.urandom(32).hex(), "kind": 1, "leafCount": 1}
@@ -100,7 +100,7 @@ def test_restart_after_sigkill_keeps_what_was_written_a_second_before(tmp_path: 
         node.kill()
         node.start()
         assert RpcNode(node.url).head() == head
-        assert ledger.root_anchored(root)
+        assert ledger.root_anchored(3100, root)
 
 
 def test_node_anvil_command_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:

@@ -158,7 +158,7 @@ def app_and_keys(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
 
 # Gateway-to-gateway routes: no API key, a signed request instead (tests/gateway/test_peer.py
 # covers their refusals). A route is here exactly when it depends on `peer_signed`.
-PEER_ROUTES = {("POST", "/peer/v1/disclosures")}
+PEER_ROUTES = {("POST", "/peer/v1/disclosures"), ("POST", "/peer/v1/declarations")}
 
 
 def _peer_signed(route: APIRoute) -> bool:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from node_gateway.cli import main
 from node_gateway.services import batching
-from node_gateway.store import batches, migrate, open_db, outbox
+from node_gateway.store import batches, index, migrate, open_db, outbox
 from node_gateway.store.db import utc_now
 
 
@@ -140,3 +140,42 @@ def test_admin_anchoring_lists_and_retries_failed_batches(db: Path) -> None:
     assert [(b["batchId"], b["queued"]) for b in json.loads(retried.output)] == [(batch_id, True)]
     after = runner.invoke(main, ["admin", "anchoring", "--db", str(db)])
     assert after.exit_code == 0 and after.output.strip() == "no failed anchoring"
+
+
+def _root_anchored_event(root: str, area_code: int, block: int) -> dict[str, object]:
+    return {
+        "block": block,
+        "logIndex": 0,
+        "txHash": "0x" + f"{block:064x}",
+        "contract": "TaxAnchor",
+        "event": "RootAnchored",
+        "args": {"root": root, "areaCode": area_code, "kind": 1, "leafCount": 4},
+        "blockTime": 1_700_000_000 + block,
+    }
+
+
+def test_root_anchored_by_another_area_does_not_anchor_our_batch(db: Path) -> None:
+    conn = open_db(db)
+    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    root = batches.anchor_of(conn, "tax-0")["root"]  # type: ignore[index]
+    # Zhengzhou (4600) anchors our root's bytes first: not ours, the batch stays sealed.
+    index.apply_events(conn, [_root_anchored_event(root, 4600, 7)], 7, area_code=3100)
+    assert batches.anchor_of(conn, "tax-0")["status"] == "sealed"  # type: ignore[index]
+    assert index.root_anchored(conn, 4600, root) is True
+    assert index.root_anchored(conn, 3100, root) is False
+    assert index.root_anchoring(conn, 3100, root) == []
+    # Our own anchoring of the same bytes is.
+    index.apply_events(conn, [_root_anchored_event(root, 3100, 8)], 8, area_code=3100)
+    assert batches.anchor_of(conn, "tax-0")["status"] == "anchored"  # type: ignore[index]
+    assert index.root_anchored(conn, 3100, root) is True
+    assert [e["args"]["areaCode"] for e in index.root_anchoring(conn, 3100, root)] == [3100]
+    assert batches.failed_anchorings(conn) == [] and _anchors(conn) == [batch_id]
+
+
+def test_retry_skips_a_refused_anchoring_which_is_rebuilt_instead(db: Path) -> None:
+    conn = open_db(db)
+    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    _fail_anchoring(conn, batch_id, "EmptyBatch()")
+    assert [b["batchId"] for b in batching.refused_anchorings(conn)] == [batch_id]
+    assert batching.retry_failed_anchorings(conn) == []
+    assert _anchors(conn) == [batch_id]

@@ -1,5 +1,6 @@
 """`crossreturn demo`: the story runs to the end — returns in every state, Ningbo recognising
-automatically with one dispute — and writes its source documents; a used directory is refused."""
+automatically, Hangzhou refusing the application that asks back more pieces than declared —
+and writes its source documents; a used directory is refused."""
 
 from __future__ import annotations
 

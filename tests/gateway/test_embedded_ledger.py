@@ -54,7 +54,7 @@ def test_restarted_chain_accepts_new_transactions_with_continuing_nonces(tmp_pat
     c = attach_contracts(reopened.w3, addresses)
     root = random32()
     area.send(c.tax_anchor.functions.anchor(root, BatchKind.PAYMENT, 1))
-    assert call(c.tax_anchor.functions.getRoot(root))[0] == 3100
+    assert call(c.tax_anchor.functions.getRoot(3100, root))[0] == BatchKind.PAYMENT
     again = EmbeddedChain(tmp_path)
     assert again.head() == reopened.head()
 
@@ -94,7 +94,10 @@ def test_chain_goes_on_after_a_torn_last_line(tmp_path: Path, torn: str) -> None
     )
     again = EmbeddedChain(tmp_path)
     assert again.head() == reopened.head()
-    assert call(attach_contracts(again.w3, addresses).tax_anchor.functions.getRoot(root))[0] == 3100
+    assert (
+        call(attach_contracts(again.w3, addresses).tax_anchor.functions.getRoot(3100, root))[0]
+        == BatchKind.PAYMENT
+    )
 
 
 def test_opening_a_journal_with_a_torn_tail_writes_nothing(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ import httpx
 import pytest
 from eth_account import Account
 
+from clients.ledger_bindings import member_id
+from clients.member_signing import MemberRegistration, sign_member_message
 from node_gateway.consortium import AUDITOR, PLATFORM
 from node_gateway.services import governance
 from node_gateway.services.auth import Principal
@@ -231,7 +233,14 @@ def _taken_account(world: GatewayWorld) -> str:
     return world.consortium.centre.ledger.account
 
 
-ADMIT = {"kind": "admission", "label": "customs-2901", "memberKind": "customs"}
+# A well-formed signature by nobody: these cases are refused before it is checked, or for it.
+NO_PROOF = "0x" + "00" * 65
+ADMIT = {
+    "kind": "admission",
+    "label": "customs-2901",
+    "memberKind": "customs",
+    "registration": NO_PROOF,
+}
 CONFLICT, INVALID = "proposal_conflict", "invalid_proposal"
 
 
@@ -254,7 +263,12 @@ CONFLICT, INVALID = "proposal_conflict", "invalid_proposal"
         ),
         ({"kind": "threshold", "value": 4}, 422, INVALID, "ThresholdOutOfRange"),
         (
-            {"kind": "account-addition", "member": PLATFORM, "account": "TAKEN"},
+            {
+                "kind": "account-addition",
+                "member": PLATFORM,
+                "account": "TAKEN",
+                "possession": NO_PROOF,
+            },
             409,
             CONFLICT,
             "AccountAlreadyAssigned",
@@ -278,6 +292,18 @@ CONFLICT, INVALID = "proposal_conflict", "invalid_proposal"
             409,
             CONFLICT,
             "AccountAlreadyAssigned",
+        ),
+        ({**ADMIT, "customsCode": "5100", "account": "FRESH"}, 422, INVALID, "PossessionNotProven"),
+        (
+            {
+                "kind": "account-addition",
+                "member": PLATFORM,
+                "account": "FRESH",
+                "possession": NO_PROOF,
+            },
+            422,
+            INVALID,
+            "PossessionNotProven",
         ),
     ],
 )
@@ -346,13 +372,22 @@ def test_suspended_area_may_not_govern_until_reinstated(world: GatewayWorld) -> 
 
 
 def test_admission_with_idempotency_key_is_queued_once_and_executes(world: GatewayWorld) -> None:
-    account = fresh_account()
+    new = Account.create()
+    account = str(new.address)
+    ledger = world.consortium.centre.ledger
+    registration = sign_member_message(
+        MemberRegistration(member_id("auditor-second"), account, b"", "https://audit.example", 0),
+        bytes(new.key),
+        ledger.chain_id,
+        ledger.contracts.consortium.address,
+    )
     body = {
         "kind": "admission",
         "label": "auditor-second",
         "memberKind": "auditor",
         "account": account.lower(),
         "gatewayUrl": "https://audit.example",
+        "registration": "0x" + registration.hex(),
     }
     key = secrets.token_hex(8)
     first = propose(world, ZHENGZHOU, body, key)

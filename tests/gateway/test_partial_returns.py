@@ -163,7 +163,11 @@ def test_a_third_part_is_refused_and_nothing_is_written(world: dict[str, Any]) -
     counts = [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables]
     with pytest.raises(PiecesExceedDeclared) as refused:
         _apply(world, a, {1: 1})
-    assert refused.value.extra == {"gnum": 1, "requested": 1, "left": 0}
+    extra = refused.value.extra
+    assert (extra["gnum"], extra["requested"], extra["left"]) == (1, 1, 0)
+    assert [(e["code"], e["pointer"]) for e in extra["errors"]] == [
+        ("qty_exceeds_remaining", "/lines/0/qty")
+    ]
     assert [conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables] == counts
 
 

@@ -15,6 +15,14 @@ from fastapi.testclient import TestClient
 from clients.applications import application_body
 from clients.envelope import EncryptionKeys, open_envelope
 from clients.ledger_bindings import attach_contracts, member_id
+from clients.member_signing import (
+    AccountAddition,
+    AccountPossession,
+    AccountRemoval,
+    MemberMessage,
+    MemberRegistration,
+    sign_member_message,
+)
 from clients.peer import DisclosureRequest
 from clients.records import canonical
 from clients.records.samples import sample_return_application, sample_tax_assessment
@@ -194,6 +202,20 @@ def test_auditor_gets_no_personal_data(world: dict[str, Any]) -> None:
     assert doc["withheld"]  # the buyer's fields, as leaf hashes only
 
 
+def _member_signature(world: dict[str, Any], message: MemberMessage, key: bytes) -> bytes:
+    """`key`'s EIP-712 signature over a Consortium message on this world's chain."""
+    consortium = world["contracts"].consortium
+    return sign_member_message(message, key, consortium.w3.eth.chain_id, consortium.address)
+
+
+def _register(world: dict[str, Any], sponsor: LocalSigner, platform: bytes, key: Any) -> None:
+    """The sponsor registers `platform` with the first account `key` (which signs for it)."""
+    registration = MemberRegistration(platform, key.address, b"", "", 0)
+    proof = _member_signature(world, registration, bytes(key.key))
+    consortium = world["contracts"].consortium.functions
+    sponsor.send(consortium.registerPlatform(platform, key.address, b"", "", proof))
+
+
 def test_suspended_member_is_refused(world: dict[str, Any]) -> None:
     c = world["c"]
     other = Account.create()
@@ -202,7 +224,7 @@ def test_suspended_member_is_refused(world: dict[str, Any]) -> None:
         bytes.fromhex((c.data_dir / "areas" / "3100" / "keys" / "account.key").read_text().strip()),
     )
     consortium = world["contracts"].consortium.functions
-    sponsor.send(consortium.registerPlatform(member_id("platform-other"), other.address, b"", ""))
+    _register(world, sponsor, member_id("platform-other"), other)
     sponsor.send(consortium.setPlatformActive(member_id("platform-other"), False))
     _, body = _signed(world, other.key, "platform-other", world["rid"], "return_application")
     _refused(world["client"].post(PATH, json=body), 403, "not_active_member")
@@ -244,11 +266,18 @@ def test_removed_signing_account_is_refused(world: dict[str, Any]) -> None:
     )
     consortium = world["contracts"].consortium.functions
     platform = member_id("platform-rotating")
-    sponsor.send(consortium.registerPlatform(platform, old.address, b"", ""))
+    _register(world, sponsor, platform, old)
     _, before = _signed(world, old.key, "platform-rotating", world["rid"], "return_application")
     # Signed by a current account: authenticated (then refused for playing no role).
     _refused(world["client"].post(PATH, json=before), 403, "not_involved")
-    sponsor.send(consortium.addPlatformAccount(platform, new.address))
-    sponsor.send(consortium.removePlatformAccount(platform, old.address))
+    # The platform rotates its key itself; its sponsor only relays the signed requests.
+    deadline = int(world["contracts"].consortium.w3.eth.get_block("latest")["timestamp"]) + 3600
+    addition = _member_signature(
+        world, AccountAddition(platform, new.address, 0, deadline), old.key
+    )
+    possession = _member_signature(world, AccountPossession(platform, new.address, 0), new.key)
+    sponsor.send(consortium.addAccountBySig(platform, new.address, deadline, addition, possession))
+    removal = _member_signature(world, AccountRemoval(platform, old.address, 1, deadline), new.key)
+    sponsor.send(consortium.removeAccountBySig(platform, old.address, deadline, removal))
     _, after = _signed(world, old.key, "platform-rotating", world["rid"], "return_application")
     _refused(world["client"].post(PATH, json=after), 401, "bad_peer_signature")

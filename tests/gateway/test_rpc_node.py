@@ -94,7 +94,7 @@ def test_submit_mines_and_reads_back(founded: Founded) -> None:
     root = secrets.token_bytes(32)
     mined = _anchor(ledger, root)
     assert mined.success and mined.block_number == ledger.head_block()
-    assert ledger.root_anchored(root)
+    assert ledger.root_anchored(3100, root)
     events = ledger.events(mined.block_number, mined.block_number)
     assert [(e["event"], e["args"]["root"]) for e in events] == [("RootAnchored", root)]
     assert ledger.block_time(mined.block_number) == ledger.now()
@@ -124,7 +124,9 @@ def test_indexer_copies_events_into_the_store(founded: Founded, store: sqlite3.C
     indexer = Indexer(store, ledger)
     assert indexer.catch_up() >= 3  # the founders' admissions and the root, at least
     assert indexer.lag() == 0
-    assert store_index.root_anchoring(store, "0x" + root.hex())
+    assert store_index.root_anchoring(store, 3100, "0x" + root.hex())
+    assert store_index.root_anchored(store, 3100, "0x" + root.hex())
+    assert not store_index.root_anchored(store, 2900, "0x" + root.hex())
 
 
 def test_call_revert_exception_differs_but_decodes_alike(

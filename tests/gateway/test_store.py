@@ -33,6 +33,7 @@ TABLES = {
     "index_checkpoint",
     "api_keys",
     "idempotency_keys",
+    "anchored_roots",
     "batches",
     "batch_leaves",
     "disclosure_log",
@@ -43,6 +44,7 @@ TABLES = {
     "tax_payments",
     "peer_nonces",
     "expected_goods",
+    "case_declarations",
 }
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32

@@ -56,7 +56,8 @@ AUDITOR = "auditor-gacc"
 
 def write_founders(directory: Path, funder_key: bytes, suffix: str = ".toml") -> FoundersFiles:
     """Three customs areas (4600 by account only, the others with key files), a platform
-    sponsored by 3100 and an auditor, threshold 2 — as TOML or JSON by `suffix`."""
+    sponsored by 3100 and an auditor (with key files: they sign their registrations),
+    threshold 2 — as TOML or JSON by `suffix`."""
     directory.mkdir(parents=True, exist_ok=True)
     keys = directory / "keys"
     keys.mkdir(exist_ok=True)
@@ -73,10 +74,12 @@ def write_founders(directory: Path, funder_key: bytes, suffix: str = ".toml") ->
         "threshold": 2,
         "founders": founders,
         "platforms": [
-            {"label": PLATFORM[0], "sponsor": PLATFORM[1], "account": account_of(PLATFORM[0])}
+            {"label": PLATFORM[0], "sponsor": PLATFORM[1], "keyFile": "keys/platform.key"}
         ],
-        "auditors": [{"label": AUDITOR, "account": account_of(AUDITOR)}],
+        "auditors": [{"label": AUDITOR, "keyFile": "keys/auditor.key"}],
     }
+    (keys / "platform.key").write_text(key_of(PLATFORM[0]).hex() + "\n")
+    (keys / "auditor.key").write_text(key_of(AUDITOR).hex() + "\n")
     path = directory / f"founders{suffix}"
     path.write_text(to_toml(data) if suffix == ".toml" else json.dumps(data, indent=2))
     funder = directory / "funder.key"

@@ -251,8 +251,8 @@ def ceb625(applications: Sequence[ReturnApplication], with_centre: bool = True) 
                 _el(refund, "InvtRefundList"),
                 [
                     ("gnum", line.gnum),
-                    ("gcode", "3304990099"),
-                    ("gname", "商品"),
+                    ("gcode", line.gcode or ""),
+                    ("gname", line.gname or ""),
                     ("qty", line.qty),
                     ("unit", "142"),
                 ],

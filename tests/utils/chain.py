@@ -32,6 +32,15 @@ from clients.ledger_bindings import (
     member_id,
     transact,
 )
+from clients.member_signing import (
+    AccountAddition,
+    AccountPossession,
+    AccountRemoval,
+    MemberMessage,
+    MemberRegistration,
+    ProfileUpdate,
+    sign_member_message,
+)
 from clients.signing import ReturnApplicationTerms, sign_return_application
 
 DAY = 24 * 3600
@@ -84,6 +93,7 @@ class World:
     platform_a_key: Any
     platform_b_key: Any
     area_accounts: dict[bytes, str] = field(default_factory=dict)
+    keys: dict[str, bytes] = field(default_factory=dict)  # account -> private key
 
     # ------------------------------------------------------------ time
 
@@ -191,6 +201,99 @@ class World:
         Hangzhou's when the named centre is no customs area here."""
         return self.area_accounts.get(terms.return_centre, self.hz)
 
+    # ------------------------------------------------------------ Consortium signatures
+
+    def key_of(self, account: str) -> bytes:
+        """The private key of an eth-tester account or of a key this world made."""
+        return self.keys[Web3.to_checksum_address(account)]
+
+    def sign_member(self, message: MemberMessage, signer: str | bytes) -> bytes:
+        """A Consortium EIP-712 signature by `signer` (an account of this world, or a key)."""
+        key = signer if isinstance(signer, bytes) else self.key_of(signer)
+        chain_id = self.w3.eth.chain_id
+        return sign_member_message(message, key, chain_id, self.c.consortium.address)
+
+    def possession_nonce(self, account: str) -> int:
+        """The nonce `account`'s next registration or possession proof carries."""
+        return int(self.c.consortium.functions.possessionNonce(account).call())
+
+    def member_nonce(self, member: bytes) -> int:
+        """The nonce `member`'s next signed authorisation carries."""
+        return int(self.c.consortium.functions.memberNonce(member).call())
+
+    def registration(
+        self, member: bytes, account: str, encryption_key: bytes = b"", gateway_url: str = ""
+    ) -> bytes:
+        """`account`'s MemberRegistration signature: it accepts being `member`'s first account
+        with this profile."""
+        nonce = self.possession_nonce(account)
+        message = MemberRegistration(member, account, encryption_key, gateway_url, nonce)
+        return self.sign_member(message, account)
+
+    def possession(self, member: bytes, account: str, signer: str | None = None) -> bytes:
+        """An AccountPossession proof of `account` for `member`, signed by `signer` (default
+        the account itself)."""
+        message = AccountPossession(member, account, self.possession_nonce(account))
+        return self.sign_member(message, signer or account)
+
+    def authorise_addition(
+        self, member: bytes, account: str, signer: str, deadline: int | None = None
+    ) -> tuple[int, bytes]:
+        """(deadline, `signer`'s AccountAddition signature) for `member`."""
+        until = deadline if deadline is not None else self.now() + DAY
+        message = AccountAddition(member, account, self.member_nonce(member), until)
+        return until, self.sign_member(message, signer)
+
+    def authorise_removal(
+        self, member: bytes, account: str, signer: str, deadline: int | None = None
+    ) -> tuple[int, bytes]:
+        """(deadline, `signer`'s AccountRemoval signature) for `member`."""
+        until = deadline if deadline is not None else self.now() + DAY
+        message = AccountRemoval(member, account, self.member_nonce(member), until)
+        return until, self.sign_member(message, signer)
+
+    def authorise_profile(
+        self,
+        member: bytes,
+        encryption_key: bytes,
+        gateway_url: str,
+        signer: str,
+        deadline: int | None = None,
+    ) -> tuple[int, bytes]:
+        """(deadline, `signer`'s ProfileUpdate signature) for `member`."""
+        until = deadline if deadline is not None else self.now() + DAY
+        nonce = self.member_nonce(member)
+        message = ProfileUpdate(member, encryption_key, gateway_url, nonce, until)
+        return until, self.sign_member(message, signer)
+
+    def add_own_account(
+        self, member: bytes, account: str, signer: str, relayer: str | None = None
+    ) -> TxReceipt:
+        """`member` adds `account` on `signer`'s (one of its accounts) signed authorisation,
+        relayed by `relayer` (default the outsider: anyone may relay)."""
+        deadline, authorisation = self.authorise_addition(member, account, signer)
+        possession = self.possession(member, account)
+        fn = self.c.consortium.functions.addAccountBySig(
+            member, account, deadline, authorisation, possession
+        )
+        return self.send(fn, relayer or self.outsider)
+
+    def remove_own_account(
+        self, member: bytes, account: str, signer: str, relayer: str | None = None
+    ) -> TxReceipt:
+        """`member` removes `account` on `signer`'s signed authorisation, relayed by `relayer`."""
+        deadline, authorisation = self.authorise_removal(member, account, signer)
+        fn = self.c.consortium.functions.removeAccountBySig(
+            member, account, deadline, authorisation
+        )
+        return self.send(fn, relayer or self.outsider)
+
+    def new_account(self) -> str:
+        """A fresh key known to this world (no ether: it only signs); its address."""
+        account = Account.create()
+        self.keys[account.address] = bytes(account.key)
+        return str(account.address)
+
     def send(self, fn: Any, sender: str, gas: int = DEFAULT_GAS) -> TxReceipt:
         """Transact (explicit gas) and return the receipt; reverts raise ContractRevert."""
         return transact(fn, sender, gas)
@@ -224,7 +327,15 @@ def build_world() -> World:
         platform_b_key=key_b,
         area_accounts={HZ: hz, NB: nb, ZZ: zz},
     )
+    for private in tester.backend.account_keys:
+        world.keys[private.public_key.to_checksum_address()] = private.to_bytes()
+    for key in (key_a, key_b):
+        world.keys[key.address] = bytes(key.key)
     register = contracts.consortium.functions.registerPlatform
-    world.send(register(PLATFORM_A, key_a.address, b"", "https://platform-a.example"), nb)
-    world.send(register(PLATFORM_B, key_b.address, b"", "https://platform-b.example"), zz)
+    for platform, key, sponsor, url in (
+        (PLATFORM_A, key_a, nb, "https://platform-a.example"),
+        (PLATFORM_B, key_b, zz, "https://platform-b.example"),
+    ):
+        proof = world.registration(platform, key.address, b"", url)
+        world.send(register(platform, key.address, b"", url, proof), sponsor)
     return world

@@ -1,4 +1,4 @@
--- 0005_pieces: piece counts per line (DESIGN §4: small integers naming no goods, price or
+-- 0007_pieces: piece counts per line (DESIGN §4: small integers naming no goods, price or
 -- person). A tax record keeps its declared pieces (lines 1..n, the case header's `pieces`); the
 -- index keeps what the ledger says of each case and return: declared pieces per line of a case,
 -- and per return the pieces applied, accepted and settled of each line, as {"gnum": pieces}.
