@@ -171,6 +171,15 @@ class SettlementMismatch(DomainError):
     title = "Settlement amounts mismatch"
 
 
+class RefundExceedsPayment(DomainError):
+    """422: the case's refunds would exceed the tax its withholding agent paid (a bill paid
+    at its head total may be a few fen below the lines' sum that settlement follows)."""
+
+    status = 422
+    code = "refund_exceeds_payment"
+    title = "Refund exceeds the payment"
+
+
 class PiecesExceedDeclared(DomainError):
     """409: a line is asked for more pieces than its declared quantity has left after the
     case's other returns (applied on the ledger or on their way there)."""

@@ -41,7 +41,7 @@ from node_gateway.peer.errors import PeerUnavailable
 from node_gateway.services import binding, returns
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import NotAnchored
+from node_gateway.services.errors import NotAnchored, RefundExceedsPayment
 from node_gateway.services.tax_records import assessment, payment_proof
 from node_gateway.store import index, outbox, transaction
 
@@ -206,6 +206,12 @@ def _settle(
     kind: Literal["refunded", "not_levied"] = "refunded" if paid else "not_levied"
     before = returns.settled_before(conn, state["caseId"])
     record = settlement_for(tax, return_id, accepted, kind, when, before)
+    if paid:
+        try:
+            returns.check_refund(ctx, conn, state["caseId"], record.total)
+        except RefundExceedsPayment as exc:
+            log.warning("return %s: %s; settlement left to an officer", return_id, exc.detail)
+            return
     mask, pieces = mask_and_pieces(accepted)
     fields: dict[str, Any] = {"lineMask": mask, "pieces": list(pieces), "quotaAdjusted": True}
     if paid:

@@ -51,6 +51,7 @@ from node_gateway.services.errors import (
     NotFound,
     NotYourReturn,
     PiecesExceedDeclared,
+    RefundExceedsPayment,
     SettlementKindMismatch,
     SettlementMismatch,
     StepInProgress,
@@ -58,7 +59,7 @@ from node_gateway.services.errors import (
     WindowClosed,
     WrongArea,
 )
-from node_gateway.services.tax_records import assessment, payment_proof, salts_json
+from node_gateway.services.tax_records import assessment, paid_tax, payment_proof, salts_json
 from node_gateway.store import Vault, index, outbox, records, transaction
 
 
@@ -457,6 +458,30 @@ def accepted_pieces(report: dict[str, Any], applied: dict[int, int]) -> dict[int
 MONEY_FIELDS = ("customsDuty", "vat", "consumptionTax", "amount")
 
 
+def check_refund(ctx: AreaContext, conn: sqlite3.Connection, case_id: str, total: Decimal) -> None:
+    """Refuse a refund of `total` that would take the case's refunds (on the ledger or on their
+    way) beyond the tax its withholding agent paid."""
+    paid = paid_tax(ctx, conn, case_id)
+    if paid is None:
+        return  # settle_kind_mismatch says why
+    vault, before = Vault(conn, ctx.keyring), Decimal("0.00")
+    for d in records.documents(conn, case_id=case_id):
+        if d["docType"] != DocType.SETTLEMENT.value:
+            continue
+        op = outbox.get(conn, d["operation"]) if d["operation"] is not None else None
+        if op is not None and op.status == "failed":
+            continue  # never reached the ledger
+        record = vault.get(d["recordId"])["record"]
+        if record["kind"] == "refunded":
+            before += Decimal(str(record["total"]))
+    if before + total > paid:
+        raise RefundExceedsPayment(
+            f"refunding {total:.2f} after {before:.2f} would exceed the {paid:.2f} paid",
+            paid=f"{paid:.2f}",
+            refunded=f"{before:.2f}",
+        )
+
+
 def amount_mismatches(doc: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """Where a settlement record's amounts differ from the expected one's (JSON pointers with
     both figures); both canonical, lines in the same gnum order."""
@@ -546,6 +571,8 @@ def settle(
             errors=[{"path": p, "rule": "settlement_amount", "message": p} for p in wrong],
         )
     mask, counts = mask_and_pieces(pieces)
+    if doc["kind"] == "refunded":
+        check_refund(ctx, conn, _h(r.case_id), Decimal(str(doc["total"])))
     paid = payment_proof(conn, _h(r.case_id))
     if doc["kind"] == "refunded" and paid is None:
         raise SettlementKindMismatch("no tax payment of this case is recorded: settle not_levied")

@@ -283,6 +283,16 @@ def ingest_payment(
     return {"paymentDigest": digest, "cases": cases, "batchIds": sorted(set(placed))}
 
 
+def paid_tax(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> Decimal | None:
+    """The tax the withholding agent paid for a case (its payment item), None if unpaid."""
+    paid = records.payment_of(conn, case_id)
+    if paid is None:
+        return None
+    invt_no = assessment(ctx, conn, case_id)["record"]["invtNo"]
+    payment = Vault(conn, ctx.keyring).get(paid["recordId"])["record"]
+    return next(Decimal(i["taxAmount"]) for i in payment["items"] if i["invtNo"] == invt_no)
+
+
 def payment_proof(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
     """The anchored payment of a case as ReturnLedger.PaymentProof JSON, None if unpaid;
     raises NotAnchored while its batch is not on the ledger yet."""

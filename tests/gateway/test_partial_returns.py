@@ -15,6 +15,7 @@ import pytest
 
 from clients.applications import application_body
 from clients.records import (
+    DeclaredTotals,
     ReturnLine,
     SettlementRecord,
     TaxAssessment,
@@ -28,18 +29,24 @@ from clients.records.samples import (
     sample_recognition_decision,
     sample_return_application,
     sample_tax_assessment,
+    sample_tax_payment,
 )
 from node_gateway.consortium import PLATFORM, Consortium
 from node_gateway.schemas import ReturnApplicationIn
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import PiecesExceedDeclared, SettlementMismatch
+from node_gateway.services.errors import (
+    PiecesExceedDeclared,
+    RefundExceedsPayment,
+    SettlementMismatch,
+)
 from node_gateway.store import Vault, index
 
 PLATFORM_KEY = Principal(PLATFORM, "platform", "t")
 CENTRE_OFFICER = Principal("customs-2900", "officer", "t")
 OFFICER = {code: Principal(f"customs-{code}", "officer", "t") for code in ("3100", "4600")}
 TAXES = ("customs_duty", "vat", "consumption_tax")
+CENT = Decimal("0.01")
 
 
 def _three_piece_list(code: str, released: datetime, start: int) -> TaxAssessment:
@@ -64,11 +71,30 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     lists["4600"] = _three_piece_list("4600", released, 1).model_copy(
         update={"agent_code": first.agent_code}
     )
-    for code, a in lists.items():
-        gw = c.gateways[code]
+    # A bill whose head rounds its VAT a fen below the lines' sum, paid at the head's figure.
+    headed = _three_piece_list("4600", released, 900)
+    t = headed.totals
+    lists["4600-headed"] = headed.model_copy(
+        update={
+            "agent_code": first.agent_code,
+            "declared_totals": DeclaredTotals(
+                customs_duty=t.customs_duty,
+                vat=t.vat - CENT,
+                consumption_tax=t.consumption_tax,
+                tax_total=t.tax_total - CENT,
+            ),
+        }
+    )
+    for a in lists.values():
+        gw = c.gateways[a.customs_code]
         tax_records.ingest(
             gw.context, gw.connections.get(), [{"platform": PLATFORM, "record": canonical(a)}]
         )
+    payment = sample_tax_payment([lists["4600-headed"]])
+    item = payment.items[0].model_copy(update={"tax_amount": t.tax_total - CENT})
+    payment = payment.model_copy(update={"items": [item], "total": item.tax_amount})
+    zz = c.gateways["4600"]
+    tax_records.ingest_payment(zz.context, zz.connections.get(), canonical(payment))
     c.drain()
     yield {"c": c, "lists": lists}
     c.stop()
@@ -201,3 +227,33 @@ def test_an_officer_settlement_must_be_the_pro_rata_share(world: dict[str, Any])
     state = index.return_state(conn, rid)
     assert state is not None and state["state"] == "settled"
     assert state["settledPieces"] == {1: 1}
+
+
+def test_a_refund_never_exceeds_what_was_paid(world: dict[str, Any]) -> None:
+    """Paid at the bill head's figure, a fen below the lines' sum that settlement follows: a
+    refund of every piece would exceed the payment and is refused, nothing written."""
+    c, a = world["c"], world["lists"]["4600-headed"]
+    pieces = {line.gnum: line.qty for line in a.lines}
+    rid = _apply(world, a, pieces)
+    centre, conn = c.centre, c.centre.connections.get()
+    when = datetime.fromtimestamp(centre.ledger.now(), UTC)
+    arrival = sample_arrival_record(sample_return_application(a), rid)
+    arrival = arrival.model_copy(update={"arrived_time": when})
+    returns.arrival(centre.context, conn, CENTRE_OFFICER, rid, canonical(arrival))
+    c.drain()
+    gnums = sorted(pieces)
+    report = sample_inspection_report(rid, gnums, accepted=gnums, inspected_time=when)
+    returns.inspection(centre.context, conn, CENTRE_OFFICER, rid, canonical(report))
+    c.drain()
+    gw = c.gateways["4600"]
+    zconn = gw.connections.get()
+    decision = sample_recognition_decision(rid, "4600", "recognized", "officer", when)
+    returns.decide(gw.context, zconn, OFFICER["4600"], rid, canonical(decision), "recognized")
+    c.drain()
+    whole = canonical(settlement_for(a, rid, pieces, "refunded", when))
+    assert Decimal(whole["total"]) == a.totals.tax_total  # the lines' sum: a fen over the payment
+    queued = zconn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    with pytest.raises(RefundExceedsPayment) as refused:
+        returns.settle(gw.context, zconn, OFFICER["4600"], rid, whole)
+    assert refused.value.extra["paid"] == f"{a.totals.tax_total - CENT:.2f}"
+    assert zconn.execute("SELECT count(*) FROM outbox").fetchone()[0] == queued
