@@ -43,6 +43,16 @@ READ_METHODS = frozenset(
         "eth_getCode",
     }
 )
+# Who may read what (issue 19). The ledger's events and state name every platform's cases
+# (CaseOpened indexes the platform; every step indexes the case id): a rival platform that
+# learned a case id followed competitors' lists through eth_getLogs. Platforms therefore read
+# only the chain's coordinates here, and their own cases through the /v1 views (which filter by
+# platform); customs areas' keys and auditors keep the whole front. Deny by default: a role not
+# named as a full reader gets the coordinates only.
+FULL_READERS = frozenset({"officer", "system", "admin", "auditor"})
+COORDINATE_METHODS = frozenset(
+    {"web3_clientVersion", "net_version", "eth_chainId", "eth_blockNumber", "eth_getCode"}
+)
 # What runs contract code or scans logs: in a batch, each counts against the key's rate limit
 # (the other reads are lookups; clients.verify fetches block times 100 to a batch).
 METERED_METHODS = frozenset({"eth_call", "eth_estimateGas", "eth_getLogs"})
@@ -67,6 +77,13 @@ INVALID_PARAMS = -32602
 EXECUTION_FAILED = -32000  # a revert, out of gas, or the node refused the call
 CALL_REFUSED = -32003  # a call this front does not make: its target, or a value
 LIMIT_EXCEEDED = -32005  # the request's time budget, a log query's block range
+NOT_FOR_ROLE = -32004  # a read the caller's role is not served (EIP-1474: method not supported)
+NOT_FOR_ROLE_CODE = "rpc_not_for_role"  # the stable code in the error's `data`
+
+
+def methods_for(role: str) -> frozenset[str]:
+    """The JSON-RPC methods an API key of `role` may call through the front."""
+    return READ_METHODS if role in FULL_READERS else COORDINATE_METHODS
 
 
 @dataclass(frozen=True)
@@ -187,13 +204,19 @@ class ReadOnlyRpc:
         self.limits = limits or RpcLimits()
         self._clock = clock
 
-    def handle(self, payload: Any, admit: Callable[[int], None] | None = None) -> Any:
+    def handle(
+        self,
+        payload: Any,
+        admit: Callable[[int], None] | None = None,
+        methods: frozenset[str] = READ_METHODS,
+    ) -> Any:
         """The JSON-RPC response to a request object or a batch (parsed JSON, or its text:
         web3's HTTP provider does not always label its body as JSON). `admit` is told what
         the payload weighs before any of it runs — 1, or for a batch the number of its
         METERED_METHODS requests (at least 1) — and may raise to refuse it all (the per-key
         rate limit). Once the request has run for the time budget, the items left of a batch
-        are answered LIMIT_EXCEEDED without running; the first always runs."""
+        are answered LIMIT_EXCEEDED without running; the first always runs. A read method not in
+        `methods` (the caller's role's, `methods_for`) is answered NOT_FOR_ROLE."""
         if isinstance(payload, bytes | str):
             # The API's depth guard checks JSON bodies only; one labelled otherwise arrives here
             # as text, and json's C scanner would overflow the C stack on deep nesting.
@@ -207,7 +230,7 @@ class ReadOnlyRpc:
         if not isinstance(payload, list):
             if admit is not None:
                 admit(1)
-            return self._one(payload, deadline)
+            return self._one(payload, deadline, methods)
         limit = self.limits.max_batch
         if not payload or len(payload) > limit:
             return _error(None, INVALID_REQUEST, f"a batch holds 1..{limit} requests")
@@ -222,10 +245,10 @@ class ReadOnlyRpc:
                 message = f"request time budget ({budget:g} s) exhausted: not executed"
                 out.append(_error(rid, LIMIT_EXCEEDED, message))
             else:
-                out.append(self._one(item, deadline))
+                out.append(self._one(item, deadline, methods))
         return out
 
-    def _one(self, req: Any, deadline: float) -> dict[str, Any]:
+    def _one(self, req: Any, deadline: float, methods: frozenset[str]) -> dict[str, Any]:
         if not isinstance(req, dict) or not isinstance(req.get("method"), str):
             return _error(None, INVALID_REQUEST, "not a JSON-RPC request")
         rid = req.get("id")
@@ -235,6 +258,12 @@ class ReadOnlyRpc:
         method = req["method"]
         if method not in READ_METHODS:
             return _error(rid, METHOD_NOT_FOUND, f"{method} is not served (read-only ledger front)")
+        if method not in methods:
+            message = (
+                f"{method} is not served to this key's role: a platform reads its own cases "
+                "through the /v1 views (GET /v1/cases/{caseId}, /v1/returns)"
+            )
+            return _error(rid, NOT_FOR_ROLE, message, {"code": NOT_FOR_ROLE_CODE})
         try:
             if method in ("eth_estimateGas", "eth_getLogs"):  # they watch the time budget
                 result = getattr(self, "_" + method)(deadline, *params)
@@ -388,5 +417,8 @@ class ReadOnlyRpc:
         return found
 
 
-def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
+def _error(rid: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return {"jsonrpc": "2.0", "id": rid, "error": error}

@@ -72,12 +72,12 @@ def _authorise(
         raise NotInvolved("the application is about another origin's case")
     tax = records.tax_record(conn, case_id)
     if tax is None:
-        raise NotFound(f"no tax record of case {case_id} here")
+        raise NotFound("no tax record of this case here")
     own = header_of(ctx, conn, case_id)
     if own["header"] != h.model_dump():  # ids are lowercase hex (schemas.HEX32)
         raise NotInvolved("the application's header is not this area's header of the case")
     if own["anchorStatus"] != "anchored":
-        raise NotFound(f"the tax record of case {case_id} is not anchored yet")
+        raise NotFound("the tax record of this case is not anchored yet")
     terms = ReturnApplicationTerms(
         return_id=_b(t.returnId),
         case_id=_b(t.caseId),

@@ -13,7 +13,7 @@ from typing import Any
 from clients import audit
 from clients.commitments.document import CommitmentError, DisclosedDocument
 from clients.ledger_bindings import ARRIVAL_WINDOW, MemberKind
-from node_gateway.ledger.rpc import RpcLimits
+from node_gateway.ledger.rpc import RpcLimits, methods_for
 from node_gateway.services import views
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
@@ -163,11 +163,13 @@ def ledger_rpc(
     payload: Any,
     limiter: RateLimiter | None = None,
     key_id: str = "",
+    role: str = "",
 ) -> Any:
     """Answer a read-only JSON-RPC request (or batch) from the embedded ledger, within the
-    settings' limits. A batch spends one more of `key_id`'s tokens per contract call or log
-    query after the first (the request's own token was spent by the route's `Allow`), before
-    any of it runs."""
+    settings' limits and the methods `role` may call (ledger.rpc.methods_for: a platform gets
+    the chain's coordinates only). A batch spends one more of `key_id`'s tokens per contract
+    call or log query after the first (the request's own token was spent by the route's
+    `Allow`), before any of it runs."""
     s = ctx.settings
     limits = RpcLimits(s.rpc_call_gas_cap, s.rpc_max_batch, s.rpc_time_budget_s)
     rpc = ctx.ledger.read_only_rpc(limits)
@@ -178,4 +180,4 @@ def ledger_rpc(
         if limiter is not None and weight > 1:
             limiter.admit(key_id, cost=weight - 1)
 
-    return rpc.handle(payload, admit)
+    return rpc.handle(payload, admit, methods_for(role))

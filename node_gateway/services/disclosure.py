@@ -36,6 +36,11 @@ RETURN_DOCS = frozenset(
         DocType.SETTLEMENT.value,
     }
 )
+# What a requester that may not see a subject is told, whether the subject exists or not (an
+# auditor, who may see every case, is told when it does not): word for word the same, and
+# without the id asked about, so that a peer request is no oracle of other members' cases.
+NOT_INVOLVED_RETURN = "the requester plays no role on this return here"
+NOT_INVOLVED_CASE = "the requester plays no role on this case here"
 
 
 def _role_on_return(
@@ -51,7 +56,9 @@ def _role_on_return(
     if r is None:
         on_ledger = ctx.ledger.get_return(request.subject_id)
         if on_ledger is None:
-            raise NotFound(f"no return {return_id}")
+            if kind == MemberKind.AUDITOR:
+                raise NotFound("no such return")
+            raise NotInvolved(NOT_INVOLVED_RETURN)
         r = {
             "caseId": "0x" + on_ledger.case_id.hex(),
             "originCode": on_ledger.origin_code,
@@ -66,7 +73,7 @@ def _role_on_return(
         return "origin", r["caseId"]
     if kind == MemberKind.CUSTOMS and code == r["centreCode"]:
         return "return_centre", r["caseId"]
-    raise NotInvolved("the requester plays no role on this return")
+    raise NotInvolved(NOT_INVOLVED_RETURN)
 
 
 def _role_on_case(
@@ -87,7 +94,7 @@ def _role_on_case(
         or _centre_in_tail(ctx, conn, requester, case_id)
     ):
         return "return_centre"
-    raise NotInvolved("the requester is not the return centre of any return of this case")
+    raise NotInvolved(NOT_INVOLVED_CASE)
 
 
 def _centre_in_tail(
@@ -134,18 +141,20 @@ def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> 
         case_id = request.subject
         tax = records.tax_record(conn, case_id)
         if tax is None:
-            raise NotFound(f"no tax record of case {case_id} here")
+            if kind == MemberKind.AUDITOR:
+                raise NotFound("no tax record of such a case here")
+            raise NotInvolved(NOT_INVOLVED_CASE)
         platform = "0x" + member_id(tax["platform"]).hex()
         role = _role_on_case(ctx, conn, request.requester, kind, code, platform, case_id)
         h = header_of(ctx, conn, case_id)
         if h["anchorStatus"] != "anchored":
-            raise NotFound(f"the tax record of case {case_id} is not anchored yet")
+            raise NotFound("the tax record of this case is not anchored yet")
         anchor = evidence_of(ctx, conn, case_id)
         documents.append(_disclosed(ctx, role, vault.get(tax["recordId"]), anchor))
     else:
         raise NotFound(f"no documents of type {request.doc_type!r} are disclosed")
     if not documents:
-        raise NotFound(f"no {request.doc_type} of {request.subject} here")
+        raise NotFound(f"no {request.doc_type} of this subject here")
     return deliver(ctx, conn, request, case_id, documents)
 
 

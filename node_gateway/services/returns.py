@@ -188,30 +188,36 @@ def apply(
         raise BadSignature(f"the signature expired at {t.deadline} (ledger time {now})")
     if now > h.releaseTime + ctx.ledger.parameter(APPLY_WINDOW):
         raise WindowClosed("the application window of this case has closed")
+
+    # The header is proven under an anchored root whether or not the case is open yet: only
+    # then is its platform (checked above against the signer and the caller) the case's own,
+    # and only then may the case's state on the ledger (its pieces left) shape the answer. A
+    # platform naming another platform's case id gets the answer a made-up id gets.
+    header = CaseHeader(
+        _b(h.caseId),
+        _b(h.originArea),
+        _b(h.platform),
+        h.releaseTime,
+        h.lineCount,
+        _b(h.recordDigest),
+        tuple(h.pieces),
+    )
+    proof = [_b(p) for p in body.proof]
+    if process_proof(header.leaf(), proof) != _b(body.root):
+        raise CaseMismatch("the Merkle proof does not lead from the case header to the root")
+    # Under the case's origin: roots are per area, another area's copy does not count.
+    if not index.root_anchored(conn, origin_code, body.root.lower()) and not (
+        ctx.ledger.root_anchored(origin_code, _b(body.root))
+    ):
+        raise NotAnchored(f"root {body.root} is not anchored by origin area {origin_code:04d}")
+    # Only now, for a caller that holds an anchored header of a case of its own, whether a
+    # return id is taken.
     if index.return_known(conn, t.returnId.lower()) or outbox.open_for_subject(
         conn, t.returnId.lower()
     ):
-        raise DuplicateReturn(f"return {t.returnId} exists")
-
+        raise DuplicateReturn("a return with this id exists")
     on_ledger = binding.case_pieces(ctx, conn, t.caseId.lower())
     if on_ledger is None and not _case_opening(conn, t.caseId.lower()):
-        header = CaseHeader(
-            _b(h.caseId),
-            _b(h.originArea),
-            _b(h.platform),
-            h.releaseTime,
-            h.lineCount,
-            _b(h.recordDigest),
-            tuple(h.pieces),
-        )
-        proof = [_b(p) for p in body.proof]
-        if process_proof(header.leaf(), proof) != _b(body.root):
-            raise CaseMismatch("the Merkle proof does not lead from the case header to the root")
-        # Under the case's origin: roots are per area, another area's copy does not count.
-        if not index.root_anchored(
-            conn, origin_code, body.root.lower()
-        ) and not ctx.ledger.root_anchored(origin_code, _b(body.root)):
-            raise NotAnchored(f"root {body.root} is not anchored by origin area {origin_code:04d}")
         kind = "open_and_apply"
     else:
         kind = "apply"

@@ -50,6 +50,12 @@ from node_gateway.store import Vault, batches, records, transaction
 TAX_DOC = DocType.TAX_ASSESSMENT.value
 
 
+# Absent and not visible answer alike, without the id asked about (DESIGN §4: a pseudonymous
+# id stays with the parties of its case).
+NO_TAX_RECORD = "no tax record of such a case here for this key"
+NO_INVENTORY_LIST = "no such inventory list here for this key"
+
+
 def vault_id(case_id: str) -> str:
     """The vault record id of a case's tax assessment."""
     return f"tax_assessment:{case_id}"
@@ -309,7 +315,7 @@ def header_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[
     """A case's public header with its batch root and Merkle proof (proof once sealed)."""
     row = records.tax_record(conn, case_id)
     if row is None:
-        raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
+        raise NotFound(NO_TAX_RECORD)
     anchor = batches.anchor_of(conn, row["recordId"]) or {}
     pieces = row["pieces"]
     if pieces is None:  # a record kept before piece counts were: read them from the record
@@ -367,7 +373,7 @@ def assessment(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict
     """The vaulted tax assessment of a case: {"record", "salts"}."""
     row = records.tax_record(conn, case_id)
     if row is None:
-        raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
+        raise NotFound(NO_TAX_RECORD)
     return Vault(conn, ctx.keyring).get(row["recordId"])
 
 

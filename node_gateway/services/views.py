@@ -22,6 +22,12 @@ from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, expected, index, outbox, records
 
 HOLDER_ROLES = frozenset({"officer", "system", "admin"})
+# What "absent" and "not visible to this key" both answer, word for word: no id (not even the
+# one asked about), so that a caller learns nothing from an answer it may not see.
+NO_CASE = "no such case here for this key"
+NO_RETURN = "no such return here for this key"
+NO_OPERATION = "no such operation here for this key"
+NO_SUBJECT = "no such case or return here for this key"
 STATES = ("applied", "arrived", "inspected", "disputed", "recognized", "settled")
 
 
@@ -76,9 +82,9 @@ def return_view(
     row = index.return_row(conn, return_id)
     pending = [r.operation() for r in outbox.open_for_subject(conn, return_id)]
     if row is None and not pending:
-        raise NotFound(f"no return {return_id}")
+        raise NotFound(NO_RETURN)
     if row is not None and not _visible(principal, row["platform"]):
-        raise NotFound(f"no return {return_id}")
+        raise NotFound(NO_RETURN)
     if row is None and principal.role == "platform":
         mine = [
             op
@@ -86,7 +92,7 @@ def return_view(
             if op.requested_by == principal.member_id
         ]
         if not mine:
-            raise NotFound(f"no return {return_id}")
+            raise NotFound(NO_RETURN)
     view: dict[str, Any] = {
         "returnId": return_id,
         "ledger": row,
@@ -107,10 +113,10 @@ def case_view(
     opened = index.case_row(conn, case_id)
     tax = records.tax_record(conn, case_id)
     if opened is None and tax is None:
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(NO_CASE)
     platform = opened["platform"] if opened else _member_hex(tax["platform"] if tax else "")
     if not _visible(principal, platform):
-        raise NotFound(f"no case {case_id}")
+        raise NotFound(NO_CASE)
     assessment = None
     if tax is not None:
         h = header_of(ctx, conn, case_id)
@@ -142,15 +148,46 @@ def operation(conn: sqlite3.Connection, principal: Principal, op_id: int) -> dic
     """The status of an accepted write."""
     row = outbox.get(conn, op_id)
     if row is None or (principal.role == "platform" and row.requested_by != principal.member_id):
-        raise NotFound(f"no operation {op_id}")
+        raise NotFound(NO_OPERATION)
     return row.operation()
 
 
-def verify(ctx: AreaContext, document: dict[str, Any]) -> dict[str, Any]:
-    """Check a disclosed document against the ledger: every check named with its outcome."""
+def _subject_visible(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, anchor: dict[str, Any]
+) -> bool:
+    """Whether the case or return a document's anchor names is one the caller may see here."""
+    kind = anchor.get("kind")
+    header = anchor.get("caseHeader")
+    subject = {
+        "return": anchor.get("returnId"),
+        "case": header.get("caseId") if isinstance(header, dict) else None,
+        "payment": anchor.get("caseId"),
+    }.get(kind if isinstance(kind, str) else "")
+    if not isinstance(subject, str) or not subject.startswith("0x") or len(subject) != 66:
+        return False
+    try:
+        if kind == "return":
+            return_view(ctx, conn, principal, subject)
+        else:
+            case_view(ctx, conn, principal, subject)
+    except NotFound:
+        return False
+    return True
+
+
+def verify(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, document: dict[str, Any]
+) -> dict[str, Any]:
+    """Check a disclosed document against the ledger: every check named with its outcome.
+
+    A platform verifies only documents of its own cases and returns: the checks read the
+    ledger's state of the case or return the anchor names, which another platform's key may
+    not learn (its answer is the one an unknown subject gets)."""
     try:
         doc = DisclosedDocument.from_json(document)
     except (CommitmentError, KeyError, TypeError, ValueError) as exc:
         raise InvalidRecord(f"not a disclosed document: {exc}") from exc
+    if principal.role == "platform" and not _subject_visible(ctx, conn, principal, doc.anchor):
+        raise NotFound(NO_SUBJECT)
     result: dict[str, Any] = ctx.ledger.verifier().verify(doc).to_json()
     return result

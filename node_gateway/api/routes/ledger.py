@@ -32,6 +32,8 @@ def post_rpc(request: Request, ctx: CtxDep, who: Member, payload: Annotated[Any,
     writes. Calls go only to the consortium's contracts, with capped gas; a batch holds at most
     `rpc_max_batch` requests and spends a rate-limit token per contract call or log query in
     it. JSON-RPC errors are answered in the JSON-RPC way (HTTP 200 with `error`); a key over
-    its rate limit gets 429 `rate_limited`."""
+    its rate limit gets 429 `rate_limited`. A platform key gets the chain's coordinates only
+    (chain id, head, client version, code): any other method answers -32004 with
+    `data.code` `rpc_not_for_role`; it reads its own cases through the /v1 views."""
     limiter: RateLimiter | None = request.app.state.rate_limiter
-    return audit.ledger_rpc(ctx, payload, limiter, who.key_id)
+    return audit.ledger_rpc(ctx, payload, limiter, who.key_id, who.role)

@@ -99,9 +99,7 @@ def lookup_case(
     try:
         views.case_view(ctx, db, who, case_id)  # raises NotFound if absent or not visible
     except NotFound:
-        raise NotFound(
-            f"no inventory list {invt_no} visible to this key in area {ctx.code}"
-        ) from None
+        raise NotFound(tax_records.NO_INVENTORY_LIST) from None
     return {"caseId": case_id}
 
 
@@ -112,7 +110,7 @@ def case_header(
     """What a return enterprise needs to sign and submit a return application."""
     header = tax_records.header_of(ctx, db, case_id)
     if who.role == "platform" and header["platform"] != who.member_id:
-        raise NotFound(f"no tax record for case {case_id} in area {ctx.code}")
+        raise NotFound(tax_records.NO_TAX_RECORD)  # as for a case this area does not hold
     return header
 
 
