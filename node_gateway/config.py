@@ -77,6 +77,54 @@ class GatewaySettings(BaseSettings):
         default=32, ge=1, le=1000, description="ledger writes in flight at once (one account)"
     )
     recognition: Literal["automatic", "officer"] = "automatic"
+    # The followers that ask other gateways per return (services/follow.py): the origin's
+    # automatic recognition and the centre's expected goods; the three recognition_* settings
+    # govern both. A return that fails is retried on its own, after base * 2^(attempt-1) s
+    # capped at `recognition_retry_cap_s`; with the defaults the 8th and last attempt comes
+    # ~1 h after the first (30+60+...+1920 s): long enough to ride out a peer's restart or a
+    # deployment, short enough for an officer to see the dispute the same day.
+    recognition_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="attempts per return before the origin disputes it (reason: what failed) "
+        "and the centre records an expectations problem",
+    )
+    recognition_retry_base_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        allow_inf_nan=False,
+        description="seconds before a failed return's first retry (doubling after each)",
+    )
+    recognition_retry_cap_s: float = Field(
+        default=3_600.0,
+        gt=0,
+        le=7 * 86_400,
+        allow_inf_nan=False,
+        description="the longest wait between two attempts of one return",
+    )
+    # The peer API, per requester and subject (services/disclosure.py). Automatic recognition
+    # asks twice per attempt, an auditor tracing a return five times (one per document type);
+    # 60/min with bursts of 20 leaves both untouched and stops a member from turning requests
+    # into seals and ledger writes at will.
+    peer_rate_per_minute: float = Field(
+        default=60.0,
+        ge=0,
+        le=600_000,
+        allow_inf_nan=False,
+        description="peer requests a minute one requester earns per subject; 0 turns it off",
+    )
+    peer_rate_burst: int = Field(
+        default=20, ge=1, le=10_000, description="peer requests per requester and subject at once"
+    )
+    peer_repeat_window_s: int = Field(
+        default=300,
+        ge=0,
+        le=86_400,
+        description="an identical peer request within this many seconds of a logged disclosure "
+        "gets that disclosure again (no new log entry or ledger write); 0: every answer is logged",
+    )
     policy_file: Path | None = Field(
         default=None, description="disclosure policy TOML (default: the shipped DESIGN §4 table)"
     )

@@ -101,7 +101,7 @@ class Gateway:
         try:
             return 200, answer(self.context, self.connections.get(), body)
         except DomainError as exc:
-            return exc.status, {"code": exc.code, "detail": exc.detail}
+            return exc.status, {"code": exc.code, "detail": exc.detail, **exc.extra}
 
     def publish_profile(self, gateway_url: str) -> None:
         """Register this area's encryption key and gateway URL on the Consortium if they

@@ -28,7 +28,7 @@ from node_gateway.peer.errors import BadPeerRequest, NotInvolved, PolicyDenied
 from node_gateway.schemas import Body, CaseHeaderIn, TermsIn
 from node_gateway.services.binding import is_binding_path
 from node_gateway.services.context import AreaContext
-from node_gateway.services.disclosure import deliver
+from node_gateway.services.disclosure import admit, deliver
 from node_gateway.services.errors import NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, records
@@ -106,6 +106,7 @@ def answer(ctx: AreaContext, conn: sqlite3.Connection, body: Any) -> dict[str, A
     app = _application(body)
     signed = {"request": body["request"], "signature": body["signature"]}
     request, kind, _code = verify_request(ctx, conn, signed)
+    admit(ctx, request)
     if kind != MemberKind.CUSTOMS:
         raise NotInvolved("only a customs area relays applications")
     if request.doc_type != DocType.TAX_ASSESSMENT.value:

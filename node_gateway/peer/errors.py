@@ -67,3 +67,16 @@ class PeerUnavailable(DomainError):
     status = 502
     code = "peer_unavailable"
     title = "Peer unavailable"
+
+
+class PeerRateLimited(DomainError):
+    """429: the requester has asked about this subject too often for now; the `Retry-After`
+    header and `retryAfter` say how many whole seconds to wait."""
+
+    status = 429
+    code = "peer_rate_limited"
+    title = "Too many peer requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retryAfter=retry_after)
+        self.headers["Retry-After"] = str(retry_after)

@@ -14,6 +14,7 @@ from clients.ledger_bindings import member_id
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.area import AreaLedger
 from node_gateway.peer.policy import DisclosurePolicy, load_policy
+from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.store.files import create_private
 from node_gateway.store.vault import Keyring
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # the peer client itself needs an AreaContext
     from node_gateway.peer.client import PeerClient
 
 ID_SECRET_FILE = "id-secret.bin"
+PEER_BUCKETS = 10_000  # requester/subject pairs kept before idle (full) buckets are dropped
 ENCRYPTION_KEY_FILE = "hpke.key"
 
 
@@ -37,6 +39,8 @@ class AreaContext:
     wake: threading.Event = field(default_factory=threading.Event)
     # How this area asks other gateways (None when it runs without a peer transport).
     peer: PeerClient | None = None
+    # Peer requests per requester and subject (services/disclosure.py; None: unbounded).
+    peer_limiter: RateLimiter | None = None
 
     @property
     def label(self) -> str:
@@ -105,4 +109,14 @@ def make_context(settings: GatewaySettings, ledger: AreaLedger) -> AreaContext:
         ledger=ledger,
         policy=load_policy(settings.policy_file),
         encryption=load_encryption_keys(keys_dir),
+        peer_limiter=peer_limiter(settings),
+    )
+
+
+def peer_limiter(settings: GatewaySettings) -> RateLimiter | None:
+    """The bound on peer requests per requester and subject the settings ask for."""
+    if settings.peer_rate_per_minute == 0:
+        return None
+    return RateLimiter(
+        settings.peer_rate_per_minute / 60, settings.peer_rate_burst, max_keys=PEER_BUCKETS
     )

@@ -4,14 +4,22 @@ An authenticated request (node_gateway.peer.auth) is answered only if the reques
 role on the subject — the origin or the return centre of the return, the platform of the case,
 an auditor — and only with the fields the disclosure policy gives that role, as disclosed
 documents anyone can verify against the ledger, sealed to the requester's registered key.
-Every answer is logged in `disclosure_log` and its digest anchored through ReturnLedger's
+Every disclosure is logged in `disclosure_log` and its digest anchored through ReturnLedger's
 disclosure log (via the outbox), so auditors can see who saw what.
+
+Answers are bounded per requester and subject: a token bucket (`peer_rate_per_minute`,
+`peer_rate_burst`; 429 `peer_rate_limited` with Retry-After beyond it), and an identical
+request (same requester, subject, document type and disclosed content) within
+`peer_repeat_window_s` of a logged disclosure gets that same disclosure again, re-sealed to the
+requester, with no new log entry and no new ledger transaction (`peer_answers` records each
+delivery). Disclosures are not batched: each new one is its own `logDisclosure` transaction.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import sqlite3
+import time
 from typing import Any
 
 from clients.commitments.document import commit
@@ -21,11 +29,11 @@ from clients.peer import DisclosureRequest, answer_plaintext, disclosure_digest
 from clients.records import DocType
 from clients.verify import return_anchor
 from node_gateway.peer.auth import verify_request
-from node_gateway.peer.errors import NotInvolved, PolicyDenied
+from node_gateway.peer.errors import NotInvolved, PeerRateLimited, PolicyDenied
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
-from node_gateway.store import Vault, index, outbox, records, transaction, utc_now
+from node_gateway.store import Vault, disclosures, index, outbox, records, transaction
 
 RETURN_DOCS = frozenset(
     {
@@ -126,9 +134,26 @@ def _disclosed(
     return c.disclose(ctx.policy.selector(role, c.doc_type)).with_anchor(anchor).to_json()
 
 
+def admit(ctx: AreaContext, request: DisclosureRequest) -> None:
+    """Spend one of the requester's peer requests on this subject, or refuse with 429
+    (`peer_rate_per_minute`, `peer_rate_burst`)."""
+    limiter = ctx.peer_limiter
+    if limiter is None:
+        return
+    wait = limiter.wait(f"{request.requester}/{request.subject}")
+    if wait > 0:
+        raise PeerRateLimited(
+            f"a requester may ask {limiter.per_second * 60:g} times a minute about one subject "
+            f"(bursts of {limiter.burst}); retry in {math.ceil(wait)} s",
+            max(1, math.ceil(wait)),
+        )
+
+
 def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
-    """Authenticate, authorise, disclose, seal, log: the whole answer to one peer request."""
+    """Authenticate, bound, authorise, disclose, seal, log: the whole answer to one peer
+    request."""
     request, kind, code = verify_request(ctx, conn, body)
+    admit(ctx, request)
     vault = Vault(conn, ctx.keyring)
     documents: list[dict[str, Any]] = []
     if request.doc_type in RETURN_DOCS:
@@ -175,18 +200,28 @@ def deliver(
     except EnvelopeError as exc:
         raise NotInvolved(f"the requester registered no usable encryption key: {exc}") from exc
     fields = sorted({f["path"] for doc in documents for f in doc.get("revealed", [])})
+    now = int(time.time())
+    window = ctx.settings.peer_repeat_window_s
+    who, subject, doc_type = request.requester, request.subject, request.doc_type
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO disclosure_log (case_id, requester, digest, fields, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (case_id, request.requester, digest, json.dumps(fields), utc_now()),
+        logged = (
+            disclosures.logged_within(conn, who, subject, doc_type, digest, now - window)
+            if window > 0
+            else None
         )
-        outbox.enqueue(
-            conn,
-            "disclose",
-            {"caseId": case_id, "requester": request.requester, "digest": digest},
-            subject=None,
-            requested_by=request.requester,
+        if logged is None:
+            disclosure_id = disclosures.log(conn, case_id, who, digest, fields)
+            outbox.enqueue(
+                conn,
+                "disclose",
+                {"caseId": case_id, "requester": who, "digest": digest},
+                subject=None,
+                requested_by=who,
+            )
+        else:  # the same answer again: already logged, on the ledger or on its way there
+            disclosure_id = logged
+        disclosures.answered(
+            conn, disclosure_id, who, subject, doc_type, digest, logged is not None, now
         )
     ctx.wake.set()
     return {"request": request.to_json(), "digest": digest, "envelope": envelope}

@@ -5,6 +5,10 @@ peer API (the policy gives a return centre goods and public fields only: no buye
 prices), check the disclosure is the very declaration anchored for the case (its digest is the
 CaseOpened record digest), check the application against it (every line declared, no more
 pieces than declared), and keep the result for the officers' inspection view.
+
+Each return is worked on its own (services/follow.py): an origin that cannot be reached or
+refuses is retried with backoff for that return alone, and after the last attempt the return's
+expectations record the problem instead of goods.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from typing import Any
 
 from clients.records import DocType
 from node_gateway.peer.client import PeerClient
-from node_gateway.peer.errors import PeerUnavailable
+from node_gateway.services import follow
 from node_gateway.services.context import AreaContext
 from node_gateway.store import Vault, expected, index, records
 
 log = logging.getLogger(__name__)
 
 FOLLOWER = "expectations"
+NO_DIGEST = "0x" + "00" * 32  # expectations given up: no declaration was disclosed
 GOODS_FIELDS = ("gnum", "itemRecordNo", "gcode", "gname", "qty", "unit")
 
 
@@ -79,36 +84,63 @@ def expect(
         case_id,
         lines,
         problems,
-        "0x" + declaration.digest.hex() if declaration is not None else "0x" + "00" * 32,
+        "0x" + declaration.digest.hex() if declaration is not None else NO_DIGEST,
     )
     return problems
 
 
-def run_once(ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient | None) -> int:
-    """Prepare the expectations of returns newly applied at this centre."""
+def _pending(ctx: AreaContext, conn: sqlite3.Connection, return_id: str) -> bool:
+    """Whether a return applied at this centre still has no expectations."""
+    state = index.return_state(conn, return_id)
+    if state is None or f"{state['centreCode']:04d}" != ctx.code:
+        return False
+    return expected.get(conn, return_id) is None
+
+
+def _attempt(
+    ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient, return_id: str
+) -> list[str]:
+    state = index.return_state(conn, return_id)
+    if state is None:
+        raise LookupError(f"return {return_id} is not in this area's index")
+    return expect(ctx, conn, peer, return_id, state)
+
+
+def _give_up(
+    ctx: AreaContext, conn: sqlite3.Connection, return_id: str, attempts: int, error: str
+) -> None:
+    """After the last attempt: no goods to expect, and a problem saying why, for the officers
+    who inspect the return (its view's `expected`)."""
+    state = index.return_state(conn, return_id)
+    if state is None:
+        raise LookupError(f"return {return_id} is not in this area's index")
+    problem = (
+        f"the origin's declaration could not be fetched after {attempts} attempts; "
+        f"last error: {error}"
+    )
+    expected.put(conn, return_id, state["caseId"], [], [problem], NO_DIGEST)
+
+
+def run_once(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    peer: PeerClient | None,
+    now: float | None = None,
+) -> int:
+    """Prepare the expectations of returns newly applied at this centre, and retry those whose
+    earlier attempts failed and are due (`now`: Unix seconds, default the clock); returns the
+    returns finished. One return whose origin cannot be asked never holds back another."""
     if peer is None:
         return 0
     after, upto = index.checkpoint(conn, FOLLOWER), index.checkpoint(conn)
-    if upto <= after:
-        return 0
-    rows = conn.execute(
-        "SELECT block_number, return_id FROM ledger_index WHERE event = 'ReturnApplied'"
-        " AND block_number > ? AND block_number <= ? ORDER BY block_number, log_index",
-        (after, upto),
-    ).fetchall()
-    done, reached = 0, upto
-    for row in rows:
-        state = index.return_state(conn, row["return_id"])
-        if state is None or f"{state['centreCode']:04d}" != ctx.code:
-            continue
-        if expected.get(conn, row["return_id"]) is not None:
-            continue
-        try:
-            expect(ctx, conn, peer, row["return_id"], state)
-            done += 1
-        except PeerUnavailable as exc:
-            log.warning("return %s: cannot reach its origin yet: %s", row["return_id"], exc)
-            reached = int(row["block_number"]) - 1
-            break
-    index.set_checkpoint(conn, FOLLOWER, reached)
+    new = [e["returnId"] for e in index.events_after(conn, "ReturnApplied", after, upto)]
+    follower = follow.Follower(
+        FOLLOWER,
+        pending=lambda rid: _pending(ctx, conn, rid),
+        attempt=lambda rid: _attempt(ctx, conn, peer, rid),
+        give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
+    )
+    done = follow.run(conn, follower, new, follow.Backoff.from_settings(ctx.settings), now)
+    if upto > after:
+        index.set_checkpoint(conn, FOLLOWER, upto)
     return done

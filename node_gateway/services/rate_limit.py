@@ -33,7 +33,11 @@ class RateLimiter:
     `clock` (seconds, monotonic) is injectable so tests move time without sleeping."""
 
     def __init__(
-        self, per_second: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        per_second: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int | None = None,
     ) -> None:
         if not (math.isfinite(per_second) and per_second > 0):
             raise ValueError("per_second must be a positive number")
@@ -45,6 +49,9 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._buckets: dict[str, _Bucket] = {}
         self._refused: Counter[str] = Counter()
+        # Beyond this many buckets, those full by now are dropped (a full bucket is the same
+        # as none): for keys that are not a fixed set, e.g. a peer requester per subject.
+        self.max_keys = max_keys
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings) -> RateLimiter | None:
@@ -60,6 +67,9 @@ class RateLimiter:
         with self._lock:
             now = self._clock()
             bucket = self._buckets.get(key_id)
+            if bucket is None and self.max_keys is not None:
+                if len(self._buckets) >= self.max_keys:
+                    self._drop_full(now)
             if bucket is None:
                 bucket = self._buckets[key_id] = _Bucket(float(self.burst), now)
             earned = max(0.0, now - bucket.updated) * self.per_second
@@ -88,6 +98,16 @@ class RateLimiter:
             else:
                 detail += f"; retry in {retry_after} s"
             raise RateLimited(detail, retry_after)
+
+    def _drop_full(self, now: float) -> None:
+        """Forget the buckets that have earned back a whole burst by `now` (lock held)."""
+        refill = self.burst / self.per_second
+        for key, bucket in list(self._buckets.items()):
+            if bucket.tokens + (now - bucket.updated) * self.per_second >= self.burst or (
+                now - bucket.updated >= refill
+            ):
+                del self._buckets[key]
+                self._refused.pop(key, None)
 
     def refused(self) -> dict[str, int]:
         """Requests refused so far per key id, since this process started."""

@@ -16,11 +16,15 @@ and the settlement of the accepted lines — not levied, or refunded where the c
 payment is on the ledger — go into the outbox. Anything off: a dispute whose reason (committed,
 kept off the ledger) says what, for the officers' queue (`GET /v1/returns?state=disputed`).
 A setting per area (`recognition = "automatic" | "officer"`) chooses.
+
+Each inspected return is worked on its own (services/follow.py): a return whose documents the
+centre cannot give — unreachable, refusing, a 404 for an application it never held — retries
+with backoff without holding back any other, and after `recognition_max_attempts` becomes a
+dispute whose reason names the last error.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from datetime import UTC, datetime
@@ -37,8 +41,7 @@ from clients.records import (
 )
 from clients.signing import mask_and_pieces, mask_lines
 from node_gateway.peer.client import PeerClient
-from node_gateway.peer.errors import PeerUnavailable
-from node_gateway.services import binding, returns
+from node_gateway.services import binding, follow, returns
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import NotAnchored, RefundExceedsPayment
@@ -165,6 +168,19 @@ def decide(
 ) -> str:
     """Check one inspected return and queue recognition + settlement, or a dispute."""
     problems = check_return(ctx, conn, peer, return_id, state, inspected)
+    return queue_decision(ctx, conn, return_id, state, inspected, problems)
+
+
+def queue_decision(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    return_id: str,
+    state: dict[str, Any],
+    inspected: dict[str, Any],
+    problems: list[str],
+) -> str:
+    """Queue the automatic decision: recognition and settlement when `problems` is empty,
+    else a dispute whose reason lists them. Returns the step queued."""
     when = datetime.fromtimestamp(ctx.ledger.now(), UTC)
     engine = Principal(ctx.label, "system", ENGINE)
     decision = RecognitionDecision(
@@ -228,34 +244,60 @@ def _settle(
     )
 
 
-def run_once(ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient | None) -> int:
-    """Decide every newly inspected return of this origin; returns decisions queued."""
+def _pending(ctx: AreaContext, conn: sqlite3.Connection, return_id: str) -> bool:
+    """Whether an inspected return of this origin still waits for the automatic decision."""
+    state = index.return_state(conn, return_id)
+    if state is None or f"{state['originCode']:04d}" != ctx.code:
+        return False
+    # Decided already (by an officer or an earlier pass), or its decision is on its way.
+    return state["state"] == "inspected" and not outbox.open_for_subject(conn, return_id)
+
+
+def _attempt(ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient, return_id: str) -> str:
+    """Fetch, check and decide one inspected return (raises when it cannot be decided now)."""
+    state = index.return_state(conn, return_id)
+    inspected = _event(conn, return_id, "InspectionRecorded")
+    if state is None or inspected is None:
+        raise LookupError(f"return {return_id} is not inspected in this area's index")
+    return decide(ctx, conn, peer, return_id, state, inspected)
+
+
+def _give_up(
+    ctx: AreaContext, conn: sqlite3.Connection, return_id: str, attempts: int, error: str
+) -> None:
+    """After the last attempt: a dispute for an officer, the reason saying what failed."""
+    state = index.return_state(conn, return_id)
+    inspected = _event(conn, return_id, "InspectionRecorded")
+    if state is None or inspected is None:
+        raise LookupError(f"return {return_id} is not inspected in this area's index")
+    problem = (
+        f"automatic recognition gave up after {attempts} attempts to fetch and check the "
+        f"return centre's documents; last error: {error}"
+    )
+    queue_decision(ctx, conn, return_id, state, inspected, [problem])
+
+
+def run_once(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    peer: PeerClient | None,
+    now: float | None = None,
+) -> int:
+    """Decide every newly inspected return of this origin, and retry those whose earlier
+    attempts failed and are due (`now`: Unix seconds, default the clock); returns the returns
+    decided or given up. One return that cannot be fetched never holds back another
+    (services/follow.py)."""
     if ctx.settings.recognition != "automatic" or peer is None:
         return 0
-    after = index.checkpoint(conn, FOLLOWER)
-    upto = index.checkpoint(conn)
-    if upto <= after:
-        return 0
-    rows = conn.execute(
-        "SELECT block_number, return_id, args FROM ledger_index WHERE event = 'InspectionRecorded'"
-        " AND block_number > ? AND block_number <= ? ORDER BY block_number, log_index",
-        (after, upto),
-    ).fetchall()
-    decided = 0
-    done_block = upto
-    for row in rows:
-        return_id = row["return_id"]
-        state = index.return_state(conn, return_id)
-        if state is None or f"{state['originCode']:04d}" != ctx.code:
-            continue
-        if state["state"] != "inspected" or outbox.open_for_subject(conn, return_id):
-            continue  # already decided (by an officer or an earlier pass)
-        try:
-            decide(ctx, conn, peer, return_id, state, json.loads(row["args"]))
-            decided += 1
-        except PeerUnavailable as exc:
-            log.warning("return %s: cannot reach the return centre yet: %s", return_id, exc)
-            done_block = int(row["block_number"]) - 1  # retry from this block
-            break
-    index.set_checkpoint(conn, FOLLOWER, done_block)
-    return decided
+    after, upto = index.checkpoint(conn, FOLLOWER), index.checkpoint(conn)
+    new = [e["returnId"] for e in index.events_after(conn, "InspectionRecorded", after, upto)]
+    follower = follow.Follower(
+        FOLLOWER,
+        pending=lambda rid: _pending(ctx, conn, rid),
+        attempt=lambda rid: _attempt(ctx, conn, peer, rid),
+        give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
+    )
+    done = follow.run(conn, follower, new, follow.Backoff.from_settings(ctx.settings), now)
+    if upto > after:
+        index.set_checkpoint(conn, FOLLOWER, upto)
+    return done

@@ -19,7 +19,7 @@ from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import InvalidRecord, NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
-from node_gateway.store import Vault, expected, index, outbox, records
+from node_gateway.store import Vault, expected, index, outbox, records, retries
 
 HOLDER_ROLES = frozenset({"officer", "system", "admin"})
 # What "absent" and "not visible to this key" both answer, word for word: no id (not even the
@@ -102,6 +102,8 @@ def return_view(
     if principal.role in HOLDER_ROLES:
         # At the return centre: the declared goods to expect at inspection (from the origin).
         view["expected"] = expected.get(conn, return_id)
+        # Automatic work on this return that failed and is retried (or was given up).
+        view["retries"] = retries.of_return(conn, return_id)
     return view
 
 

@@ -41,6 +41,22 @@ def set_checkpoint(conn: sqlite3.Connection, name: str, block: int) -> None:
         )
 
 
+def events_after(
+    conn: sqlite3.Connection, event: str, after: int, upto: int
+) -> list[dict[str, Any]]:
+    """Indexed `event`s in blocks after..upto (inclusive), in ledger order:
+    [{block, returnId, args}]."""
+    rows = conn.execute(
+        "SELECT block_number, return_id, args FROM ledger_index WHERE event = ?"
+        " AND block_number > ? AND block_number <= ? ORDER BY block_number, log_index",
+        (event, after, upto),
+    ).fetchall()
+    return [
+        {"block": int(r["block_number"]), "returnId": r["return_id"], "args": json.loads(r["args"])}
+        for r in rows
+    ]
+
+
 def apply_events(
     conn: sqlite3.Connection, events: list[dict[str, Any]], to_block: int, area_code: int
 ) -> None:

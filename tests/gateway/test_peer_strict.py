@@ -83,11 +83,12 @@ class Asker:
         return r
 
     def logged(self) -> int:
-        """Answers the centre logged to Ningbo about this return's case."""
+        """Answers the centre gave Ningbo about this return (an identical request within the
+        repeat window is answered with the disclosure logged first, so count answers)."""
         conn = self.gw.consortium.centre.connections.get()
         row = conn.execute(
-            "SELECT count(*) FROM disclosure_log WHERE requester = ? AND case_id = ?",
-            (self.gw.member_hex(NINGBO), self.case_id),
+            "SELECT count(*) FROM peer_answers WHERE requester = ? AND subject = ?",
+            (self.gw.member_hex(NINGBO), self.return_id),
         ).fetchone()
         return int(row[0])
 

@@ -45,6 +45,8 @@ TABLES = {
     "peer_nonces",
     "expected_goods",
     "case_declarations",
+    "follow_retries",
+    "peer_answers",
 }
 HASH = "0x" + "ab" * 32
 OTHER_HASH = "0x" + "cd" * 32
