@@ -566,7 +566,12 @@ def test_apply_relayed_by_platform_account_reverts(world: World) -> None:
     # The platform cannot bypass the gateways: only a customs account relays.
     a = apply_one(world, line_mask([1]))
     spare = world.spare[0]
-    world.send(world.c.consortium.functions.addPlatformAccount(PLATFORM_A, spare), world.nb)
+    # the platform itself adds a funded account of its own (its signature, spare's possession)
+    deadline, auth = world.authorise_addition(PLATFORM_A, spare, world.platform_a_key.address)
+    add = world.c.consortium.functions.addAccountBySig(
+        PLATFORM_A, spare, deadline, auth, world.possession(PLATFORM_A, spare)
+    )
+    world.send(add, world.nb)
     second = world.terms(a.case.header.case_id, line_mask([2]))
     with expect_revert("WrongMemberKind", {"memberId": PLATFORM_A, "actual": 2}):
         world.apply_for_return(second, world.platform_a_key, sender=spare)

@@ -53,7 +53,12 @@ ANSWERS: Counter[str] = Counter()  # generated requests sent, by status class, f
 # one authenticates a peer by a signature over the exact request (tests/gateway/test_peer.py);
 # generated requests cannot carry one, so here it only shows that every unsigned body, however
 # malformed, is refused with a problem and never reaches the handler.
-KEYLESS = {("GET", "/health"), ("GET", "/ready"), ("POST", "/peer/v1/disclosures")}
+KEYLESS = {
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("POST", "/peer/v1/disclosures"),
+    ("POST", "/peer/v1/declarations"),
+}
 OPERATIONS = sorted(set(MATRIX) | KEYLESS)
 
 
