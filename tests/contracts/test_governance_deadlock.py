@@ -90,7 +90,7 @@ def deploy_areas(world: World, n: int) -> Areas:
         {"from": world.deployer, "gas": 8_000_000}
     )
     receipt = world.w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.01)
-    consortium = contract_at(world.w3, "Consortium", receipt["contractAddress"])
+    consortium = contract_at(world.w3, "Consortium", str(receipt["contractAddress"]))
     areas = Areas(world, consortium, ids, accounts)
     assert call(areas.fns.threshold()) == n
     return areas
