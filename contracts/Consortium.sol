@@ -17,6 +17,15 @@ import {IConsortiumKeyErrors} from "./interfaces/IConsortiumKeyErrors.sol";
 /// authorisation signed by one (a gateway may relay it); a new account proves possession of its
 /// key by signing too. A member that lost every key is re-keyed only by vote. Node-level
 /// allowlists are the network's job, not this contract's.
+///
+/// Governance cannot deadlock on one area: the customs area a proposal decides about (the
+/// member of a suspension or of a re-keying, i.e. an account addition or removal) is not in the
+/// electorate of that proposal. It may neither propose nor approve it, and the proposal needs
+/// `min(threshold, active customs areas other than it)` approvals, never fewer than
+/// `min(threshold, 2)`: an area that lost its key or turned hostile is re-keyed or suspended by
+/// the others even under unanimity, and never by a single other area unless the threshold is 1.
+/// A suspension that leaves fewer active areas than the threshold lowers the threshold to their
+/// number (unanimity stays unanimity).
 contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, IConsortiumEvents, EIP712 {
     /// @notice Days (in seconds) after release within which a return may be applied for.
     bytes32 public constant APPLY_WINDOW = keccak256("APPLY_WINDOW");
@@ -147,7 +156,9 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         return _afterPropose(proposer);
     }
 
-    /// @notice Proposes suspending a member; a suspended member cannot act or sign.
+    /// @notice Proposes suspending a member; a suspended member cannot act or sign. A customs
+    /// area cannot propose or approve its own suspension, and one needs at least two other
+    /// active areas (one when the threshold is 1) to suspend it (`ElectorateTooSmall`).
     function proposeSuspension(bytes32 memberId) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _checkVoteSuspension(memberId);
@@ -164,7 +175,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice Proposes adding a signing account to a member: how a member that lost every key
-    /// is re-keyed (a member holding a key adds accounts itself, see `addAccount`).
+    /// is re-keyed (a member holding a key adds accounts itself, see `addAccount`). A customs
+    /// area is re-keyed by the other areas alone, as its suspension is.
     /// @param possession the new account's EIP-712 `AccountPossession` signature for `memberId`
     function proposeAccountAddition(bytes32 memberId, address account, bytes calldata possession)
         external
@@ -178,7 +190,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         return _afterPropose(proposer);
     }
 
-    /// @notice Proposes removing a signing account from a member (key rotation, step two).
+    /// @notice Proposes removing a signing account from a member (key rotation, step two); for a
+    /// customs area decided by the other areas alone, as its suspension is.
     function proposeAccountRemoval(bytes32 memberId, address account) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _checkRemovableAccount(memberId, account);
@@ -206,7 +219,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice Approves a proposal; the approval that brings the approvals of currently active
-    /// customs areas to the threshold executes it.
+    /// customs areas to `approvalsNeeded` executes it. The customs area a suspension or
+    /// re-keying is about cannot approve it (`SubjectCannotApprove`).
     /// @dev Execution re-checks the proposal against the current state and reverts (leaving the
     /// proposal open) when it no longer applies.
     function vote(uint256 proposalId) external {
@@ -214,13 +228,14 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         _vote(proposalId, voter);
     }
 
-    /// @notice Executes a proposal whose approvals reach the threshold without a further vote,
+    /// @notice Executes a proposal whose approvals reach `approvalsNeeded` without a further vote,
     /// e.g. after the threshold was lowered. Any active customs area may call it.
     function execute(uint256 proposalId) external {
         _requireActive(msg.sender, MemberKind.Customs);
         Proposal storage p = _openProposal(proposalId);
         uint256 approvals = approvalsOf(proposalId);
-        if (approvals < _threshold) revert NotEnoughApprovals(proposalId, approvals, _threshold);
+        uint256 needed = _approvalsNeeded(p);
+        if (approvals < needed) revert NotEnoughApprovals(proposalId, approvals, needed);
         _executeProposal(proposalId, p);
     }
 
@@ -417,6 +432,22 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         }
     }
 
+    /// @notice Approvals of active customs areas a proposal needs now: the threshold, or the
+    /// number of active areas besides its subject (see `subjectOf`) when that is smaller.
+    function approvalsNeeded(uint256 proposalId) external view returns (uint256) {
+        if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
+        return _approvalsNeeded(_proposals[proposalId]);
+    }
+
+    /// @notice The customs area a proposal decides about and that is therefore not in its
+    /// electorate: the member of a suspension, account addition or account removal when it is
+    /// a customs area; zero for every other proposal.
+    function subjectOf(uint256 proposalId) external view returns (bytes32) {
+        if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
+        Proposal storage p = _proposals[proposalId];
+        return _subject(p.kind, p.memberId);
+    }
+
     /// @notice Whether a customs area has approved a proposal.
     function hasVoted(uint256 proposalId, bytes32 voter) external view returns (bool) {
         return _voted[proposalId][voter];
@@ -433,6 +464,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         p.proposer = proposer;
         p.memberId = memberId;
         p.expiresAt = uint64(block.timestamp + _parameters[PROPOSAL_TTL]);
+        _checkElectorate(_subject(kind, memberId));
         emit ProposalCreated(_proposals.length - 1, kind, proposer, memberId);
     }
 
@@ -450,12 +482,41 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     function _vote(uint256 proposalId, bytes32 voter) private {
         Proposal storage p = _openProposal(proposalId);
+        if (voter == _subject(p.kind, p.memberId)) revert SubjectCannotApprove(proposalId, voter);
         if (_voted[proposalId][voter]) revert AlreadyVoted(proposalId, voter);
         _voted[proposalId][voter] = true;
         _voters[proposalId].push(voter);
         uint256 approvals = approvalsOf(proposalId);
         emit ProposalApproved(proposalId, voter, approvals);
-        if (approvals >= _threshold) _executeProposal(proposalId, p);
+        if (approvals >= _approvalsNeeded(p)) _executeProposal(proposalId, p);
+    }
+
+    /// @dev The customs area a proposal of `kind` about `memberId` decides about (zero if none).
+    function _subject(ProposalKind kind, bytes32 memberId) private view returns (bytes32) {
+        if (kind != ProposalKind.Suspend && kind != ProposalKind.AddAccount && kind != ProposalKind.RemoveAccount) {
+            return bytes32(0);
+        }
+        return _members[memberId].kind == MemberKind.Customs ? memberId : bytes32(0);
+    }
+
+    /// @dev Active customs areas that may decide about `subject` (all of them when it is zero).
+    function _electorate(bytes32 subject) private view returns (uint256) {
+        if (subject != bytes32(0) && _members[subject].status == MemberStatus.Active) return _activeCustoms - 1;
+        return _activeCustoms;
+    }
+
+    function _approvalsNeeded(Proposal storage p) private view returns (uint256) {
+        uint256 electorate = _electorate(_subject(p.kind, p.memberId));
+        return _threshold < electorate ? _threshold : electorate;
+    }
+
+    /// @dev A subject is decided about by at least two other areas (one when the threshold is 1):
+    /// never by a single area acting alone, never by nobody.
+    function _checkElectorate(bytes32 subject) private view {
+        if (subject == bytes32(0)) return;
+        uint256 electorate = _electorate(subject);
+        uint256 needed = _threshold < 2 ? _threshold : 2;
+        if (electorate < needed) revert ElectorateTooSmall(subject, electorate, needed);
     }
 
     function _executeProposal(uint256 proposalId, Proposal storage p) private {
@@ -473,14 +534,17 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
             _checkVoteSuspension(p.memberId);
             if (_members[p.memberId].status == MemberStatus.Active) _setStatus(p.memberId, MemberStatus.Suspended);
             _members[p.memberId].suspendedByVote = true;
+            if (_threshold > _activeCustoms) _setThreshold(_activeCustoms);
         } else if (kind == ProposalKind.Reinstate) {
             _checkStatusChange(p.memberId, MemberStatus.Active);
             _setStatus(p.memberId, MemberStatus.Active);
             _members[p.memberId].suspendedByVote = false;
         } else if (kind == ProposalKind.AddAccount) {
+            _checkElectorate(_subject(kind, p.memberId));
             _checkFreeAccount(p.account);
             _addAccount(p.memberId, p.account);
         } else if (kind == ProposalKind.RemoveAccount) {
+            _checkElectorate(_subject(kind, p.memberId));
             _checkRemovableAccount(p.memberId, p.account);
             _removeAccount(p.memberId, p.account);
         } else if (kind == ProposalKind.SetParameter) {
@@ -620,9 +684,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     function _checkStatusChange(bytes32 memberId, MemberStatus status) private view {
         Member storage m = _requireKnown(memberId);
         if (m.status == status) revert StatusUnchanged(memberId, status);
-        if (m.kind == MemberKind.Customs && status == MemberStatus.Suspended) {
-            _checkThreshold(_threshold, _activeCustoms - 1);
-        }
+        if (m.kind == MemberKind.Customs && status == MemberStatus.Suspended) _checkElectorate(memberId);
     }
 
     /// @dev A vote may also suspend a platform its sponsor suspended already: the vote's lock

@@ -50,7 +50,15 @@ interface IConsortiumErrors {
     error ProposalExpired(uint256 proposalId, uint64 expiredAt);
     /// @notice This customs area has voted on the proposal already.
     error AlreadyVoted(uint256 proposalId, bytes32 voter);
-    /// @notice Fewer active customs areas approve the proposal than the threshold needs.
+    /// @notice A customs area cannot propose or approve its own suspension or re-keying: it is
+    /// not in the electorate of a proposal about itself.
+    error SubjectCannotApprove(uint256 proposalId, bytes32 memberId);
+    /// @notice Too few active customs areas besides `subject` to decide about it: a suspension or
+    /// re-keying of a customs area needs at least two others (one when the threshold is 1).
+    /// @param electorate the active customs areas other than `subject`
+    /// @param needed the fewest that may decide
+    error ElectorateTooSmall(bytes32 subject, uint256 electorate, uint256 needed);
+    /// @notice Fewer active customs areas approve the proposal than it needs (`approvalsNeeded`).
     error NotEnoughApprovals(uint256 proposalId, uint256 approvals, uint256 threshold);
     /// @notice The consortium suspended this platform by vote; only a vote reinstates it.
     error SuspendedByConsortium(bytes32 memberId);

@@ -22,6 +22,7 @@ from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import LedgerUnavailable
 from node_gateway.services.idempotency import request_hash, run
 from node_gateway.services.rate_limit import RateLimiter
+from node_gateway.services.suspension import require_key_member_active
 
 
 class Unauthenticated(DomainError):
@@ -63,9 +64,10 @@ def _presented_key(request: Request) -> str | None:
 
 
 class Allow:
-    """A dependency admitting callers whose key has one of `roles`, within the key's rate
-    limit unless `limited` is False (the metrics scrape: monitoring must not go blind when a
-    busy key is throttled)."""
+    """A dependency admitting callers whose key has one of `roles` and whose member is not
+    suspended on the ledger (services/suspension.py), within the key's rate limit unless
+    `limited` is False (the metrics scrape: monitoring must not go blind when a busy key is
+    throttled)."""
 
     def __init__(self, *roles: str, limited: bool = True) -> None:
         if not roles:
@@ -78,6 +80,8 @@ class Allow:
             principal = authenticate(db, _presented_key(request))
         except AuthError as exc:
             raise Unauthenticated(str(exc)) from exc
+        # A member the consortium suspended is refused at once (403 member_suspended).
+        require_key_member_active(getattr(request.app.state, "context", None), principal)
         limiter: RateLimiter | None = request.app.state.rate_limiter
         if self.limited and limiter is not None:
             limiter.admit(principal.key_id)

@@ -181,6 +181,7 @@ class ProposalOnLedger:
     value: int
     gateway_url: str
     approvals: int
+    needed: int  # approvals it needs now (its subject area is not in its electorate)
 
 
 def _b(value: str) -> bytes:
@@ -689,6 +690,7 @@ class AreaLedger:
                 value=int(p[9]),
                 gateway_url=str(p[11]),
                 approvals=int(cs.approvalsOf(proposal_id).call(self._from)),
+                needed=int(cs.approvalsNeeded(proposal_id).call(self._from)),
             )
 
         found: ProposalOnLedger = self._cached(("proposal", proposal_id), read, fresh)

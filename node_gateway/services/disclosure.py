@@ -30,6 +30,7 @@ from clients.records import DocType
 from clients.verify import return_anchor
 from node_gateway.peer.auth import verify_request
 from node_gateway.peer.errors import NotInvolved, PeerRateLimited, PolicyDenied
+from node_gateway.services import suspension
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
@@ -192,6 +193,7 @@ def deliver(
 ) -> dict[str, Any]:
     """Seal disclosed `documents` to the requester and log them (store and ledger): the end of
     every answer to a peer request."""
+    suspension.require_can_disclose(ctx, request.requester_id)  # issue 19: no unlogged answer
     plaintext = answer_plaintext(documents)
     digest = disclosure_digest(plaintext)
     key, _url = ctx.ledger.profile(request.requester_id)

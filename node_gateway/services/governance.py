@@ -150,9 +150,7 @@ def _target(p: ProposalOnLedger) -> tuple[str, dict[str, Any]]:
     return summary, fields
 
 
-def _proposal_json(
-    ctx: AreaContext, p: ProposalOnLedger, threshold: int, now: int
-) -> dict[str, Any]:
+def _proposal_json(ctx: AreaContext, p: ProposalOnLedger, now: int) -> dict[str, Any]:
     summary, fields = _target(p)
     return {
         "id": p.proposal_id,
@@ -161,7 +159,9 @@ def _proposal_json(
         **fields,
         "proposer": member_label(p.proposer),
         "approvals": p.approvals,
-        "threshold": threshold,
+        # what this proposal needs now: below the threshold when its subject (an area being
+        # suspended or re-keyed) is not in its electorate
+        "threshold": p.needed,
         "status": _status(p, now),
         "expiresAt": p.expires_at,
         "approvedByThisArea": ctx.ledger.has_voted(p.proposal_id, ctx.member),
@@ -178,7 +178,7 @@ def proposals(ctx: AreaContext, status: str | None = None, limit: int = 50) -> d
         p = ctx.ledger.proposal(proposal_id)
         if p is None or (status is not None and _status(p, now) != status):
             continue
-        found.append(_proposal_json(ctx, p, threshold, now))
+        found.append(_proposal_json(ctx, p, now))
         if len(found) >= limit:
             break
     return {"threshold": threshold, "proposalCount": count, "proposals": found}
@@ -189,8 +189,7 @@ def proposal(ctx: AreaContext, proposal_id: int) -> dict[str, Any]:
     p = ctx.ledger.proposal(proposal_id)
     if p is None:
         raise UnknownProposal(f"no proposal {proposal_id}", rule="UnknownProposal")
-    threshold, _active, _count = ctx.ledger.governance_rules()
-    return _proposal_json(ctx, p, threshold, ctx.ledger.now())
+    return _proposal_json(ctx, p, ctx.ledger.now())
 
 
 # ---------------------------------------------------------------------- writes
@@ -254,6 +253,11 @@ def _refusal(revert: ContractRevert, what: str) -> DomainError:
         detail = f"no proposal {args['proposalId']}"
     elif revert.name == "UnknownMember":
         detail = f"no member {member_label(bytes(args['memberId']))} in the Consortium"
+    elif revert.name == "SubjectCannotApprove":
+        detail = (
+            f"area {member_label(bytes(args['memberId']))} may not propose or approve its own "
+            "suspension or re-keying: the other areas decide it"
+        )
     elif revert.name in ("NotAMember", "MemberNotActive", "WrongMemberKind"):
         detail = f"this area is not an active customs area ({revert}); it may not govern"
     else:

@@ -41,7 +41,7 @@ from clients.records import (
 )
 from clients.signing import mask_and_pieces, mask_lines
 from node_gateway.peer.client import PeerClient
-from node_gateway.services import binding, follow, returns
+from node_gateway.services import binding, follow, returns, suspension
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.errors import NotAnchored, RefundExceedsPayment
@@ -167,7 +167,10 @@ def decide(
     inspected: dict[str, Any],
 ) -> str:
     """Check one inspected return and queue recognition + settlement, or a dispute."""
-    problems = check_return(ctx, conn, peer, return_id, state, inspected)
+    # issue 19 hook: a suspended centre's results go to an officer (services/suspension.py)
+    problems = suspension.held_for_officer(ctx, state) or check_return(
+        ctx, conn, peer, return_id, state, inspected
+    )
     return queue_decision(ctx, conn, return_id, state, inspected, problems)
 
 

@@ -345,12 +345,13 @@ def test_vote_twice_below_threshold_reverts_already_voted(world: World) -> None:
 def test_vote_by_second_account_of_voter_reverts_already_voted(world: World) -> None:
     pass_proposal(
         world,
-        fns(world).proposeAccountAddition(HZ, world.spare[0], proof(world, HZ, world.spare[0])),
+        fns(world).proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0])),
+        voter=world.zz,
     )
-    proposal_id, _ = propose(world, fns(world).proposeParameter(MAX_LINES, 50))
+    proposal_id, _ = propose(world, fns(world).proposeParameter(MAX_LINES, 50), world.nb)
     revert = reverts(world, fns(world).vote(proposal_id), world.spare[0])
     assert revert.name == "AlreadyVoted"
-    assert revert.args_dict == {"proposalId": proposal_id, "voter": HZ}
+    assert revert.args_dict == {"proposalId": proposal_id, "voter": NB}
 
 
 def test_vote_by_suspended_area_reverts_member_not_active(world: World) -> None:
@@ -896,32 +897,43 @@ def test_propose_suspension_unknown_member_reverts_unknown_member(world: World) 
     assert revert.args_dict == {"memberId": NEW_AREA}
 
 
-def test_propose_suspension_below_threshold_electorate_reverts_threshold_out_of_range(
+def test_propose_suspension_under_unanimity_executes_by_the_others_and_lowers_threshold(
     world: World,
 ) -> None:
+    # the suspended area is not in the electorate of its own suspension (see
+    # test_governance_deadlock.py): unanimity of the others suffices, and stays unanimity
     pass_proposal(world, fns(world).proposeThreshold(3))
     assert call(fns(world).threshold()) == 3
-    revert = reverts(world, fns(world).proposeSuspension(ZZ), world.hz)
-    assert revert.name == "ThresholdOutOfRange"
-    assert revert.args_dict == {"threshold": 3, "activeCustoms": 2}
-    assert call(fns(world).activeCustomsCount()) == 3
+    proposal_id, _ = propose(world, fns(world).proposeSuspension(ZZ))
+    assert call(fns(world).approvalsNeeded(proposal_id)) == 2
+    receipt = world.send(fns(world).vote(proposal_id), world.nb)
+    assert events(receipt, world.c) == [
+        ("ProposalApproved", {"proposalId": proposal_id, "voter": NB, "approvals": 2}),
+        ("MemberStatusChanged", {"memberId": ZZ, "status": MemberStatus.SUSPENDED}),
+        ("ThresholdSet", {"threshold": 2}),
+        ("ProposalExecuted", {"proposalId": proposal_id}),
+    ]
+    assert call(fns(world).activeCustomsCount()) == 2
+    assert call(fns(world).threshold()) == 2
 
 
-def test_propose_suspension_second_area_reverts_threshold_out_of_range(world: World) -> None:
+def test_propose_suspension_second_area_reverts_electorate_too_small(world: World) -> None:
     suspend(world, ZZ)
     revert = reverts(world, fns(world).proposeSuspension(NB), world.hz)
-    assert revert.name == "ThresholdOutOfRange"
-    assert revert.args_dict == {"threshold": 2, "activeCustoms": 1}
+    assert revert.name == "ElectorateTooSmall"
+    assert revert.args_dict == {"subject": NB, "electorate": 1, "needed": 2}
 
 
-def test_vote_suspension_rechecks_threshold_at_execution(world: World) -> None:
+def test_execute_suspension_rechecks_electorate_at_execution(world: World) -> None:
     c = fns(world)
     suspend_zz, _ = propose(world, c.proposeSuspension(ZZ))
     suspend_nb, _ = propose(world, c.proposeSuspension(NB))
     world.send(c.vote(suspend_zz), world.nb)
-    revert = reverts(world, c.vote(suspend_nb), world.nb)
-    assert revert.name == "ThresholdOutOfRange"
-    assert revert.args_dict == {"threshold": 2, "activeCustoms": 1}
+    # HZ's approval now meets min(threshold, active areas but NB), yet HZ is alone
+    assert call(c.approvalsNeeded(suspend_nb)) == 1
+    revert = reverts(world, c.execute(suspend_nb), world.hz)
+    assert revert.name == "ElectorateTooSmall"
+    assert revert.args_dict == {"subject": NB, "electorate": 1, "needed": 2}
     assert call(c.memberInfo(NB))[1] == MemberStatus.ACTIVE
 
 
@@ -977,9 +989,10 @@ def test_propose_account_addition_executes_at_threshold(world: World) -> None:
     receipt = pass_proposal(
         world,
         fns(world).proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0])),
+        voter=world.zz,
     )
     assert events(receipt, world.c) == [
-        ("ProposalApproved", {"proposalId": 0, "voter": NB, "approvals": 2}),
+        ("ProposalApproved", {"proposalId": 0, "voter": ZZ, "approvals": 2}),
         ("AccountAdded", {"memberId": NB, "account": world.spare[0]}),
         ("ProposalExecuted", {"proposalId": 0}),
     ]
@@ -996,11 +1009,12 @@ def test_propose_account_addition_executes_at_threshold(world: World) -> None:
 def test_propose_account_removal_after_addition_rotates_key(world: World) -> None:
     c = fns(world)
     new_key = world.spare[0]
-    pass_proposal(world, c.proposeAccountAddition(NB, new_key, proof(world, NB, new_key)))
-    receipt = pass_proposal(world, c.proposeAccountRemoval(NB, world.nb))
+    zz = world.zz
+    pass_proposal(world, c.proposeAccountAddition(NB, new_key, proof(world, NB, new_key)), zz)
+    receipt = pass_proposal(world, c.proposeAccountRemoval(NB, world.nb), zz)
     proposal_id = last_proposal(world)
     assert events(receipt, world.c) == [
-        ("ProposalApproved", {"proposalId": proposal_id, "voter": NB, "approvals": 2}),
+        ("ProposalApproved", {"proposalId": proposal_id, "voter": ZZ, "approvals": 2}),
         ("AccountRemoved", {"memberId": NB, "account": world.nb}),
         ("ProposalExecuted", {"proposalId": proposal_id}),
     ]
@@ -1017,11 +1031,12 @@ def test_propose_account_removal_after_addition_rotates_key(world: World) -> Non
 def test_propose_account_removal_reorders_remaining_accounts(world: World) -> None:
     c = fns(world)
     first, second = world.spare[0], world.spare[1]
-    pass_proposal(world, c.proposeAccountAddition(NB, first, proof(world, NB, first)))
-    pass_proposal(world, c.proposeAccountAddition(NB, second, proof(world, NB, second)))
-    pass_proposal(world, c.proposeAccountRemoval(NB, world.nb))
+    zz = world.zz
+    pass_proposal(world, c.proposeAccountAddition(NB, first, proof(world, NB, first)), zz)
+    pass_proposal(world, c.proposeAccountAddition(NB, second, proof(world, NB, second)), zz)
+    pass_proposal(world, c.proposeAccountRemoval(NB, world.nb), zz)
     assert call(c.accountsOf(NB)) == [second, first]
-    pass_proposal(world, c.proposeAccountRemoval(NB, second), voter=first)
+    pass_proposal(world, c.proposeAccountRemoval(NB, second), zz)
     assert call(c.accountsOf(NB)) == [first]
     assert member_record(world, NB)["accountCount"] == 1
     assert call(c.accountInfo(second))[0] == ZERO32
@@ -1087,7 +1102,7 @@ def test_vote_account_addition_rechecks_free_account_at_execution(world: World) 
     pass_proposal(
         world, c.proposeAccountAddition(ZZ, world.spare[0], proof(world, ZZ, world.spare[0]))
     )
-    revert = reverts(world, c.vote(to_nb), world.nb)
+    revert = reverts(world, c.vote(to_nb), world.zz)
     assert revert.name == "AccountAlreadyAssigned"
     assert revert.args_dict == {"account": world.spare[0], "memberId": ZZ}
     assert call(c.accountsOf(NB)) == [world.nb]
@@ -1344,21 +1359,21 @@ def test_execute_with_suspended_voter_reverts_not_enough_approvals(world: World)
 def test_execute_failing_execution_reverts_and_leaves_proposal_open(world: World) -> None:
     c = fns(world)
     pass_proposal(world, c.proposeThreshold(3))
-    to_nb, _ = propose(
-        world, c.proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0]))
+    spare = world.spare[0]
+    to_platform, _ = propose(
+        world, c.proposeAccountAddition(PLATFORM_A, spare, proof(world, PLATFORM_A, spare))
     )
-    world.send(c.vote(to_nb), world.nb)
-    to_zz, _ = propose(
-        world, c.proposeAccountAddition(ZZ, world.spare[0], proof(world, ZZ, world.spare[0]))
-    )
+    world.send(c.vote(to_platform), world.nb)
+    # ZZ is re-keyed by the two others (it is not in its own electorate)
+    to_zz, _ = propose(world, c.proposeAccountAddition(ZZ, spare, proof(world, ZZ, spare)))
     world.send(c.vote(to_zz), world.nb)
-    world.send(c.vote(to_zz), world.zz)
+    assert proposal_record(world, to_zz)["executed"] is True
     lower_threshold_to_two(world)
-    revert = reverts(world, c.execute(to_nb), world.hz)
+    revert = reverts(world, c.execute(to_platform), world.hz)
     assert revert.name == "AccountAlreadyAssigned"
-    assert revert.args_dict == {"account": world.spare[0], "memberId": ZZ}
-    assert proposal_record(world, to_nb)["executed"] is False
-    assert call(c.accountsOf(NB)) == [world.nb]
+    assert revert.args_dict == {"account": spare, "memberId": ZZ}
+    assert proposal_record(world, to_platform)["executed"] is False
+    assert call(c.accountsOf(PLATFORM_A)) == [world.platform_a_key.address]
 
 
 def test_execute_executed_proposal_reverts_proposal_already_executed(world: World) -> None:
@@ -1905,7 +1920,9 @@ def test_get_proposal_unknown_id_reverts_unknown_proposal(world: World) -> None:
 def test_get_proposal_returns_account_removal_fields(world: World) -> None:
     c = fns(world)
     pass_proposal(
-        world, c.proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0]))
+        world,
+        c.proposeAccountAddition(NB, world.spare[0], proof(world, NB, world.spare[0])),
+        world.zz,
     )
     proposal_id, receipt = propose(world, c.proposeAccountRemoval(NB, world.nb), world.zz)
     created_at = world.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
