@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from clients.signing import ReturnApplicationTerms
+
 # Ids have one spelling, lowercase hex, so that no store or index sees one id spelt twice.
 HEX32 = r"^0x[0-9a-f]{64}$"
 LABEL = r"^[\x21-\x7e]{1,32}$"
@@ -72,6 +74,19 @@ class TermsIn(Body):
     applicationDigest: str = Field(pattern=HEX32)
     returnCentre: str = Field(pattern=HEX32)
     deadline: int = Field(gt=0, lt=2**64)
+
+    def signed_terms(self) -> ReturnApplicationTerms:
+        """The EIP-712 ReturnApplication these fields stand for (what the platform signed)."""
+        return ReturnApplicationTerms(
+            return_id=bytes.fromhex(self.returnId[2:]),
+            case_id=bytes.fromhex(self.caseId[2:]),
+            origin_area=bytes.fromhex(self.originArea[2:]),
+            line_mask=self.lineMask,
+            pieces=tuple(self.pieces),
+            application_digest=bytes.fromhex(self.applicationDigest[2:]),
+            return_centre=bytes.fromhex(self.returnCentre[2:]),
+            deadline=self.deadline,
+        )
 
 
 class CommittedDocumentIn(Body):

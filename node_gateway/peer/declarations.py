@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError
 from clients.commitments.document import commit
 from clients.ledger_bindings import MemberKind, member_id
 from clients.records import DocType
-from clients.signing import ReturnApplicationTerms, recover_applicant
+from clients.signing import recover_applicant
 from node_gateway.peer.auth import verify_request
 from node_gateway.peer.errors import BadPeerRequest, NotInvolved, PolicyDenied
 from node_gateway.schemas import Body, CaseHeaderIn, TermsIn
@@ -78,16 +78,7 @@ def _authorise(
         raise NotInvolved("the application's header is not this area's header of the case")
     if own["anchorStatus"] != "anchored":
         raise NotFound("the tax record of this case is not anchored yet")
-    terms = ReturnApplicationTerms(
-        return_id=_b(t.returnId),
-        case_id=_b(t.caseId),
-        origin_area=_b(t.originArea),
-        line_mask=t.lineMask,
-        pieces=tuple(t.pieces),
-        application_digest=_b(t.applicationDigest),
-        return_centre=_b(t.returnCentre),
-        deadline=t.deadline,
-    )
+    terms = t.signed_terms()
     try:
         signer = recover_applicant(
             terms, _b(app.signature), ctx.ledger.chain_id, ctx.ledger.return_ledger_address

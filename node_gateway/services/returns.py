@@ -29,7 +29,6 @@ from clients.records import (
     settlement_for,
 )
 from clients.signing import (
-    ReturnApplicationTerms,
     line_mask,
     mask_and_pieces,
     mask_lines,
@@ -162,16 +161,7 @@ def apply(
     if max(gnums) > h.lineCount:
         raise LinesMismatch(f"the case has {h.lineCount} lines; the application names {gnums}")
 
-    terms = ReturnApplicationTerms(
-        return_id=_b(t.returnId),
-        case_id=_b(t.caseId),
-        origin_area=_b(t.originArea),
-        line_mask=t.lineMask,
-        pieces=tuple(t.pieces),
-        application_digest=_b(t.applicationDigest),
-        return_centre=_b(t.returnCentre),
-        deadline=t.deadline,
-    )
+    terms = t.signed_terms()
     try:
         signer = recover_applicant(
             terms, _b(body.signature), ctx.ledger.chain_id, ctx.ledger.return_ledger_address
