@@ -4,20 +4,30 @@ An authenticated request (node_gateway.peer.auth) is answered only if the reques
 role on the subject — the origin or the return centre of the return, the platform of the case,
 an auditor — and only with the fields the disclosure policy gives that role, as disclosed
 documents anyone can verify against the ledger, sealed to the requester's registered key.
-Every answer is logged in `disclosure_log` and its digest anchored through ReturnLedger's
-disclosure log (via the outbox), so auditors can see who saw what.
+Every answer is logged in `disclosure_log` and anchored through ReturnLedger's disclosure log
+(via the outbox): one entry per document it covered, naming the document's digest and the
+requester only by a salted commitment whose salt both sides keep, so an auditor shown the salt
+sees who saw what and other members do not. The contract takes an entry only once the case is
+open on the ledger; the sender keeps entries of an unopened case queued until then
+(node_gateway.ledger.sender).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from typing import Any
 
 from clients.commitments.document import commit
 from clients.envelope import EnvelopeError, seal
 from clients.ledger_bindings import MemberKind, member_id
-from clients.peer import DisclosureRequest, answer_plaintext, disclosure_digest
+from clients.peer import (
+    DisclosureRequest,
+    answer_plaintext,
+    disclosure_digest,
+    requester_commitment,
+)
 from clients.records import DocType
 from clients.verify import return_anchor
 from node_gateway.peer.auth import verify_request
@@ -166,21 +176,43 @@ def deliver(
     except EnvelopeError as exc:
         raise NotInvolved(f"the requester registered no usable encryption key: {exc}") from exc
     fields = sorted({f["path"] for doc in documents for f in doc.get("revealed", [])})
+    covered = sorted({str(doc["digest"]).lower() for doc in documents})
+    salt = secrets.token_bytes(32)
+    commitment = requester_commitment(request.requester, salt)
     with transaction(conn):
         conn.execute(
-            "INSERT INTO disclosure_log (case_id, requester, digest, fields, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (case_id, request.requester, digest, json.dumps(fields), utc_now()),
+            "INSERT INTO disclosure_log (case_id, requester, digest, fields, created_at,"
+            " requester_salt, documents) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_id,
+                request.requester,
+                digest,
+                json.dumps(fields),
+                utc_now(),
+                "0x" + salt.hex(),
+                json.dumps(covered),
+            ),
         )
-        outbox.enqueue(
-            conn,
-            "disclose",
-            {"caseId": case_id, "requester": request.requester, "digest": digest},
-            subject=None,
-            requested_by=request.requester,
-        )
+        for document_digest in covered:
+            outbox.enqueue(
+                conn,
+                "disclose",
+                {
+                    "caseId": case_id,
+                    "requesterCommitment": commitment,
+                    "documentDigest": document_digest,
+                    "digest": digest,
+                },
+                subject=None,
+                requested_by=request.requester,
+            )
     ctx.wake.set()
-    return {"request": request.to_json(), "digest": digest, "envelope": envelope}
+    return {
+        "request": request.to_json(),
+        "digest": digest,
+        "requesterSalt": "0x" + salt.hex(),
+        "envelope": envelope,
+    }
 
 
 def request_of(body: dict[str, Any]) -> DisclosureRequest:
