@@ -34,6 +34,8 @@ STEP_DIGESTS = {
     "ReturnRecognized": "decisionDigest",
     "ReturnDisputed": "reasonDigest",
     "LinesSettled": "settlementDigest",
+    # a disclosure names the (anchored) document it covered, checked like the step's own
+    "DisclosureLogged": "documentDigest",
 }
 STEP_NAMES = {
     "RootAnchored": "tax assessed (batch anchored)",

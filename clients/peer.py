@@ -7,7 +7,9 @@ the tax assessment), which document type, when (`timestamp`, seconds) and a fres
 The holder answers with an HPKE envelope (clients.envelope) addressed to the requester's
 registered encryption key; its plaintext is JSON `{"documents": [disclosed documents]}`, bound
 by the envelope's `info` to this very request, and `digest` = keccak256(plaintext) is what the
-holder logs on ReturnLedger's disclosure log.
+holder logs on ReturnLedger's disclosure log, once per document the answer covered, naming the
+requester only by `requester_commitment(requester, salt)`; the answer carries the salt, so
+holder and requester can both show an auditor who saw what, and other members cannot.
 """
 
 from __future__ import annotations
@@ -204,6 +206,15 @@ class DisclosureRequest:
 def disclosure_digest(plaintext: bytes) -> str:
     """The digest a holder logs for an answer."""
     return "0x" + keccak256(plaintext).hex()
+
+
+def requester_commitment(requester: str, salt: bytes) -> str:
+    """keccak256(abi.encode(requester, salt)): how the ledger's disclosure log names a requester
+    (`requester` a 0x-hex member id, `salt` 32 random bytes the holder chose)."""
+    member = _b(requester.lower())
+    if len(member) != 32 or len(salt) != 32:
+        raise ValueError("a requester and its salt are 32 bytes each")
+    return "0x" + keccak256(member + salt).hex()
 
 
 def answer_plaintext(documents: list[dict[str, Any]]) -> bytes:

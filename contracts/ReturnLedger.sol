@@ -45,6 +45,9 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     mapping(bytes32 caseId => mapping(uint256 word => uint256)) private _declared;
     mapping(bytes32 caseId => mapping(uint256 word => uint256)) private _caseApplied;
     mapping(bytes32 returnId => mapping(uint256 gnum => uint256)) private _returnPieces;
+    // The return centres (by customs code) of a case's returns: with its origin, the areas that
+    // hold documents of the case and may log disclosing them.
+    mapping(bytes32 caseId => mapping(uint16 centreCode => bool)) private _caseCentres;
 
     /// @param consortium the member registry
     /// @param taxAnchor the batch roots of tax assessments and payments
@@ -203,14 +206,29 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     // ------------------------------------------------------------------ disclosure log
 
-    /// @notice A holder customs area logs that it disclosed part of a case's records to
-    /// `requester`; `disclosureDigest` commits to what was disclosed.
-    function logDisclosure(bytes32 caseId, bytes32 requester, bytes32 disclosureDigest) external {
-        (bytes32 holder,) = _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
-        if (caseId == bytes32(0) || disclosureDigest == bytes32(0)) revert ZeroValue();
-        (IConsortium.MemberKind kind,,) = _consortium.memberInfo(requester);
-        if (kind == IConsortium.MemberKind.None) revert UnknownMember(requester);
-        emit DisclosureLogged(caseId, holder, requester, disclosureDigest);
+    /// @notice A holder customs area logs that it disclosed a document of a case it holds: the
+    /// case's origin area, or the return centre of one of its returns. The case must be open, so
+    /// an origin that disclosed its declaration before the case opened logs it once it has
+    /// (its gateway keeps the entry queued until then).
+    /// @param requesterCommitment keccak256(abi.encode(requester member id, salt)): who saw the
+    /// document stays between holder and requester (both keep the salt) and is shown to an
+    /// auditor on demand, instead of every member reading which auditor looked at which case
+    /// @param documentDigest the ledger-anchored digest of the document the disclosure covered
+    /// @param disclosureDigest commits to what was disclosed (the sealed answer's plaintext)
+    function logDisclosure(
+        bytes32 caseId,
+        bytes32 requesterCommitment,
+        bytes32 documentDigest,
+        bytes32 disclosureDigest
+    ) external {
+        (bytes32 holder, uint16 callerCode) = _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
+        if (requesterCommitment == bytes32(0) || documentDigest == bytes32(0) || disclosureDigest == bytes32(0)) {
+            revert ZeroValue();
+        }
+        uint16 originCode = _cases[caseId].originCode;
+        if (originCode == 0) revert UnknownCase(caseId);
+        if (callerCode != originCode && !_caseCentres[caseId][callerCode]) revert NotCaseHolder(caseId, callerCode);
+        emit DisclosureLogged(caseId, holder, requesterCommitment, documentDigest, disclosureDigest);
     }
 
     // ------------------------------------------------------------------ views
@@ -381,6 +399,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         r.lineMask = a.lineMask;
         r.state = ReturnState.Applied;
         r.appliedAt = uint40(block.timestamp);
+        if (!_caseCentres[a.caseId][centreCode]) _caseCentres[a.caseId][centreCode] = true;
         _emitApplied(a, signer);
     }
 

@@ -128,7 +128,9 @@ class Gateway:
                     seal_due(conn, self.settings.batch_size, 0)
             self.work_once()
             open_rows = outbox.counts(conn)
-            busy = open_rows.get("pending", 0) + open_rows.get("sent", 0)
+            # held disclosure-log entries wait for a case that may never open
+            held = outbox.held_count(conn)
+            busy = open_rows.get("pending", 0) - held + open_rows.get("sent", 0)
             if busy == 0 and Indexer(conn, self.ledger).lag() <= 0:
                 return
         raise TimeoutError(f"gateway {self.settings.customs_code} did not drain in {timeout_s}s")

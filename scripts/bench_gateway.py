@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tempfile
 import time
 import uuid
@@ -37,6 +38,7 @@ import httpx
 
 from clients.applications import application_body
 from clients.ledger_bindings import BatchKind, ReturnState
+from clients.peer import requester_commitment
 from clients.records import TaxAssessment, canonical
 from clients.records.samples import (
     sample_arrival_record,
@@ -391,7 +393,10 @@ def _bench_raw_lifecycle(
                     "disclose",
                     {
                         "caseId": case["header"]["caseId"],
-                        "requester": centre.context.member_hex,
+                        "requesterCommitment": requester_commitment(
+                            centre.context.member_hex, secrets.token_bytes(32)
+                        ),
+                        "documentDigest": case["header"]["recordDigest"],
                         "digest": digest,
                     },
                 ),

@@ -86,14 +86,6 @@ EXCLUDED: tuple[Exclusion, ...] = (
         "ReturnLedger._customsCodeOf(bytes32)",
         "(kind,None,customsCode) = _consortium.memberInfo(memberId)",
     ),
-    # The log records a disclosure already answered: it requires the requester to be a registered
-    # member (kind != None, else UnknownMember), not an active one; the holder's gateway refused a
-    # suspended requester before answering (`not_active_member`). Customs code is not needed.
-    Exclusion(
-        "unused-return",
-        "ReturnLedger.logDisclosure(bytes32,bytes32,bytes32)",
-        "(kind,None,None) = _consortium.memberInfo(requester)",
-    ),
     # requireActiveLeaf is a guard that reverts on any failure (unknown, foreign, revoked root or
     # leaf, wrong batch kind, bad proof); its return value, the root's anchoring time, is not used.
     Exclusion(

@@ -64,6 +64,9 @@ interface IReturnLedgerErrors {
     error LinesNotApplied(bytes32 returnId, uint128 extra);
     /// @notice Goods that arrived after the arrival window can only be rejected.
     error LateArrivalMustBeRejected(bytes32 returnId, uint128 acceptedMask);
+    /// @notice Only the case's origin area or the return centre of one of its returns logs a
+    /// disclosure of the case (`callerCode` is the caller's customs code).
+    error NotCaseHolder(bytes32 caseId, uint16 callerCode);
     /// @notice The mask names lines that inspection did not accept.
     error LinesNotAccepted(bytes32 returnId, uint128 extra);
 }

@@ -54,8 +54,15 @@ interface IReturnLedgerEvents {
         bytes32 settlementDigest,
         bool quotaAdjusted
     );
-    /// @notice A holder area disclosed part of a case's records to another member.
+    /// @notice A holder area (the case's origin or a return centre of it) disclosed part of the
+    /// document `documentDigest` of a case to a member it names only by a salted commitment.
+    /// @param requesterCommitment keccak256(abi.encode(requester member id, salt)); not indexed:
+    /// it is no key to filter by
     event DisclosureLogged(
-        bytes32 indexed caseId, bytes32 indexed holder, bytes32 indexed requester, bytes32 disclosureDigest
+        bytes32 indexed caseId,
+        bytes32 indexed holder,
+        bytes32 requesterCommitment,
+        bytes32 documentDigest,
+        bytes32 disclosureDigest
     );
 }

@@ -313,7 +313,10 @@ class AreaLedger:
                 bool(p["quotaAdjusted"]),
             ),
             "disclose": lambda p: rl.logDisclosure(
-                _b(p["caseId"]), _b(p["requester"]), _b(p["digest"])
+                _b(p["caseId"]),
+                _b(p["requesterCommitment"]),
+                _b(p["documentDigest"]),
+                _b(p["digest"]),
             ),
             "settle_refunded": lambda p: rl.settleRefunded(
                 _b(p["returnId"]),

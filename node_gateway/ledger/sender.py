@@ -15,6 +15,11 @@ Exactly once, across crashes:
   -> failed; unknown to the ledger -> the very same bytes are submitted again (same nonce, same
   hash, so it cannot land twice).
 
+A disclosure-log entry of a case not yet open on the ledger (an origin disclosed its declaration
+to a return centre before the centre opened the case) is held pending, not sent, until the index
+has seen the case open; once the apply window has passed since it was queued the case can no
+longer open and the entry is failed (the local disclosure log keeps the disclosure).
+
 Nonces come from the store's own sequence (max of the ledger's count and the last nonce the
 store gave out, plus one), so a restart never reuses or skips one; every nonce the account
 uses belongs to one outbox row.
@@ -24,8 +29,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 from clients.errors import ContractRevert, LedgerError, NodeRefused
+from clients.ledger_bindings import APPLY_WINDOW
 from node_gateway import failpoints
 from node_gateway.ledger.area import AreaLedger, Mined, SignedTx
 from node_gateway.store import outbox
@@ -97,7 +104,8 @@ class Sender:
         """Reconcile, then send up to `window` pending rows in order; returns rows settled."""
         try:
             done = self.reconcile()
-            pending = outbox.with_status(self.conn, "pending", limit=self.window)
+            self._expire_held()
+            pending = outbox.sendable(self.conn, limit=self.window)
             # A preflight checks a row against the head state, which must already hold the
             # rows before it: with preflight the rows go one at a time.
             step = 1 if self.preflight else self.window
@@ -118,6 +126,16 @@ class Sender:
             else:
                 log.warning("ledger unavailable, writes stay queued: %s", exc)
             return 0
+
+    def _expire_held(self) -> None:
+        """Fail held disclosure-log entries whose case can no longer open."""
+        if not outbox.held_count(self.conn):
+            return
+        window = timedelta(seconds=self.ledger.parameter(APPLY_WINDOW))
+        before = (datetime.now(UTC) - window).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        expired = outbox.expire_held(self.conn, before)
+        if expired:
+            log.warning("%s disclosure-log entries failed: their case never opened", expired)
 
     def _next_nonce(self) -> int:
         last = outbox.last_nonce(self.conn, self.ledger.account)

@@ -80,10 +80,12 @@ class DirectTransport:
 
 @dataclass(frozen=True)
 class Disclosure:
-    """An opened answer: its documents and the digest the holder logged."""
+    """An opened answer: its documents, the digest the holder logged, and the salt of the
+    commitment that names this area in the holder's ledger entries (None if it gave none)."""
 
     documents: list[DisclosedDocument]
     digest: str
+    requester_salt: str | None = None
 
 
 class PeerClient:
@@ -139,4 +141,5 @@ class PeerClient:
             documents = [DisclosedDocument.from_json(d) for d in json.loads(plaintext)["documents"]]
         except (CommitmentError, KeyError, TypeError, ValueError) as exc:
             raise PeerUnavailable(f"{url}: malformed disclosed documents: {exc}") from exc
-        return Disclosure(documents, digest)
+        salt = body.get("requesterSalt")
+        return Disclosure(documents, digest, salt if isinstance(salt, str) else None)

@@ -4,8 +4,12 @@ An authenticated request (node_gateway.peer.auth) is answered only if the reques
 role on the subject — the origin or the return centre of the return, the platform of the case,
 an auditor — and only with the fields the disclosure policy gives that role, as disclosed
 documents anyone can verify against the ledger, sealed to the requester's registered key.
-Every disclosure is logged in `disclosure_log` and its digest anchored through ReturnLedger's
-disclosure log (via the outbox), so auditors can see who saw what.
+Every disclosure is logged in `disclosure_log` and anchored through ReturnLedger's disclosure
+log (via the outbox): one entry per document it covered, naming the document's digest and the
+requester only by a salted commitment whose salt both sides keep, so an auditor shown the salt
+sees who saw what and other members do not. The contract takes an entry only once the case is
+open on the ledger; the sender keeps entries of an unopened case queued until then
+(node_gateway.ledger.sender).
 
 Answers are bounded per requester and subject: a token bucket (`peer_rate_per_minute`,
 `peer_rate_burst`; 429 `peer_rate_limited` with Retry-After beyond it), and an identical
@@ -18,6 +22,7 @@ delivery). Disclosures are not batched: each new one is its own `logDisclosure` 
 from __future__ import annotations
 
 import math
+import secrets
 import sqlite3
 import time
 from typing import Any
@@ -25,7 +30,12 @@ from typing import Any
 from clients.commitments.document import commit
 from clients.envelope import EnvelopeError, seal
 from clients.ledger_bindings import MemberKind, member_id
-from clients.peer import DisclosureRequest, answer_plaintext, disclosure_digest
+from clients.peer import (
+    DisclosureRequest,
+    answer_plaintext,
+    disclosure_digest,
+    requester_commitment,
+)
 from clients.records import DocType
 from clients.verify import return_anchor
 from node_gateway.peer.auth import verify_request
@@ -202,6 +212,7 @@ def deliver(
     except EnvelopeError as exc:
         raise NotInvolved(f"the requester registered no usable encryption key: {exc}") from exc
     fields = sorted({f["path"] for doc in documents for f in doc.get("revealed", [])})
+    covered = sorted({str(doc["digest"]).lower() for doc in documents})
     now = int(time.time())
     window = ctx.settings.peer_repeat_window_s
     who, subject, doc_type = request.requester, request.subject, request.doc_type
@@ -212,21 +223,37 @@ def deliver(
             else None
         )
         if logged is None:
-            disclosure_id = disclosures.log(conn, case_id, who, digest, fields)
-            outbox.enqueue(
-                conn,
-                "disclose",
-                {"caseId": case_id, "requester": who, "digest": digest},
-                subject=None,
-                requested_by=who,
+            salt = secrets.token_bytes(32)
+            disclosure_id = disclosures.log(
+                conn, case_id, who, digest, fields, "0x" + salt.hex(), covered
             )
+            commitment = requester_commitment(who, salt)
+            for document_digest in covered:
+                outbox.enqueue(
+                    conn,
+                    "disclose",
+                    {
+                        "caseId": case_id,
+                        "requesterCommitment": commitment,
+                        "documentDigest": document_digest,
+                        "digest": digest,
+                    },
+                    subject=None,
+                    requested_by=who,
+                )
         else:  # the same answer again: already logged, on the ledger or on its way there
             disclosure_id = logged
+            salt = bytes.fromhex(disclosures.requester_salt(conn, logged)[2:])
         disclosures.answered(
             conn, disclosure_id, who, subject, doc_type, digest, logged is not None, now
         )
     ctx.wake.set()
-    return {"request": request.to_json(), "digest": digest, "envelope": envelope}
+    return {
+        "request": request.to_json(),
+        "digest": digest,
+        "requesterSalt": "0x" + salt.hex(),
+        "envelope": envelope,
+    }
 
 
 def request_of(body: dict[str, Any]) -> DisclosureRequest:

@@ -11,16 +11,40 @@ from node_gateway.store.db import transaction, utc_now
 
 
 def log(
-    conn: sqlite3.Connection, case_id: str, requester: str, digest: str, fields: list[str]
+    conn: sqlite3.Connection,
+    case_id: str,
+    requester: str,
+    digest: str,
+    fields: list[str],
+    requester_salt: str,
+    documents: list[str],
 ) -> int:
-    """Append a disclosure to the log; returns its id. Joins the caller's transaction."""
+    """Append a disclosure to the log (with the salt of the requester's commitment on the
+    ledger and the digests of the documents it covered); returns its id. Joins the caller's
+    transaction."""
     with transaction(conn):
         cur = conn.execute(
-            "INSERT INTO disclosure_log (case_id, requester, digest, fields, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (case_id, requester, digest, json.dumps(fields), utc_now()),
+            "INSERT INTO disclosure_log (case_id, requester, digest, fields, created_at,"
+            " requester_salt, documents) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                case_id,
+                requester,
+                digest,
+                json.dumps(fields),
+                utc_now(),
+                requester_salt,
+                json.dumps(documents),
+            ),
         )
     return int(cur.lastrowid or 0)
+
+
+def requester_salt(conn: sqlite3.Connection, disclosure_id: int) -> str:
+    """The salt of a logged disclosure's requester commitment (0x-hex)."""
+    r = conn.execute(
+        "SELECT requester_salt FROM disclosure_log WHERE id = ?", (disclosure_id,)
+    ).fetchone()
+    return str(r[0])
 
 
 def logged_within(

@@ -97,6 +97,47 @@ def with_status(conn: sqlite3.Connection, status: str, limit: int = 100) -> list
     return [_row(r) for r in rows]
 
 
+# A disclosure-log entry the ledger refuses until its case is open (ReturnLedger `logDisclosure`):
+# an origin discloses its declaration to a return centre before that centre opens the case. Such
+# an entry stays pending, held back, until this gateway's index has seen the case opened.
+_HELD = (
+    "kind = 'disclose' AND NOT EXISTS (SELECT 1 FROM cases_view c"
+    " WHERE c.case_id = json_extract(outbox.payload, '$.caseId'))"
+)
+
+
+def sendable(conn: sqlite3.Connection, limit: int = 100) -> list[OutboxRow]:
+    """Pending rows in queue order, without the held disclosure-log entries (see `_HELD`)."""
+    rows = conn.execute(
+        f"SELECT * FROM outbox WHERE status = 'pending' AND NOT ({_HELD}) ORDER BY id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [_row(r) for r in rows]
+
+
+def held_count(conn: sqlite3.Connection) -> int:
+    """Pending disclosure-log entries held back until their case opens."""
+    r = conn.execute(f"SELECT count(*) FROM outbox WHERE status = 'pending' AND {_HELD}")
+    return int(r.fetchone()[0])
+
+
+def expire_held(conn: sqlite3.Connection, created_before: str) -> int:
+    """Fail held entries queued before `created_before` (ISO time): their case can no longer
+    open (its apply window has closed since), so the ledger will never take them. The local
+    `disclosure_log` keeps the disclosure. Returns how many were failed."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE outbox SET status = 'failed', error = ?, updated_at = ?"
+            f" WHERE status = 'pending' AND created_at < ? AND {_HELD}",
+            (
+                "the case never opened on the ledger: disclosure logged here only",
+                utc_now(),
+                created_before,
+            ),
+        )
+    return int(cur.rowcount)
+
+
 def open_for_subject(conn: sqlite3.Connection, subject: str) -> list[OutboxRow]:
     """Writes about one case or return not yet settled (pending or sent)."""
     rows = conn.execute(

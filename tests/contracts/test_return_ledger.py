@@ -22,6 +22,7 @@ from clients.ledger_bindings import (
     call,
     events,
 )
+from clients.peer import requester_commitment
 from clients.signing import (
     ReturnApplicationTerms,
     line_mask,
@@ -566,12 +567,7 @@ def test_apply_relayed_by_platform_account_reverts(world: World) -> None:
     # The platform cannot bypass the gateways: only a customs account relays.
     a = apply_one(world, line_mask([1]))
     spare = world.spare[0]
-    # the platform itself adds a funded account of its own (its signature, spare's possession)
-    deadline, auth = world.authorise_addition(PLATFORM_A, spare, world.platform_a_key.address)
-    add = world.c.consortium.functions.addAccountBySig(
-        PLATFORM_A, spare, deadline, auth, world.possession(PLATFORM_A, spare)
-    )
-    world.send(add, world.nb)
+    world.add_own_account(PLATFORM_A, spare, world.platform_a_key.address)
     second = world.terms(a.case.header.case_id, line_mask([2]))
     with expect_revert("WrongMemberKind", {"memberId": PLATFORM_A, "actual": 2}):
         world.apply_for_return(second, world.platform_a_key, sender=spare)
@@ -946,31 +942,74 @@ def test_recognize_fully_rejected_return_leaves_nothing_to_settle(world: World) 
 # ---------------------------------------------------------------- disclosure log
 
 
-def test_log_disclosure_emits_event(world: World) -> None:
-    case_id, digest = random32(), random32()
-    receipt = world.send(rl(world).logDisclosure(case_id, HZ, digest), world.nb)
+def log_disclosure(world: World, case_id: bytes, sender: str, document: bytes | None = None) -> Any:
+    """Log disclosing a document of `case_id` to Hangzhou (under a fresh salt) from `sender`."""
+    commitment = requester_commitment("0x" + HZ.hex(), random32())
+    fn = rl(world).logDisclosure(
+        case_id, bytes.fromhex(commitment[2:]), document or random32(), random32()
+    )
+    return world.send(fn, sender)
+
+
+def test_log_disclosure_by_origin_names_document_and_commitment(world: World) -> None:
+    a = apply_one(world)
+    case_id, record = a.case.header.case_id, a.case.header.record_digest
+    salt, disclosed = random32(), random32()
+    commitment = bytes.fromhex(requester_commitment("0x" + HZ.hex(), salt)[2:])
+    fn = rl(world).logDisclosure(case_id, commitment, record, disclosed)
+    receipt = world.send(fn, world.nb)
     assert events(receipt, world.c) == [
         (
             "DisclosureLogged",
-            {"caseId": case_id, "holder": NB, "requester": HZ, "disclosureDigest": digest},
+            {
+                "caseId": case_id,
+                "holder": NB,
+                "requesterCommitment": commitment,
+                "documentDigest": record,
+                "disclosureDigest": disclosed,
+            },
         )
     ]
+    # the commitment opens with the salt both sides keep, and to no other member
+    assert keccak256(HZ + salt) == commitment != keccak256(ZZ + salt)
 
 
-def test_log_disclosure_to_unknown_requester_reverts(world: World) -> None:
-    stranger = random32()
-    with expect_revert("UnknownMember", {"memberId": stranger}):
-        world.send(rl(world).logDisclosure(random32(), stranger, random32()), world.nb)
+def test_log_disclosure_by_return_centre_of_case(world: World) -> None:
+    a = apply_one(world)
+    receipt = log_disclosure(world, a.case.header.case_id, world.hz)
+    assert events(receipt, world.c)[0][1]["holder"] == HZ
+
+
+def test_log_disclosure_by_third_area_reverts(world: World) -> None:
+    a = apply_one(world)
+    case_id = a.case.header.case_id
+    with expect_revert("NotCaseHolder", {"caseId": case_id, "callerCode": 4600}):
+        log_disclosure(world, case_id, world.zz)
+
+
+def test_log_disclosure_of_unopened_case_reverts(world: World) -> None:
+    (case,) = world.anchor_cases(NB, PLATFORM_A)  # anchored, not opened
+    case_id = case.header.case_id
+    with expect_revert("UnknownCase", {"caseId": case_id}):
+        log_disclosure(world, case_id, world.nb)
+    unknown = random32()
+    with expect_revert("UnknownCase", {"caseId": unknown}):
+        log_disclosure(world, unknown, world.nb)
 
 
 def test_log_disclosure_by_outsider_reverts(world: World) -> None:
+    a = apply_one(world)
     with expect_revert("NotAMember", {"account": world.outsider}):
-        world.send(rl(world).logDisclosure(random32(), HZ, random32()), world.outsider)
+        log_disclosure(world, a.case.header.case_id, world.outsider)
 
 
-def test_log_disclosure_with_zero_digest_reverts(world: World) -> None:
+@pytest.mark.parametrize("zero", [1, 2, 3])
+def test_log_disclosure_with_zero_value_reverts(world: World, zero: int) -> None:
+    a = apply_one(world)
+    args = [a.case.header.case_id, random32(), random32(), random32()]
+    args[zero] = b"\0" * 32
     with expect_revert("ZeroValue", {}):
-        world.send(rl(world).logDisclosure(random32(), HZ, b"\0" * 32), world.nb)
+        world.send(rl(world).logDisclosure(*args), world.nb)
 
 
 # ---------------------------------------------------------------- views

@@ -532,3 +532,49 @@ def test_a_node_that_lost_mined_transactions_stops_the_sender(
     assert _tx_count(consortium, gw) == counted  # nothing was sent
     assert _rows(conn, [later])[0].status == ("pending" if where == "sending" else "sent")
     assert [r.status for r in _rows(conn, ops)] == ["confirmed"] * 2  # history untouched
+
+
+def _disclose_row(conn: sqlite3.Connection, case_id: str) -> int:
+    payload = {
+        "caseId": case_id,
+        "requesterCommitment": "0x" + "11" * 32,
+        "documentDigest": "0x" + "22" * 32,
+        "digest": "0x" + "33" * 32,
+    }
+    return outbox.enqueue(conn, "disclose", payload)
+
+
+def test_disclose_entry_of_unopened_case_is_held_until_it_opens(consortium: Consortium) -> None:
+    gw = consortium.gateways["3100"]
+    conn = gw.connections.get()
+    case_id = "0x" + "ab" * 32
+    held = _disclose_row(conn, case_id)
+    _gw, later = _anchor_row(consortium, 0x51)
+    Sender(conn, gw.ledger).run_once()
+    # the ledger would refuse it (UnknownCase): it waits, and does not hold back the next row
+    assert outbox.get(conn, held).status == "pending"  # type: ignore[union-attr]
+    assert outbox.get(conn, later).status == "confirmed"  # type: ignore[union-attr]
+    assert outbox.held_count(conn) == 1
+    conn.execute(
+        "INSERT INTO cases_view (case_id, origin_code, platform, release_time, line_count,"
+        " declared, opened_block) VALUES (?, 3100, ?, 1, 1, '[1]', 1)",
+        (case_id, "0x" + "cd" * 32),
+    )
+    conn.commit()
+    assert [r.id for r in outbox.sendable(conn)] == [held]
+    Sender(conn, gw.ledger).run_once()
+    sent = outbox.get(conn, held)
+    assert sent is not None and sent.status != "pending" and outbox.held_count(conn) == 0
+
+
+def test_disclose_entry_held_past_the_apply_window_fails(consortium: Consortium) -> None:
+    gw = consortium.gateways["3100"]
+    conn = gw.connections.get()
+    held = _disclose_row(conn, "0x" + "ef" * 32)
+    conn.execute(
+        "UPDATE outbox SET created_at = '2000-01-01T00:00:00.000000Z' WHERE id = ?", (held,)
+    )
+    conn.commit()
+    Sender(conn, gw.ledger).run_once()
+    row = outbox.get(conn, held)
+    assert row is not None and row.status == "failed" and "never opened" in (row.error or "")
