@@ -257,3 +257,19 @@ def test_a_refund_never_exceeds_what_was_paid(world: dict[str, Any]) -> None:
         returns.settle(gw.context, zconn, OFFICER["4600"], rid, whole)
     assert refused.value.extra["paid"] == f"{a.totals.tax_total - CENT:.2f}"
     assert zconn.execute("SELECT count(*) FROM outbox").fetchone()[0] == queued
+
+
+def test_a_whole_long_list_comes_back_in_one_application(world: dict[str, Any]) -> None:
+    """A 60-line list opened and applied for in one transaction: the gas the gateway gives it
+    grows with the piece counts it carries (ledger.area.gas_limit)."""
+    c = world["c"]
+    gw = c.gateways["3100"]
+    released = datetime.fromtimestamp(c.centre.ledger.now() - 86_400, UTC)
+    a = sample_tax_assessment(77, "3100", lines=60).model_copy(update={"release_time": released})
+    tax_records.ingest(
+        gw.context, gw.connections.get(), [{"platform": PLATFORM, "record": canonical(a)}]
+    )
+    c.drain()
+    rid = _apply(world, a, {line.gnum: line.qty for line in a.lines})
+    on_ledger = c.centre.ledger.get_return(bytes.fromhex(rid[2:]))
+    assert on_ledger is not None and len(on_ledger.applied_pieces) == 60
