@@ -44,7 +44,7 @@ from clients.commitments.keccak import keccak256
 from clients.commitments.merkle import verify_proof
 from clients.envelope import EncryptionKeys, open_envelope
 from clients.ledger_bindings import attach_contracts, decode_log, event_topic, member_id
-from clients.peer import DisclosureRequest, disclosure_digest
+from clients.peer import DisclosureRequest, disclosure_digest, requester_commitment
 from clients.records import TaxAssessment, canonical
 from clients.records.samples import (
     sample_arrival_record,
@@ -588,22 +588,29 @@ def _peer_fetch(
     if r.status_code != 200:
         return r.status_code, [], str(r.json().get("code"))
     answer = r.json()
+    # the salt of the requester's commitment on the ledger's log, kept to show who saw what
+    world.setdefault("salts", {})[str(answer["digest"])] = str(answer["requesterSalt"])
     plaintext = open_envelope(answer["envelope"], keys, request.envelope_info())
     assert disclosure_digest(plaintext) == answer["digest"]
     docs = [DisclosedDocument.from_json(d) for d in json.loads(plaintext)["documents"]]
     return 200, docs, str(answer["digest"])
 
 
-def _logged(c: Consortium, requester: str) -> set[str]:
-    """Digests of the disclosures to `requester` on ReturnLedger's disclosure log."""
+def _logged(c: Consortium, requester: str, salts: dict[str, str]) -> set[str]:
+    """Digests of the disclosures to `requester` on ReturnLedger's disclosure log: the log
+    names a requester only by keccak256(requester ‖ salt), the salt given in each answer."""
     contracts = attach_contracts(c.chain.w3, c.manifest["addresses"])
     topic = "0x" + event_topic("ReturnLedger", "DisclosureLogged").hex()
     view = ArchiveView(contracts, c.chain)
-    return {
-        "0x" + bytes(args["disclosureDigest"]).hex()
-        for _, args in view._logs(contracts.return_ledger.address, [topic])
-        if bytes(args["requester"]) == member_id(requester)
-    }
+    found = set()
+    for _, args in view._logs(contracts.return_ledger.address, [topic]):
+        digest = "0x" + bytes(args["disclosureDigest"]).hex()
+        salt = salts.get(digest)
+        commitment = "0x" + bytes(args["requesterCommitment"]).hex()
+        requester_hex = "0x" + member_id(requester).hex()
+        if salt and commitment == requester_commitment(requester_hex, bytes.fromhex(salt[2:])):
+            found.add(digest)
+    return found
 
 
 def _wait_until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
@@ -682,7 +689,8 @@ def test_auditor_verifies_every_step_against_the_ledger(world: dict[str, Any]) -
         assert not [v for v in personal if v in text], how
 
     # Every answer to the auditor is on the ledger's disclosure log: who saw what.
-    _wait_until(lambda: set(answers) <= _logged(c, AUDITOR), "the disclosures to be logged")
+    salts = world["salts"]
+    _wait_until(lambda: set(answers) <= _logged(c, AUDITOR, salts), "the disclosures to be logged")
     world["audited"] = True
 
 
