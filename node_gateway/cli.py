@@ -345,8 +345,14 @@ def up(data_dir: Path, base_port: int, demo: bool, records: int) -> None:
         if c.fresh and demo:
             click.echo("loading the demo story (first start)…")
             loading = True
-            with stop.interruptible():
-                run_story(c, records_per_origin=records, progress=lambda m: click.echo(f"  {m}"))
+            # Stopped cooperatively, between steps: a KeyboardInterrupt raised from the signal
+            # handler could land where Python can only print it ("Exception ignored in …").
+            run_story(
+                c,
+                records_per_origin=records,
+                progress=lambda m: click.echo(f"  {m}"),
+                check=stop.check,
+            )
             loading = False
         try:
             urls = c.serve()

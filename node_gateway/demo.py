@@ -48,8 +48,11 @@ def run_story(
     auto_returns: int = 12,
     messages: Path | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
+    check: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    """Load the demo data into a (fresh) consortium; returns a summary."""
+    """Load the demo data into a (fresh) consortium; returns a summary. `check` is called
+    between steps (every record, application and return step): it may raise to stop the story
+    there, at a safe point (`crossreturn up` stops on Ctrl-C this way)."""
     rng = random.Random(2900)
     centre = c.centre
     now = centre.ledger.now()
@@ -74,18 +77,21 @@ def run_story(
         gw = c.gateways[code]
         items = []
         for serial in range(1, records_per_origin + 1):
+            check()
             a = sample_tax_assessment(serial, code, lines=rng.randint(1, 4))
             a = a.model_copy(update={"release_time": release + timedelta(seconds=serial)})
             items.append(a)
             keep(f"tax_assessment-{a.invt_no}.json", canonical(a))
         conn = gw.connections.get()
         for start in range(0, len(items), 500):
+            check()
             chunk = items[start : start + 500]
             tax_records.ingest(
                 gw.context, conn, [{"platform": PLATFORM, "record": canonical(a)} for a in chunk]
             )
         assessments[code] = items
         progress(f"{code}: {len(items)} tax records accepted")
+    check()
     c.drain()
     progress("tax record batches anchored")
 
@@ -98,6 +104,7 @@ def run_story(
     auto: list[tuple[str, Any, str]] = []
 
     def apply(code: str, a: Any, gnums: list[int], qty: dict[int, int] | None = None) -> str:
+        check()
         app = sample_return_application(a, gnums=gnums, qty=qty)
         app = app.model_copy(update={"applied_time": _when(now)})
         gw = c.gateways[code]
@@ -134,13 +141,16 @@ def run_story(
             # then it returns only part of its first line's pieces: settled pro rata
             part = {gnums[0]: max(1, a.lines[0].qty - 1)}
         auto.append((apply("3100", a, gnums, part), a, "3100"))
+    check()
     c.drain()
     progress(f"{total + auto_returns} return applications on the ledger")
 
     def step(stage: str, fn: Callable[[str, Any, str], None]) -> None:
         first = STAGES.index(stage) * returns_per_stage
         for return_id, a, code in cases[first:]:
+            check()
             fn(return_id, a, code)
+        check()
         c.drain()
         progress(f"{len(cases) - first} returns {stage}")
 
@@ -186,11 +196,16 @@ def run_story(
     step("settled", settle)
 
     for rid, a, code in auto:
+        check()
         arrive(rid, a, code)
+    check()
     c.drain()
     for rid, a, code in auto:
+        check()
         inspect(rid, a, code)
+    check()
     c.drain()  # Ningbo's engine fetches the reports from Hangzhou and decides
+    check()
     c.drain()
     progress(f"{len(auto)} Ningbo returns decided automatically")
     return summary(c)
