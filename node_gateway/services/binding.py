@@ -11,13 +11,14 @@ pointer into the application record (`/lines/0/gcode`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from clients.commitments.document import DisclosedDocument
 from clients.records import TaxAssessment
 from clients.signing import mask_lines
+from node_gateway.api.problems import DomainError
 from node_gateway.peer.errors import PeerUnavailable
 from node_gateway.schemas import ReturnApplicationIn
 from node_gateway.services.context import AreaContext
@@ -310,6 +311,33 @@ def declaration_for(
         raise OriginRefused(f"the origin's disclosure cannot bind an application: {exc}") from exc
     declarations.put(conn, ctx.keyring, case_id, digest, declaration.to_json())
     return declaration
+
+
+def prefetch(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    body: ReturnApplicationIn,
+    local_checks: Callable[[], object],
+) -> None:
+    """Ask the case's origin for its declaration (and cache it) before the application's write
+    transaction begins, so that a slow or unreachable origin never holds this gateway's write
+    lock (the peer call may take its whole timeout). Only for an application that passes every
+    check this gateway makes by itself (`local_checks`, e.g. returns.check_application: no
+    disclosure for an application refused anyway); 503 `origin_unavailable` while the origin
+    cannot be asked. Any other refusal is left to `returns.apply`, which answers it (or replays
+    the first answer of a repeated Idempotency-Key)."""
+    if conn.in_transaction:
+        return
+    try:
+        local_checks()
+    except DomainError:
+        return
+    try:
+        declaration_for(ctx, conn, body)
+    except OriginUnavailable:
+        raise
+    except DomainError:
+        return
 
 
 def check_before_relay(

@@ -123,6 +123,37 @@ def apply(
 ) -> dict[str, Any]:
     """Relay a return enterprise's signed application to the ledger."""
     t, h = body.terms, body.header
+    doc, salts, kind = check_application(ctx, conn, principal, body)
+    # Bound to its case: the origin's declaration, asked for now (services/binding.py).
+    binding.check_before_relay(ctx, conn, body, doc)
+    application = t.model_dump()
+    application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
+
+    def payload(_digest: str) -> dict[str, Any]:
+        p: dict[str, Any] = {"application": application, "signature": body.signature}
+        if kind == "open_and_apply":
+            p.update(header=h.model_dump(), root=body.root, proof=body.proof)
+        return p
+
+    return store_step(
+        ctx,
+        conn,
+        principal,
+        doc=doc,
+        salts=salts,
+        case_id=t.caseId.lower(),
+        return_id=t.returnId.lower(),
+        kind=kind,
+        payload=payload,
+    )
+
+
+def check_application(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ReturnApplicationIn
+) -> tuple[dict[str, Any], dict[str, bytes], str]:
+    """Every check of an application this gateway can make by itself (document, signature,
+    case, windows, pieces left), writing nothing: (canonical record, salts, outbox kind)."""
+    t, h = body.terms, body.header
     doc = _parse(DocType.RETURN_APPLICATION, body.document.record)
     try:
         salts = {path: bytes.fromhex(s) for path, s in body.document.salts.items()}
@@ -234,28 +265,7 @@ def apply(
                     }
                 ],
             )
-    # Bound to its case: the origin's declaration, asked for now (services/binding.py).
-    binding.check_before_relay(ctx, conn, body, doc)
-    application = t.model_dump()
-    application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
-
-    def payload(_digest: str) -> dict[str, Any]:
-        p: dict[str, Any] = {"application": application, "signature": body.signature}
-        if kind == "open_and_apply":
-            p.update(header=h.model_dump(), root=body.root, proof=body.proof)
-        return p
-
-    return store_step(
-        ctx,
-        conn,
-        principal,
-        doc=doc,
-        salts=salts,
-        case_id=t.caseId.lower(),
-        return_id=t.returnId.lower(),
-        kind=kind,
-        payload=payload,
-    )
+    return doc, salts, kind
 
 
 def _member(label: str) -> bytes:

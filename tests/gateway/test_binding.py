@@ -8,6 +8,7 @@ nothing; while the origin cannot be asked it answers 503 with Retry-After, writi
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -380,3 +381,31 @@ def tax_assessment_for_schema() -> TaxAssessment:
     from clients.records.samples import sample_tax_assessment
 
     return sample_tax_assessment(7, NINGBO, lines=2)
+
+
+def test_the_origin_is_asked_outside_the_write_lock(
+    gw: GatewayWorld, cases: list[Case], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The peer call may take its whole timeout: while it runs, the centre's other writes go on
+    (no write transaction of this request is open)."""
+    case = cases[1]
+    database = gw.consortium.centre.settings.database
+    seen: list[str] = []
+    ask = binding._fetch
+
+    def probing(ctx: Any, body: Any) -> Any:
+        other = sqlite3.connect(database, timeout=0)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append("free")
+        except sqlite3.OperationalError:
+            seen.append("locked")
+        finally:
+            other.close()
+        return ask(ctx, body)
+
+    monkeypatch.setattr(binding, "_fetch", probing)
+    r = gw.apply(_signed(gw, case, _record(case.assessment, [1])))
+    assert r.status_code == 202, r.text
+    assert seen == ["free"]  # asked once, with the write lock free

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
 from node_gateway.schemas import HEX32, ReturnApplicationIn, StepIn
-from node_gateway.services import returns, views
+from node_gateway.services import binding, returns, views
 from node_gateway.services.auth import Principal
 
 router = APIRouter(prefix="/v1/returns", tags=["returns"])
@@ -33,6 +33,8 @@ def post_return(
 ) -> Any:
     """The return enterprise's application with its EIP-712 signature; opens the case from its
     anchored header when it is the case's first return."""
+    # the origin is asked for its declaration outside the write transaction
+    binding.prefetch(ctx, db, body, lambda: returns.check_application(ctx, db, who, body))
     return idempotent(response, db, who, write, lambda: returns.apply(ctx, db, who, body))
 
 
