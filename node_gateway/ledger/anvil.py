@@ -86,6 +86,15 @@ def _die_with_parent() -> Any:
     return preexec
 
 
+def _dumped_head(state_file: Path) -> int:
+    """The last block anvil's state file holds (-1 while unreadable or being written)."""
+    try:
+        best = json.loads(state_file.read_bytes())["best_block_number"]
+        return int(best, 16) if isinstance(best, str) else int(best)
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     """Send `sig` to anvil's process group (its own, start_new_session), whatever it spawned
     included; nothing if it is gone already."""
@@ -282,11 +291,24 @@ class AnvilNode:
         if self.running:
             try:
                 self._call("evm_setAutomine", [False], timeout=5.0)
+                head = int(self._call("eth_blockNumber", [], timeout=5.0), 16)
             except (OSError, ValueError, urllib.error.URLError):
                 pass  # not answering: nothing more can be mined either
             else:
-                time.sleep(self.state_interval + 0.5)
+                self._wait_dumped(head)
         return self._terminate()
+
+    def _wait_dumped(self, head: int) -> None:
+        """Wait until the periodic state dump holds block `head` (the file's
+        `best_block_number`), at most `stop_timeout`: a fixed wait was not always enough on a
+        loaded machine, and the chain then lost its tail on the restart."""
+        if self.state_file is None:
+            return
+        deadline = time.monotonic() + self.stop_timeout
+        while time.monotonic() < deadline:
+            if _dumped_head(self.state_file) >= head:
+                return
+            time.sleep(0.1)
 
     def _terminate(self) -> int | None:
         """SIGTERM anvil's process group (anvil dumps its state) and wait; SIGKILL after
