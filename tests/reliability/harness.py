@@ -401,7 +401,7 @@ def assert_clean(result: Audit) -> None:
 def audit(net: AnvilNetwork, workload: Workload) -> Audit:
     """Check every accepted write against the stores and the ledger (gateways quiescent)."""
     w3 = rpc_web3(net.anvil.url)
-    events = ledger_events(net)
+    events, upto = ledger_snapshot(net)
     result = Audit(
         accepted_records=len(workload.accepted_cases),
         accepted_steps=sum(len(s) for s in workload.steps.values()),
@@ -410,14 +410,21 @@ def audit(net: AnvilNetwork, workload: Workload) -> Audit:
     _audit_steps(workload, events, result)
     for code in net.areas:
         _audit_nonces(net, code, w3, result)
-        audit_index(net, code, events, result)
+        audit_index(net, code, events, result, upto)
     return result
 
 
 def ledger_events(net: AnvilNetwork) -> list[dict[str, Any]]:
     """Every CrossReturn event on the node, read by the auditor's own ledger view."""
+    return ledger_snapshot(net)[0]
+
+
+def ledger_snapshot(net: AnvilNetwork) -> tuple[list[dict[str, Any]], int]:
+    """Every CrossReturn event up to the block the auditor's ledger view pinned, and that
+    block: gateways may go on indexing newer blocks (retries, held disclosures)."""
     manifest = Manifest.load(net.manifest)
-    return LedgerView(attach_contracts(rpc_web3(net.anvil.url), manifest.addresses)).events()
+    view = LedgerView(attach_contracts(rpc_web3(net.anvil.url), manifest.addresses))
+    return view.events(), view.block
 
 
 def _audit_records(
@@ -548,13 +555,29 @@ def _consortium_call(net: AnvilNetwork, w3: Any, tx: Any, founding: bool) -> boo
     return founding or bool(fn.fn_name == "updateProfile")
 
 
-def audit_index(net: AnvilNetwork, code: str, events: list[dict[str, Any]], result: Audit) -> None:
+def audit_index(
+    net: AnvilNetwork, code: str, events: list[dict[str, Any]], result: Audit, upto: int
+) -> None:
+    """The gateway's index equals the ledger's events up to block `upto` (the ledger snapshot
+    `events` was read at; a running gateway may have indexed newer blocks since), and it is not
+    ahead of the ledger's head (blocks the node lost on a restart)."""
     on_ledger = {(e["block"], e["logIndex"], e["txHash"], e["event"]) for e in events}
     with _read(net, code) as db:
         indexed = {
             (int(r[0]), int(r[1]), r[2], r[3])
-            for r in db.execute("SELECT block_number, log_index, tx_hash, event FROM ledger_index")
+            for r in db.execute(
+                "SELECT block_number, log_index, tx_hash, event FROM ledger_index"
+                " WHERE block_number <= ?",
+                (upto,),
+            )
         }
+        row = db.execute(
+            "SELECT block_number FROM index_checkpoint WHERE name = 'indexer'"
+        ).fetchone()
+    checkpoint = -1 if row is None else int(row[0])
+    head = int(rpc_web3(net.anvil.url).eth.block_number)  # read after the index: it only grows
+    if checkpoint > head:
+        result.index_problems.append(f"{code}: index at block {checkpoint}, ledger head {head}")
     if indexed != on_ledger:
         result.index_problems.append(
             f"{code}: index has {len(indexed - on_ledger)} event(s) the ledger has not, "
