@@ -14,11 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_account.signers.local import LocalAccount
-
-from clients.signing import Signer, typed_envelope
+from clients.signing import Signer, recover_typed, sign_typed, typed_envelope
 
 __all__ = [
     "DOMAIN_NAME",
@@ -151,17 +147,11 @@ def sign_member_message(
 ) -> bytes:
     """The 65-byte signature (r || s || v) of `signer` (a raw private key or an unlocked
     keystore account) over a Consortium message."""
-    encoded = encode_typed_data(full_message=message.typed_data(chain_id, consortium_address))
-    if isinstance(signer, LocalAccount):
-        signed = signer.sign_message(encoded)
-    else:
-        signed = Account.sign_message(encoded, signer)
-    return bytes(signed.signature)
+    return sign_typed(message.typed_data(chain_id, consortium_address), signer)
 
 
 def recover_member_signer(
     message: MemberMessage, signature: bytes, chain_id: int, consortium_address: str
 ) -> str:
     """The account that signed a Consortium message (checksum address)."""
-    encoded = encode_typed_data(full_message=message.typed_data(chain_id, consortium_address))
-    return str(Account.recover_message(encoded, signature=signature))
+    return recover_typed(message.typed_data(chain_id, consortium_address), signature)

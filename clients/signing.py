@@ -142,7 +142,20 @@ def sign_return_application(
 ) -> bytes:
     """The 65-byte signature (r || s || v) of a return enterprise's account over `terms`;
     `signer` is its raw private key or its unlocked keystore account."""
-    message = encode_typed_data(full_message=terms.typed_data(chain_id, ledger_address))
+    return sign_typed(terms.typed_data(chain_id, ledger_address), signer)
+
+
+def recover_applicant(
+    terms: ReturnApplicationTerms, signature: bytes, chain_id: int, ledger_address: str
+) -> str:
+    """The account that signed `terms` (checksum address)."""
+    return recover_typed(terms.typed_data(chain_id, ledger_address), signature)
+
+
+def sign_typed(full_message: dict[str, Any], signer: Signer) -> bytes:
+    """The 65-byte EIP-712 signature (r || s || v) of `signer` (a raw private key or an
+    unlocked keystore account) over a full typed-data message."""
+    message = encode_typed_data(full_message=full_message)
     if isinstance(signer, LocalAccount):
         signed = signer.sign_message(message)
     else:
@@ -150,9 +163,7 @@ def sign_return_application(
     return bytes(signed.signature)
 
 
-def recover_applicant(
-    terms: ReturnApplicationTerms, signature: bytes, chain_id: int, ledger_address: str
-) -> str:
-    """The account that signed `terms` (checksum address)."""
-    message = encode_typed_data(full_message=terms.typed_data(chain_id, ledger_address))
+def recover_typed(full_message: dict[str, Any], signature: bytes) -> str:
+    """The account that signed a full typed-data message (checksum address)."""
+    message = encode_typed_data(full_message=full_message)
     return str(Account.recover_message(message, signature=signature))

@@ -132,15 +132,10 @@ def run_once(
     returns finished. One return whose origin cannot be asked never holds back another."""
     if peer is None:
         return 0
-    after, upto = index.checkpoint(conn, FOLLOWER), index.checkpoint(conn)
-    new = [e["returnId"] for e in index.events_after(conn, "ReturnApplied", after, upto)]
     follower = follow.Follower(
         FOLLOWER,
         pending=lambda rid: _pending(ctx, conn, rid),
         attempt=lambda rid: _attempt(ctx, conn, peer, rid),
         give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
     )
-    done = follow.run(conn, follower, new, follow.Backoff.from_settings(ctx.settings), now)
-    if upto > after:
-        index.set_checkpoint(conn, FOLLOWER, upto)
-    return done
+    return follow.follow_event(conn, follower, "ReturnApplied", ctx.settings, now)

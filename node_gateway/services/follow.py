@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from node_gateway.api.problems import DomainError
 from node_gateway.config import GatewaySettings
-from node_gateway.store import retries
+from node_gateway.store import index, retries
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,24 @@ def describe(exc: Exception) -> str:
     if isinstance(exc, DomainError):
         return exc.detail
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def follow_event(
+    conn: sqlite3.Connection,
+    follower: Follower,
+    event: str,
+    settings: GatewaySettings,
+    now: float | None = None,
+) -> int:
+    """Run `follower` over the returns whose `event` the index has seen since the follower's
+    checkpoint, plus the retries that are due; the checkpoint moves past every event at once
+    (a failed return waits in its own retry row, never in the checkpoint)."""
+    after, upto = index.checkpoint(conn, follower.name), index.checkpoint(conn)
+    new = [e["returnId"] for e in index.events_after(conn, event, after, upto)]
+    done = run(conn, follower, new, Backoff.from_settings(settings), now)
+    if upto > after:
+        index.set_checkpoint(conn, follower.name, upto)
+    return done
 
 
 def run(

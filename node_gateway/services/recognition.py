@@ -292,15 +292,10 @@ def run_once(
     (services/follow.py)."""
     if ctx.settings.recognition != "automatic" or peer is None:
         return 0
-    after, upto = index.checkpoint(conn, FOLLOWER), index.checkpoint(conn)
-    new = [e["returnId"] for e in index.events_after(conn, "InspectionRecorded", after, upto)]
     follower = follow.Follower(
         FOLLOWER,
         pending=lambda rid: _pending(ctx, conn, rid),
         attempt=lambda rid: _attempt(ctx, conn, peer, rid),
         give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
     )
-    done = follow.run(conn, follower, new, follow.Backoff.from_settings(ctx.settings), now)
-    if upto > after:
-        index.set_checkpoint(conn, FOLLOWER, upto)
-    return done
+    return follow.follow_event(conn, follower, "InspectionRecorded", ctx.settings, now)
