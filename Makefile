@@ -62,6 +62,7 @@ lint: install ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

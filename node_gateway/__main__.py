@@ -1,5 +1,5 @@
-"""`python -m node_gateway`: the `crossreturn` command line (node_gateway.entry)."""
+"""`python -m node_gateway`: the `crossreturn` command line (node_gateway.cli.entry)."""
 
-from node_gateway.entry import main
+from node_gateway.cli.entry import main
 
 main()

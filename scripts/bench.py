@@ -152,7 +152,7 @@ def _gateway(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _anvil(args: argparse.Namespace) -> dict[str, Any]:
-    from node_gateway.ledger.anvil import AnvilError
+    from node_gateway.ledger.backends.anvil import AnvilError
     from scripts.bench_anvil import AnvilBenchConfig, bench_anvil
 
     try:

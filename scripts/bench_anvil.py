@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from clients.ledger_bindings import BatchKind
-from node_gateway.consortium import Consortium, free_base_port
-from node_gateway.ledger.anvil import DEV_KEY, AnvilNode
-from node_gateway.ledger.rpc_node import RpcNode
+from node_gateway.ledger.backends.anvil import DEV_KEY, AnvilNode
+from node_gateway.ledger.backends.rpc_node import RpcNode
+from node_gateway.run.local_consortium import Consortium, free_base_port
 from scripts.bench_gateway import (
     BATCH_SIZE,
     LIFECYCLE_RATIO_GOAL,

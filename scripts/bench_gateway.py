@@ -48,7 +48,7 @@ from clients.records.samples import (
     sample_settlement_record,
     sample_tax_assessment,
 )
-from node_gateway.consortium import PLATFORM, Consortium, free_base_port
+from node_gateway.run.local_consortium import PLATFORM, Consortium, free_base_port
 from node_gateway.services import tax_records
 
 ORIGIN, CENTRE = "3100", "2900"

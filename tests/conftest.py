@@ -19,7 +19,12 @@ def base_world() -> World:
 
 @pytest.fixture
 def world(base_world: World) -> Iterator[World]:
-    """The consortium, reverted to its deployed state after the test."""
+    """The consortium, reverted to its deployed state after the test.
+
+    One empty block is mined first: after a revert the head is the deployment block, whose
+    time may lie minutes behind the clock of the next block on a loaded machine, and a test
+    that travels to `now() + n` must not travel backwards."""
     snapshot = base_world.tester.take_snapshot()
+    base_world.tester.mine_blocks(1)
     yield base_world
     base_world.tester.revert_to_snapshot(snapshot)

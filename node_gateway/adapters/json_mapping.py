@@ -54,7 +54,7 @@ from clients.adapters.drafts import Draft, build_records, decimal_of, total
 from clients.adapters.errors import InvalidJson, JsonTooLarge, SourceProblem
 from clients.records import FIELD_CLASSES, RECORD_TYPES, DocType
 from clients.records.shape import slots
-from node_gateway.adapters.json_guard import json_depth
+from node_gateway.json_guard import json_depth
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64

@@ -16,29 +16,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
-from node_gateway.api.problems import DomainError
+from node_gateway.errors import Forbidden, LedgerUnavailable, Unauthenticated
 from node_gateway.services.auth import AuthError, Principal, authenticate
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import LedgerUnavailable
 from node_gateway.services.idempotency import request_hash, run
 from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.services.suspension import require_key_member_active
-
-
-class Unauthenticated(DomainError):
-    """401: no valid API key."""
-
-    status = 401
-    code = "unauthenticated"
-    title = "Unauthenticated"
-
-
-class Forbidden(DomainError):
-    """403: the key's role may not use this route."""
-
-    status = 403
-    code = "forbidden"
-    title = "Forbidden"
 
 
 def get_db(request: Request) -> Iterator[sqlite3.Connection]:

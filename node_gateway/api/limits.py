@@ -8,8 +8,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from node_gateway.adapters.json_guard import MAX_DEPTH, json_depth
 from node_gateway.api.problems import PROBLEM_JSON
+from node_gateway.json_guard import MAX_DEPTH, json_depth
 
 
 class BodyLimit:

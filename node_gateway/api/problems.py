@@ -1,6 +1,6 @@
 """RFC 9457 problem details: every error the API returns, with a stable `code`.
 
-Services raise `DomainError` subclasses; routes never build error responses themselves. The
+Services raise `GatewayError` subclasses; routes never build error responses themselves. The
 handlers installed by `install_problem_handlers` turn domain errors, the SDK adapters' refusals
 of a source document (clients.adapters.AdapterError, which carry their own status and code),
 FastAPI's validation errors and Starlette's HTTP errors into `application/problem+json`, and
@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clients.adapters.errors import AdapterError
 from clients.errors import LedgerError
+from node_gateway.errors import GatewayError, GatewayFault
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("crossreturn.gateway")
@@ -61,21 +62,6 @@ class Problem(BaseModel):
     code: str = Field(description="the stable, machine-readable problem code")
 
 
-class DomainError(Exception):
-    """A refusal the API reports as a problem: subclasses set `status` and `code`; `extra`
-    become members of the problem, `headers` headers of the answer (e.g. Retry-After)."""
-
-    status = 400
-    code = "bad_request"
-    title = "Bad request"
-
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.extra = extra
-        self.headers: dict[str, str] = {}
-
-
 def problem(
     status: int,
     code: str,
@@ -102,8 +88,10 @@ def problem(
 def install_problem_handlers(app: FastAPI) -> None:
     """Route every error of `app` through problem details."""
 
-    @app.exception_handler(DomainError)
-    async def domain(request: Request, exc: DomainError) -> JSONResponse:
+    @app.exception_handler(GatewayError)
+    async def domain(request: Request, exc: GatewayError) -> JSONResponse:
+        if isinstance(exc, GatewayFault):
+            return await unexpected(request, exc)
         return problem(
             exc.status,
             exc.code,

@@ -38,6 +38,11 @@ def read_key_file(path: Path) -> bytes:
     return key
 
 
+def address_of(private_key: bytes | str) -> str:
+    """The checksummed account address of a private key."""
+    return str(Account.from_key(private_key).address)
+
+
 class RawSender(Protocol):
     """A ledger that accepts signed transactions and returns their receipts."""
 

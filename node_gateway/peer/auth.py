@@ -9,7 +9,7 @@ from typing import Any
 
 from clients.ledger_bindings import MemberKind, MemberStatus
 from clients.peer import MAX_SKEW_S, DisclosureRequest, parse_signature
-from node_gateway.peer.errors import (
+from node_gateway.errors import (
     BadPeerRequest,
     BadPeerSignature,
     NotActiveMember,

@@ -20,7 +20,7 @@ from clients.commitments.document import CommitmentError, DisclosedDocument
 from clients.envelope import EnvelopeError, open_envelope
 from clients.peer import DisclosureRequest, disclosure_digest
 from clients.records import DocType
-from node_gateway.peer.errors import PeerUnavailable
+from node_gateway.errors import PeerUnavailable
 from node_gateway.services.context import AreaContext
 
 PATH = "/peer/v1/disclosures"

@@ -23,13 +23,12 @@ from clients.commitments.document import commit
 from clients.ledger_bindings import MemberKind, member_id
 from clients.records import DocType
 from clients.signing import recover_applicant
+from node_gateway.api.schemas import Body, CaseHeaderIn, TermsIn
+from node_gateway.errors import BadPeerRequest, NotFound, NotInvolved, PolicyDenied
 from node_gateway.peer.auth import verify_request
-from node_gateway.peer.errors import BadPeerRequest, NotInvolved, PolicyDenied
-from node_gateway.schemas import Body, CaseHeaderIn, TermsIn
 from node_gateway.services.binding import is_binding_path
 from node_gateway.services.context import AreaContext
 from node_gateway.services.disclosure import admit, deliver
-from node_gateway.services.errors import NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, records
 

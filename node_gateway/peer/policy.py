@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from clients.records import DocType, FieldClass, UnknownFieldPath, field_class
+from node_gateway.errors import GatewayFault
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
 # named_centre: a return centre named by a platform's signed application that is not on the
@@ -23,7 +24,7 @@ DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
 ROLES = ("origin", "return_centre", "platform", "auditor", "named_centre")
 
 
-class PolicyError(Exception):
+class PolicyError(GatewayFault):
     """The policy file is unreadable or malformed."""
 
 

@@ -13,11 +13,11 @@ from typing import Any
 from clients import audit
 from clients.commitments.document import CommitmentError, DisclosedDocument
 from clients.ledger_bindings import ARRIVAL_WINDOW, MemberKind
-from node_gateway.ledger.rpc import RpcLimits, methods_for
+from node_gateway.errors import InvalidRecord, NotSupported
+from node_gateway.ledger.backends.read_only_rpc import RpcLimits, methods_for
 from node_gateway.services import views
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import InvalidRecord, NotSupported
 from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.store import Vault, batches, index, records
 

@@ -13,13 +13,14 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 
+from node_gateway.errors import Unauthenticated
 from node_gateway.store.api_keys import ApiKeyRow, find_key, insert_key, list_keys, revoke_key
 
 ROLES = ("officer", "system", "platform", "auditor", "admin")
 PREFIX = "cr_"
 
 
-class AuthError(Exception):
+class AuthError(Unauthenticated):
     """A key is missing, malformed, unknown or revoked (the message never echoes the key)."""
 
 

@@ -18,11 +18,15 @@ from typing import Any
 from clients.commitments.document import DisclosedDocument
 from clients.records import TaxAssessment
 from clients.signing import mask_lines
-from node_gateway.api.problems import DomainError
-from node_gateway.peer.errors import PeerUnavailable
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.errors import (
+    DeclarationMismatch,
+    GatewayError,
+    OriginRefused,
+    OriginUnavailable,
+    PeerUnavailable,
+)
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import DeclarationMismatch, OriginRefused, OriginUnavailable
 from node_gateway.store import declarations, index, outbox
 
 TAIL_BLOCKS = 64  # beyond this lag, ask the contract rather than read the blocks' logs
@@ -330,13 +334,13 @@ def prefetch(
         return
     try:
         local_checks()
-    except DomainError:
+    except GatewayError:
         return
     try:
         declaration_for(ctx, conn, body)
     except OriginUnavailable:
         raise
-    except DomainError:
+    except GatewayError:
         return
 
 

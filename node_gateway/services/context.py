@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from clients.envelope import EncryptionKeys
 from clients.ledger_bindings import member_id
 from node_gateway.config import GatewaySettings
-from node_gateway.ledger.area import AreaLedger
+from node_gateway.ledger.area_ledger import AreaLedger
 from node_gateway.peer.policy import DisclosurePolicy, load_policy
 from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.store.files import create_private

@@ -9,7 +9,7 @@ log (via the outbox): one entry per document it covered, naming the document's d
 requester only by a salted commitment whose salt both sides keep, so an auditor shown the salt
 sees who saw what and other members do not. The contract takes an entry only once the case is
 open on the ledger; the sender keeps entries of an unopened case queued until then
-(node_gateway.ledger.sender).
+(node_gateway.pipeline.sender).
 
 Answers are bounded per requester and subject: a token bucket (`peer_rate_per_minute`,
 `peer_rate_burst`; 429 `peer_rate_limited` with Retry-After beyond it), and an identical
@@ -38,11 +38,10 @@ from clients.peer import (
 )
 from clients.records import DocType
 from clients.verify import return_anchor
+from node_gateway.errors import NotFound, NotInvolved, PeerRateLimited, PolicyDenied
 from node_gateway.peer.auth import verify_request
-from node_gateway.peer.errors import NotInvolved, PeerRateLimited, PolicyDenied
 from node_gateway.services import suspension
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, disclosures, index, outbox, records, transaction
 

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from node_gateway.api.problems import DomainError
 from node_gateway.config import GatewaySettings
+from node_gateway.errors import GatewayError
 from node_gateway.store import index, retries
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class Follower:
 
 def describe(exc: Exception) -> str:
     """An error as a reason an officer can read (a domain error's own words, else its type)."""
-    if isinstance(exc, DomainError):
+    if isinstance(exc, GatewayError):
         return exc.detail
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 

@@ -16,9 +16,7 @@ from typing import Any
 
 from clients.errors import ContractRevert
 from clients.ledger_bindings import PARAMETERS, MemberKind, ProposalKind, member_id, member_label
-from node_gateway.api.problems import DomainError
-from node_gateway.ledger.area import MemberOnLedger, ProposalOnLedger
-from node_gateway.schemas import (
+from node_gateway.api.schemas import (
     AccountAdditionIn,
     AccountRemovalIn,
     AdmissionIn,
@@ -28,10 +26,9 @@ from node_gateway.schemas import (
     SuspensionIn,
     ThresholdIn,
 )
-from node_gateway.services.auth import Principal
-from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import (
+from node_gateway.errors import (
     AlreadyVoted,
+    GatewayError,
     InvalidProposal,
     NotGoverning,
     ProposalClosed,
@@ -39,6 +36,9 @@ from node_gateway.services.errors import (
     UnknownMember,
     UnknownProposal,
 )
+from node_gateway.ledger.area_ledger import MemberOnLedger, ProposalOnLedger
+from node_gateway.services.auth import Principal
+from node_gateway.services.context import AreaContext
 from node_gateway.store import outbox, transaction
 
 # API names of the proposal kinds (the `kind` of a request body and of a listed proposal).
@@ -55,7 +55,7 @@ STATUSES = ("open", "executed", "expired")
 _PARAMETER_NAMES = {key: name for name, key in PARAMETERS.items()}
 
 # The Consortium's custom errors, by the problem a proposal or vote refused with it gets.
-_REFUSALS: dict[str, type[DomainError]] = {
+_REFUSALS: dict[str, type[GatewayError]] = {
     "NotAMember": NotGoverning,
     "MemberNotActive": NotGoverning,
     "WrongMemberKind": NotGoverning,
@@ -239,7 +239,7 @@ def _payload(body: ProposalIn) -> dict[str, Any]:
     raise AssertionError(f"unhandled proposal body {type(body).__name__}")
 
 
-def _refusal(revert: ContractRevert, what: str) -> DomainError:
+def _refusal(revert: ContractRevert, what: str) -> GatewayError:
     """The problem for a Consortium refusal of `what` (a proposal or a vote)."""
     args = revert.args_dict
     if revert.name == "AlreadyVoted":

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from node_gateway.services.errors import IdempotencyKeyReused
+from node_gateway.errors import IdempotencyKeyReused
 from node_gateway.store import idempotency, transaction
 
 MAX_KEY_LENGTH = 200

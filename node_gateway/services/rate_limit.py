@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from node_gateway.config import GatewaySettings
-from node_gateway.services.errors import RateLimited
+from node_gateway.errors import RateLimited
 
 
 @dataclass

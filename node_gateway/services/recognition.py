@@ -40,11 +40,11 @@ from clients.records import (
     settlement_for,
 )
 from clients.signing import mask_and_pieces, mask_lines
+from node_gateway.errors import NotAnchored, RefundExceedsPayment
 from node_gateway.peer.client import PeerClient
 from node_gateway.services import binding, follow, returns, suspension
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import NotAnchored, RefundExceedsPayment
 from node_gateway.services.tax_records import assessment, payment_proof
 from node_gateway.store import index, outbox, transaction
 

@@ -34,12 +34,8 @@ from clients.signing import (
     mask_lines,
     recover_applicant,
 )
-from node_gateway.ledger.area import ReturnOnLedger
-from node_gateway.schemas import ReturnApplicationIn
-from node_gateway.services import binding
-from node_gateway.services.auth import Principal
-from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import (
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.errors import (
     BadSignature,
     CaseMismatch,
     DigestMismatch,
@@ -58,6 +54,10 @@ from node_gateway.services.errors import (
     WindowClosed,
     WrongArea,
 )
+from node_gateway.ledger.area_ledger import ReturnOnLedger
+from node_gateway.services import binding
+from node_gateway.services.auth import Principal
+from node_gateway.services.context import AreaContext
 from node_gateway.services.tax_records import assessment, paid_tax, payment_proof, salts_json
 from node_gateway.store import Vault, index, outbox, records, transaction
 

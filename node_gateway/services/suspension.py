@@ -13,28 +13,11 @@ from typing import Any
 
 from clients.errors import LedgerError
 from clients.ledger_bindings import MemberStatus, member_id
-from node_gateway.api.problems import DomainError
-from node_gateway.peer.errors import NotActiveMember
+from node_gateway.errors import HolderSuspended, MemberSuspended, NotActiveMember
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 
 CENTRE_SUSPENDED = "return centre suspended"
-
-
-class MemberSuspended(DomainError):
-    """403: the key's member is suspended by the consortium."""
-
-    status = 403
-    code = "member_suspended"
-    title = "Member suspended"
-
-
-class HolderSuspended(DomainError):
-    """403: this gateway's own area is suspended; it cannot log a disclosure, so gives none."""
-
-    status = 403
-    code = "holder_suspended"
-    title = "Holder suspended"
 
 
 def _status(ctx: AreaContext, member: bytes) -> MemberStatus:

@@ -31,9 +31,7 @@ from clients.records import (
     parse_record,
 )
 from clients.verify import case_anchor
-from node_gateway.services.batching import add_to_batches, rebuild, refused_anchorings
-from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import (
+from node_gateway.errors import (
     DuplicatePayment,
     DuplicateRecord,
     InvalidRecord,
@@ -45,6 +43,8 @@ from node_gateway.services.errors import (
     UnknownMember,
     WrongArea,
 )
+from node_gateway.pipeline.anchoring import add_to_batches, rebuild, refused_anchorings
+from node_gateway.services.context import AreaContext
 from node_gateway.store import Vault, batches, records, transaction
 
 TAX_DOC = DocType.TAX_ASSESSMENT.value

@@ -15,9 +15,9 @@ from typing import Any
 from clients.commitments.document import CommitmentError, DisclosedDocument, commit
 from clients.ledger_bindings import member_id
 from clients.verify import return_anchor
+from node_gateway.errors import InvalidRecord, NotFound
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
-from node_gateway.services.errors import InvalidRecord, NotFound
 from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, expected, index, outbox, records, retries
 

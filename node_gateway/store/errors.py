@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from node_gateway.errors import GatewayFault
 
-class StoreError(Exception):
+
+class StoreError(GatewayFault):
     """Base class for everything the store raises."""
 
 

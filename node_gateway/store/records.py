@@ -130,6 +130,14 @@ def insert_payments(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> Non
         )
 
 
+def documents_of_type(conn: sqlite3.Connection, doc_type: str) -> list[str]:
+    """The record ids of every document of `doc_type` this gateway holds, oldest first."""
+    rows = conn.execute(
+        "SELECT record_id FROM case_documents WHERE doc_type = ? ORDER BY created_at", (doc_type,)
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
 def payment_of(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
     """The tax payment covering a case, if any."""
     r = conn.execute("SELECT * FROM tax_payments WHERE case_id = ?", (case_id,)).fetchone()

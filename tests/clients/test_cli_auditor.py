@@ -14,9 +14,9 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from node_gateway.cli import DEMO_RECOGNITION, main
-from node_gateway.consortium import Consortium, free_base_port
-from node_gateway.demo import run_story
+from node_gateway.cli.commands import DEMO_RECOGNITION, main
+from node_gateway.run.demo import run_story
+from node_gateway.run.local_consortium import Consortium, free_base_port
 
 DAY = 86_400
 

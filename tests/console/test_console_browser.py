@@ -20,8 +20,8 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
-from node_gateway.consortium import Consortium, free_base_port
-from node_gateway.demo import run_story
+from node_gateway.run.demo import run_story
+from node_gateway.run.local_consortium import Consortium, free_base_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

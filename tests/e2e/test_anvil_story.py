@@ -31,7 +31,7 @@ from web3 import Web3
 from clients.ledger_bindings import attach_contracts
 from clients.records import TaxAssessment, canonical
 from clients.records.samples import sample_return_application, sample_tax_assessment
-from node_gateway.ledger.anvil import DEV_KEY
+from node_gateway.ledger.backends.anvil import DEV_KEY
 from tests.utils.anvil import PLATFORM, key_of
 from tests.utils.anvil_network import AnvilNetwork, cli, wait_for
 from tests.utils.privacy import needles_of, personal_values, scan, scan_database, three_char_names

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from node_gateway.consortium import free_base_port
+from node_gateway.run.local_consortium import free_base_port
 from tests.utils.processes import stop_group
 
 START_TIMEOUT_S = 240

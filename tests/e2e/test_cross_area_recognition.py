@@ -57,10 +57,10 @@ from clients.records.samples import (
 from clients.verify import CHECKS, LedgerView, Verifier
 from node_gateway.api.deps import DbDep
 from node_gateway.config import GatewaySettings
-from node_gateway.consortium import AUDITOR, PLATFORM, Consortium, free_base_port
 from node_gateway.ledger.signer import LocalSigner
 from node_gateway.main import create_app
-from node_gateway.runtime import Gateway
+from node_gateway.run.gateway import Gateway
+from node_gateway.run.local_consortium import AUDITOR, PLATFORM, Consortium, free_base_port
 from node_gateway.services.auth import Principal
 from node_gateway.store.vault import Vault
 from tests.utils.party import Party

@@ -37,7 +37,7 @@ from clients.records import TaxAssessment, canonical
 from clients.records.samples import sample_return_application, sample_tax_assessment
 from node_gateway.adapters import MappingError, load_mapping, read_mapped, read_tax_assessments
 from node_gateway.adapters.json_mapping import parse_mapping
-from node_gateway.consortium import PLATFORM
+from node_gateway.run.local_consortium import PLATFORM
 from node_gateway.services import tax_records
 from tests.utils.area_json import ningbo_wms, zhengzhou_bsp
 from tests.utils.ceb import ceb621, ceb625, ceb816, expected

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from clients.ledger_bindings import MemberKind
-from node_gateway.ledger.anvil import AnvilError, AnvilNode, anvil_binary, free_port
-from node_gateway.ledger.area import AreaLedger
-from node_gateway.ledger.bootstrap import MemberSpec, found
-from node_gateway.ledger.rpc_node import RpcNode
+from node_gateway.deploy.bootstrap import MemberSpec, found
+from node_gateway.ledger.area_ledger import AreaLedger
+from node_gateway.ledger.backends.anvil import AnvilError, AnvilNode, anvil_binary, free_port
+from node_gateway.ledger.backends.rpc_node import RpcNode
 from tests.utils.anvil import account_of, key_of
 from tests.utils.foreground import foreground
 

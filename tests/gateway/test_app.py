@@ -11,12 +11,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from node_gateway.api.problems import PROBLEM_JSON, DomainError, Problem
+from node_gateway.api.problems import PROBLEM_JSON, Problem
 from node_gateway.config import GatewaySettings
+from node_gateway.errors import GatewayError
 from node_gateway.main import create_app
 
 
-class Conflict(DomainError):
+class Conflict(GatewayError):
     status = 409
     code = "return_exists"
     title = "Return exists"
@@ -193,7 +194,7 @@ def test_deeply_nested_json_is_problem_422_and_the_process_survives(
 
 
 def test_json_depth_skips_brackets_inside_strings() -> None:
-    from node_gateway.adapters.json_guard import json_depth
+    from node_gateway.json_guard import json_depth
 
     assert json_depth(b'{"a": "[[[[[[", "b": [1, {"c": "]]]\\"[["}]}') == 3
     assert json_depth(b"[]") == 1 and json_depth(b"7") == 0

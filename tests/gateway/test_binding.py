@@ -18,8 +18,8 @@ import pytest
 
 from clients.records import ReturnApplication, ReturnLine, TaxAssessment
 from clients.records.samples import sample_return_application
-from node_gateway.consortium import PLATFORM
-from node_gateway.peer.errors import PeerUnavailable
+from node_gateway.errors import PeerUnavailable
+from node_gateway.run.local_consortium import PLATFORM
 from node_gateway.services import binding
 from node_gateway.services.binding import Declaration, DeclaredLine, mismatches
 from tests.utils.gateway import (

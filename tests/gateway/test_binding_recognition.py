@@ -20,8 +20,8 @@ from clients.records.samples import (
     sample_return_application,
     sample_tax_assessment,
 )
-from node_gateway.consortium import PLATFORM, Consortium
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.run.local_consortium import PLATFORM, Consortium
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
 from node_gateway.store import Vault, index
@@ -149,7 +149,7 @@ def test_other_goods_relayed_to_the_contract_are_disputed(
 
 
 def test_the_centre_refuses_what_the_origin_would_dispute(world: dict[str, Any]) -> None:
-    from node_gateway.services.errors import DeclarationMismatch
+    from node_gateway.errors import DeclarationMismatch
 
     c, case, other = world["c"], world["lists"][4], world["lists"][1]
     with pytest.raises(DeclarationMismatch) as refused:

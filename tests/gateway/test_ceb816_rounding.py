@@ -19,7 +19,7 @@ from clients.adapters import InvalidSourceRecord
 from clients.records import TaxAssessment, canonical, settlement_for
 from clients.records.samples import sample_tax_assessment
 from node_gateway.adapters import read_mapped, read_tax_assessments
-from node_gateway.consortium import PLATFORM
+from node_gateway.run.local_consortium import PLATFORM
 from node_gateway.services import tax_records
 from tests.utils.area_json import ningbo_wms
 from tests.utils.ceb import ceb621, ceb816, expected, rounded_once, shortest, with_head

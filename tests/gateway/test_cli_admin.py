@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from node_gateway.cli import main
-from node_gateway.consortium import AUDITOR, PLATFORM, Consortium, free_base_port
+from node_gateway.cli.commands import main
+from node_gateway.run.local_consortium import AUDITOR, PLATFORM, Consortium, free_base_port
 
 EXIT_UNAVAILABLE, EXIT_AUTH, EXIT_REFUSED = 3, 4, 5
 

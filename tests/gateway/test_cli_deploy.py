@@ -23,10 +23,10 @@ from clients.ledger_bindings import (
     attach_contracts,
     member_id,
 )
-from node_gateway.cli import main
-from node_gateway.ledger.anvil import AnvilNode, free_port
-from node_gateway.ledger.manifest import Manifest
-from node_gateway.ledger.rpc_node import RpcNode
+from node_gateway.cli.commands import main
+from node_gateway.deploy.manifest import Manifest
+from node_gateway.ledger.backends.anvil import AnvilNode, free_port
+from node_gateway.ledger.backends.rpc_node import RpcNode
 from tests.utils.anvil import AUDITOR, FOUNDERS, PLATFORM, account_of, write_founders
 
 

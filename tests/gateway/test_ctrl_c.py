@@ -21,8 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from node_gateway.consortium import free_base_port
-from node_gateway.ledger.anvil import free_port
+from node_gateway.ledger.backends.anvil import free_port
+from node_gateway.run.local_consortium import free_base_port
 from tests.utils.anvil_network import AnvilNetwork
 from tests.utils.foreground import Foreground, children, foreground, has_open, killed_after
 
@@ -140,7 +140,7 @@ def test_ctrl_c_at_once_leaves_nothing_behind(
         fg.ctrl_c()
         status = fg.finish()
         out = fg.output()
-        # In the interpreter's own first ~50 ms, before node_gateway.entry installs its
+        # In the interpreter's own first ~50 ms, before node_gateway.cli.entry installs its
         # handlers, Python's handling applies: a KeyboardInterrupt ends it by SIGINT, or, while
         # it imports `site`, exit 1 and "Fatal Python error". From then on it is exit 0.
         assert status in (0, -signal.SIGINT) or "Fatal Python error" in out, out
@@ -148,7 +148,7 @@ def test_ctrl_c_at_once_leaves_nothing_behind(
 
 
 def test_ctrl_c_as_soon_as_it_handles_signals_exits_0(command: Command, tmp_path: Path) -> None:
-    """node_gateway.entry handles signals before it loads the command line (about a second):
+    """node_gateway.cli.entry handles signals before it loads the command line (about a second):
     a Ctrl-C while it loads stops it before anything starts."""
     with command.run(tmp_path) as fg:
         fg.handling_signals()

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from web3.contract.contract import ContractFunction
 
-from node_gateway.ledger.area import PIECE_GAS, TX_GAS, gas_limit
+from node_gateway.ledger.area_ledger import PIECE_GAS, TX_GAS, gas_limit
 
 
 def _fn(*args: Any) -> ContractFunction:

@@ -19,10 +19,10 @@ from eth_account import Account
 
 from clients.ledger_bindings import member_id
 from clients.member_signing import MemberRegistration, sign_member_message
-from node_gateway.consortium import AUDITOR, PLATFORM
+from node_gateway.errors import AlreadyVoted
+from node_gateway.run.local_consortium import AUDITOR, PLATFORM
 from node_gateway.services import governance
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import AlreadyVoted
 from tests.utils.gateway import CENTRE, DAY, NINGBO, ZHENGZHOU, GatewayWorld, assert_problem
 
 PROPOSALS = "/v1/governance/proposals"

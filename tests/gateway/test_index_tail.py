@@ -14,12 +14,12 @@ import pytest
 from clients.applications import application_body
 from clients.records import canonical
 from clients.records.samples import sample_return_application, sample_tax_assessment
-from node_gateway.consortium import PLATFORM, Consortium
-from node_gateway.ledger.sender import Sender
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.errors import PiecesExceedDeclared
+from node_gateway.pipeline.sender import Sender
+from node_gateway.run.local_consortium import PLATFORM, Consortium
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import PiecesExceedDeclared
 from node_gateway.store import index, outbox
 
 PLATFORM_KEY = Principal(PLATFORM, "platform", "t")

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from web3 import HTTPProvider, Web3
 
-from node_gateway.consortium import Consortium
-from node_gateway.ledger.area import AreaLedger
+from node_gateway.ledger.area_ledger import AreaLedger
+from node_gateway.run.local_consortium import Consortium
 
 
 class DeadNode:

@@ -1,5 +1,6 @@
 """The limits of the embedded ledger's read-only JSON-RPC front (`POST /v1/ledger/rpc`,
-node_gateway/ledger/rpc.py): calls only to the consortium's contracts, gas cut to the cap, a
+node_gateway/ledger/backends/read_only_rpc.py):
+calls only to the consortium's contracts, gas cut to the cap, a
 bounded batch, a time budget per request, one rate-limit token per call of a batch, and no 500
 on hostile eth_getLogs params — so that one API key cannot hold the chain's lock that every
 gateway of the process shares (issue 16: one BN254 pairing request ran 45 s and every other
@@ -29,9 +30,9 @@ from web3.types import RPCEndpoint, RPCResponse
 from clients.ledger_bindings import MemberKind, attach_contracts, event_record, member_id
 from clients.verify import LedgerView
 from node_gateway.config import GatewaySettings
-from node_gateway.ledger import rpc as rpc_module
-from node_gateway.ledger.area import AreaLedger
-from node_gateway.ledger.rpc import (
+from node_gateway.ledger.area_ledger import AreaLedger
+from node_gateway.ledger.backends import read_only_rpc as rpc_module
+from node_gateway.ledger.backends.read_only_rpc import (
     CALL_REFUSED,
     EXECUTION_FAILED,
     INVALID_PARAMS,
@@ -554,7 +555,7 @@ def test_very_deep_json_text_does_not_crash_the_process() -> None:
     limit to 100,000): the whole process, every gateway in it, died. Run apart, so a
     regression fails this test instead of killing the test session."""
     code = (
-        "from node_gateway.ledger.rpc import ReadOnlyRpc\n"
+        "from node_gateway.ledger.backends.read_only_rpc import ReadOnlyRpc\n"
         "print(ReadOnlyRpc(None).handle(b'[' * 1_000_000)['error']['code'])\n"
     )
     done = subprocess.run(

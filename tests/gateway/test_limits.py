@@ -2,7 +2,8 @@
 Retry-After), body bytes (413), records per bulk request (413) and lines per document (422).
 
 The rate-limit tests install a limiter with a clock of their own on a gateway of the session's
-consortium (which runs without one: node_gateway/consortium.py), so time moves only when a test
+consortium (which runs without one: node_gateway/run/local_consortium.py),
+so time moves only when a test
 moves it. Refusals over the limits are also covered elsewhere and not repeated here:
 tests/gateway/test_app.py (oversized bodies, declared or streamed), tests/gateway/
 test_returns_api.py (default bulk size + 1, an oversized bulk body), tests/security/
@@ -25,10 +26,10 @@ from clients.errors import RateLimited
 from clients.http import GatewayClient
 from clients.records import canonical
 from clients.records.scalars import MAX_LINES
+from node_gateway import errors
 from node_gateway.config import GatewaySettings
-from node_gateway.consortium import PLATFORM
 from node_gateway.main import create_app
-from node_gateway.services import errors
+from node_gateway.run.local_consortium import PLATFORM
 from node_gateway.services.auth import issue_key
 from node_gateway.services.rate_limit import RateLimiter
 from tests.utils.gateway import NINGBO, GatewayWorld, assert_problem, tax_item

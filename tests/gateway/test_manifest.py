@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from clients.ledger_bindings import MemberKind
-from node_gateway.consortium import Consortium
-from node_gateway.ledger.bootstrap import MemberSpec
-from node_gateway.ledger.deploy import Deployment
-from node_gateway.ledger.manifest import FORMAT, Manifest, ManifestError
+from node_gateway.deploy.bootstrap import MemberSpec
+from node_gateway.deploy.contracts import Deployment
+from node_gateway.deploy.manifest import FORMAT, Manifest, ManifestError
+from node_gateway.run.local_consortium import Consortium
 from tests.utils.anvil import account_of
 
 ADDRESSES = {

@@ -26,11 +26,11 @@ from clients.member_signing import (
 from clients.peer import DisclosureRequest
 from clients.records import canonical
 from clients.records.samples import sample_return_application, sample_tax_assessment
-from node_gateway.consortium import AUDITOR, PLATFORM, Consortium
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.errors import PeerUnavailable
 from node_gateway.ledger.signer import LocalSigner
 from node_gateway.peer.client import PeerClient
-from node_gateway.peer.errors import PeerUnavailable
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.run.local_consortium import AUDITOR, PLATFORM, Consortium
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
 

@@ -17,9 +17,10 @@ from clients.commitments.merkle import process_proof
 from clients.ledger_bindings import member_id
 from clients.records import canonical
 from clients.records.samples import sample_tax_assessment
-from node_gateway.consortium import PLATFORM, Consortium
-from node_gateway.runtime import Gateway
-from node_gateway.services import batching, tax_records, views
+from node_gateway.pipeline import anchoring
+from node_gateway.run.gateway import Gateway
+from node_gateway.run.local_consortium import PLATFORM, Consortium
+from node_gateway.services import tax_records, views
 from node_gateway.services.auth import Principal
 from node_gateway.store import batches
 
@@ -152,6 +153,6 @@ def test_a_refusal_about_the_area_is_not_rebuilt_but_left_to_the_operator(
     assert tax_records.rebuild_refused(ningbo.context, conn) == 0
     assert [b["batchId"] for b in batches.failed_anchorings(conn)] == [batch_id]
     assert batches.rebuilt_as(conn, batch_id) is None
-    assert batching.retry_failed_anchorings(conn) == [batch_id]  # sent again unchanged
+    assert anchoring.retry_failed_anchorings(conn) == [batch_id]  # sent again unchanged
     ningbo.drain()
     assert tax_records.header_of(ningbo.context, conn, cases[0])["anchorStatus"] == "anchored"

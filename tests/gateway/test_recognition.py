@@ -24,11 +24,11 @@ from clients.records.samples import (
     sample_tax_assessment,
     sample_tax_payment,
 )
-from node_gateway.consortium import PLATFORM, Consortium
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.errors import PiecesExceedDeclared
+from node_gateway.run.local_consortium import PLATFORM, Consortium
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import PiecesExceedDeclared
 from node_gateway.store import Vault, index
 
 PLATFORM_KEY = Principal(PLATFORM, "platform", "t")

@@ -22,9 +22,9 @@ from clients.records.samples import (
     sample_return_application,
     sample_tax_assessment,
 )
-from node_gateway.consortium import PLATFORM, Consortium
+from node_gateway.api.schemas import ReturnApplicationIn
 from node_gateway.peer.client import PATH
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.run.local_consortium import PLATFORM, Consortium
 from node_gateway.services import expectations, recognition, returns, tax_records
 from node_gateway.services.auth import Principal
 from node_gateway.services.follow import Backoff

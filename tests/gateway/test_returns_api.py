@@ -18,7 +18,7 @@ import pytest
 from clients.commitments.ledger_leaves import CaseHeader
 from clients.commitments.merkle import verify_proof
 from clients.records import DocType, FieldClass, field_class
-from node_gateway.consortium import AUDITOR, PLATFORM
+from node_gateway.run.local_consortium import AUDITOR, PLATFORM
 from node_gateway.services.auth import ROLES, issue_key
 from tests.utils.gateway import (
     CENTRE,

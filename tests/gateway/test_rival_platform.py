@@ -31,7 +31,7 @@ from clients.ledger_bindings import attach_contracts, member_id
 from clients.member_signing import MemberRegistration, sign_member_message
 from clients.peer import DisclosureRequest
 from clients.records.samples import sample_return_application
-from node_gateway.ledger.rpc import NOT_FOR_ROLE, NOT_FOR_ROLE_CODE
+from node_gateway.ledger.backends.read_only_rpc import NOT_FOR_ROLE, NOT_FOR_ROLE_CODE
 from node_gateway.ledger.signer import LocalSigner
 from node_gateway.services.auth import issue_key
 from tests.utils.gateway import (

@@ -19,14 +19,14 @@ from web3.exceptions import ContractCustomError
 
 from clients.errors import ContractRevert, LedgerError
 from clients.ledger_bindings import BatchKind, MemberKind, revert_from_exception
-from node_gateway.ledger.anvil import AnvilNode, free_port
-from node_gateway.ledger.area import AreaLedger, Backend, Mined
-from node_gateway.ledger.bootstrap import MemberSpec, found
-from node_gateway.ledger.embedded import EmbeddedChain
-from node_gateway.ledger.indexer import Indexer
-from node_gateway.ledger.manifest import Manifest
-from node_gateway.ledger.rpc_node import ChainMismatch, RpcNode, check_chain
+from node_gateway.deploy.bootstrap import MemberSpec, found
+from node_gateway.deploy.manifest import Manifest
+from node_gateway.ledger.area_ledger import AreaLedger, Backend, Mined
+from node_gateway.ledger.backends.anvil import AnvilNode, free_port
+from node_gateway.ledger.backends.embedded import EmbeddedChain
+from node_gateway.ledger.backends.rpc_node import ChainMismatch, RpcNode, check_chain
 from node_gateway.ledger.signer import LocalSigner
+from node_gateway.pipeline.indexer import Indexer
 from node_gateway.store import index as store_index
 from node_gateway.store import migrate, open_db
 from tests.utils.anvil import account_of, key_of
@@ -203,26 +203,26 @@ def test_node_down_is_ledger_error(on_anvil: Founded) -> None:
 
 
 def test_check_chain_accepts_the_manifests_node(on_anvil: Founded) -> None:
-    check_chain(on_anvil.backend.w3, on_anvil.manifest)
+    check_chain(on_anvil.backend.w3, on_anvil.manifest.chain_id, on_anvil.manifest.addresses)
 
 
 def test_check_chain_with_other_chain_id_raises(on_anvil: Founded) -> None:
     other = dataclasses.replace(on_anvil.manifest, chain_id=1337)
     with pytest.raises(ChainMismatch, match="node is on chain 31337 but .* for chain 1337"):
-        check_chain(on_anvil.backend.w3, other)
+        check_chain(on_anvil.backend.w3, other.chain_id, other.addresses)
 
 
 def test_check_chain_without_the_contracts_raises(on_anvil: Founded) -> None:
     addresses = on_anvil.manifest.addresses | {"Consortium": account_of("nobody")}
     moved = dataclasses.replace(on_anvil.manifest, addresses=addresses)
     with pytest.raises(ChainMismatch, match="no contract code .* of Consortium"):
-        check_chain(on_anvil.backend.w3, moved)
+        check_chain(on_anvil.backend.w3, moved.chain_id, moved.addresses)
 
 
 def test_check_chain_with_node_down_raises_ledger_error(on_anvil: Founded) -> None:
     dead = RpcNode(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(LedgerError, match="does not answer"):
-        check_chain(dead.w3, on_anvil.manifest)
+        check_chain(dead.w3, on_anvil.manifest.chain_id, on_anvil.manifest.addresses)
 
 
 def test_fees_are_zero_on_a_zero_gas_chain_and_leave_room_otherwise() -> None:

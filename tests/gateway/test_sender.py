@@ -18,10 +18,10 @@ from hexbytes import HexBytes
 from web3.types import TxReceipt
 
 from clients.errors import LedgerError
-from node_gateway.consortium import Consortium
-from node_gateway.ledger.area import Mined, PipelinedBackend
-from node_gateway.ledger.embedded import EmbeddedChain
-from node_gateway.ledger.sender import FILLER, Sender
+from node_gateway.ledger.area_ledger import Mined, PipelinedBackend
+from node_gateway.ledger.backends.embedded import EmbeddedChain
+from node_gateway.pipeline.sender import FILLER, Sender
+from node_gateway.run.local_consortium import Consortium
 from node_gateway.store import outbox
 
 
@@ -490,7 +490,7 @@ def test_node_refusal_without_revert_is_told_apart_from_an_outage_and_retried(
     monkeypatch.setattr(gw.ledger, "backend", node)
     sender = Sender(conn, gw.ledger)
 
-    with caplog.at_level("WARNING", logger="node_gateway.ledger.sender"):
+    with caplog.at_level("WARNING", logger="node_gateway.pipeline.sender"):
         assert sender.run_once() == 0
     assert sender.node_up is False
     assert [r.status for r in _rows(conn, ops)] == ["sent"] * 3  # stored, not given up
@@ -525,7 +525,7 @@ def test_a_node_that_lost_mined_transactions_stops_the_sender(
     _, later = _anchor_row(consortium, 0x90)
     if where == "reconciling":  # a row left sent by a crash makes reconcile read the count
         outbox.mark_sent(conn, later, gw.ledger.account, counted, "0x" + "ab" * 32, b"\x01")
-    with caplog.at_level("ERROR", logger="node_gateway.ledger.sender"):
+    with caplog.at_level("ERROR", logger="node_gateway.pipeline.sender"):
         assert sender.run_once() == 0
     assert sender.node_up is False
     assert any("lost blocks" in r.getMessage() for r in caplog.records)

@@ -23,9 +23,9 @@ import pytest
 from clients.envelope import EncryptionKeys
 from clients.ledger_bindings import attach_contracts, member_id
 from clients.peer import DisclosureRequest
-from node_gateway.consortium import AUDITOR, PLATFORM, Consortium
+from node_gateway.errors import PeerUnavailable
 from node_gateway.ledger.signer import LocalSigner
-from node_gateway.peer.errors import PeerUnavailable
+from node_gateway.run.local_consortium import AUDITOR, PLATFORM, Consortium
 from node_gateway.services.auth import issue_key
 from node_gateway.services.suspension import CENTRE_SUSPENDED
 from node_gateway.store import Vault

@@ -19,11 +19,11 @@ from clients.records.samples import (
     sample_return_application,
     sample_tax_assessment,
 )
-from node_gateway.consortium import PLATFORM, Consortium
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.errors import WindowClosed
+from node_gateway.run.local_consortium import PLATFORM, Consortium
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import WindowClosed
 from node_gateway.store import outbox
 
 DAY = 86_400

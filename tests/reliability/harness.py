@@ -39,7 +39,7 @@ from clients.records.samples import (
 )
 from clients.verify import LedgerView
 from node_gateway import failpoints
-from node_gateway.ledger.manifest import Manifest
+from node_gateway.deploy.manifest import Manifest
 from tests.utils.anvil import PLATFORM, key_of
 from tests.utils.anvil_network import AnvilNetwork, wait_for
 from tests.utils.gateway import DAY, tax_assessment, tax_item

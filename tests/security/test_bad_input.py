@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from clients.records import canonical
-from node_gateway.consortium import PLATFORM
+from node_gateway.run.local_consortium import PLATFORM
 from tests.utils.gateway import CENTRE, NINGBO, GatewayWorld, assert_problem
 
 BULK = "/v1/tax-records/bulk"

@@ -15,7 +15,7 @@ import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
 
-from node_gateway.ledger.anvil import AnvilNode
+from node_gateway.ledger.backends.anvil import AnvilNode
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 
 from clients.http import GatewayClient
-from node_gateway.consortium import free_base_port
-from node_gateway.ledger.anvil import DEV_KEY, AnvilNode
+from node_gateway.ledger.backends.anvil import DEV_KEY, AnvilNode
+from node_gateway.run.local_consortium import free_base_port
 from node_gateway.services.auth import issue_key
 from node_gateway.store import migrate, open_db
 from tests.utils.anvil import AUDITOR, PLATFORM, key_of, write_founders

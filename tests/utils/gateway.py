@@ -34,7 +34,7 @@ from clients.records.samples import (
 )
 from clients.signing import ReturnApplicationTerms, mask_and_pieces, sign_return_application
 from node_gateway.api.problems import PROBLEM_JSON
-from node_gateway.consortium import PLATFORM, Consortium
+from node_gateway.run.local_consortium import PLATFORM, Consortium
 
 DAY = 24 * 3600
 CENTRE, NINGBO, ZHENGZHOU = "2900", "3100", "4600"

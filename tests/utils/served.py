@@ -25,7 +25,7 @@ from clients.records.samples import (
     sample_recognition_decision,
     sample_return_application,
 )
-from node_gateway.consortium import PLATFORM, Consortium, free_base_port
+from node_gateway.run.local_consortium import PLATFORM, Consortium, free_base_port
 from tests.utils.gateway import DAY, tax_assessment, tax_item
 
 CENTRE, NINGBO, ZHENGZHOU = "2900", "3100", "4600"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep
-from node_gateway.schemas import HEX32
+from node_gateway.api.schemas import HEX32
 from node_gateway.services import audit, views
 from node_gateway.services.auth import Principal
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 
 from node_gateway import console
-from node_gateway.services.errors import NotFound
+from node_gateway.errors import NotFound
 
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
-from node_gateway.schemas import ProposalIn
+from node_gateway.api.schemas import ProposalIn
 from node_gateway.services import governance
 from node_gateway.services.auth import Principal
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
-from node_gateway.schemas import HEX32, ReturnApplicationIn, StepIn
+from node_gateway.api.schemas import HEX32, ReturnApplicationIn, StepIn
 from node_gateway.services import binding, returns, views
 from node_gateway.services.auth import Principal
 

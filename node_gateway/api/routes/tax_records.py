@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from node_gateway.adapters import read_tax_assessments
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
-from node_gateway.schemas import HEX32, CebTaxRecordsIn, StepIn, TaxRecordIn, TaxRecordsIn
+from node_gateway.api.schemas import HEX32, CebTaxRecordsIn, StepIn, TaxRecordIn, TaxRecordsIn
+from node_gateway.errors import NotFound
 from node_gateway.services import tax_records, views
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["tax records"])
 

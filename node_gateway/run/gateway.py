@@ -15,16 +15,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from node_gateway.api.problems import DomainError
 from node_gateway.config import GatewaySettings
-from node_gateway.ledger.area import AreaLedger, Backend
-from node_gateway.ledger.indexer import Indexer
-from node_gateway.ledger.sender import Sender
+from node_gateway.errors import GatewayError
+from node_gateway.ledger.area_ledger import AreaLedger, Backend
 from node_gateway.main import create_app
 from node_gateway.peer import declarations
 from node_gateway.peer.client import DECLARATIONS_PATH, PATH, PeerClient, PeerTransport
+from node_gateway.pipeline.anchoring import seal_due
+from node_gateway.pipeline.indexer import Indexer
+from node_gateway.pipeline.sender import Sender
 from node_gateway.services import disclosure, expectations, recognition, tax_records
-from node_gateway.services.batching import seal_due
 from node_gateway.services.context import AreaContext, make_context
 from node_gateway.store import outbox
 from node_gateway.store.pool import ThreadConnections
@@ -100,7 +100,7 @@ class Gateway:
         answer = declarations.answer if path == DECLARATIONS_PATH else disclosure.answer
         try:
             return 200, answer(self.context, self.connections.get(), body)
-        except DomainError as exc:
+        except GatewayError as exc:
             return exc.status, {"code": exc.code, "detail": exc.detail, **exc.extra}
 
     def publish_profile(self, gateway_url: str) -> None:

@@ -42,7 +42,7 @@ from clients.cli.platform import platform
 from clients.errors import LedgerError, NodeRefused
 from clients.http import GatewayClient
 from node_gateway.config import GatewaySettings
-from node_gateway.ledger.embedded import JOURNAL, EmbeddedChain, LedgerJournalError
+from node_gateway.ledger.backends.embedded import JOURNAL, EmbeddedChain, LedgerJournalError
 from node_gateway.services.auth import ROLES, issue_key, revoke
 from node_gateway.services.auth import keys as list_api_keys
 
@@ -334,8 +334,8 @@ def up(data_dir: Path, base_port: int, demo: bool, records: int) -> None:
     Example: crossreturn up --data-dir data/consortium --base-port 8200
     """
     stop = _StopSignals()
-    from node_gateway.consortium import Consortium
-    from node_gateway.demo import run_story
+    from node_gateway.run.demo import run_story
+    from node_gateway.run.local_consortium import Consortium
 
     c: Consortium | None = None
     loading = False
@@ -397,8 +397,8 @@ def demo(data_dir: Path, as_json: bool, records: int) -> None:
 
     Example: crossreturn demo --data-dir /tmp/story --json
     """
-    from node_gateway.consortium import Consortium
-    from node_gateway.demo import run_story
+    from node_gateway.run.demo import run_story
+    from node_gateway.run.local_consortium import Consortium
 
     c = Consortium.open(data_dir, recognition=DEMO_RECOGNITION)
     try:
@@ -472,7 +472,7 @@ def admin_anchoring(db_path: Path, retry: bool, batch_ids: tuple[str, ...], as_j
 
     Example: crossreturn admin anchoring --db data/gateway-3100.db --retry
     """
-    from node_gateway.services.batching import retry_failed_anchorings
+    from node_gateway.pipeline.anchoring import retry_failed_anchorings
     from node_gateway.store import batches
 
     conn = _open_store(db_path)
@@ -738,11 +738,10 @@ def join(
       crossreturn join --label customs-5300 --customs-code 5300 --data-dir data/5300 \\
         --gateway-url https://gw.5300.example --gateway http://127.0.0.1:8200 --api-key cr_…
     """
-    from eth_account import Account
-
     from clients.ledger_bindings import member_id
     from clients.member_signing import MemberRegistration, sign_member_message
-    from node_gateway.consortium import load_or_create_key
+    from node_gateway.ledger.signer import address_of
+    from node_gateway.run.local_consortium import load_or_create_key
     from node_gateway.services.context import load_encryption_keys
 
     if not (customs_code.isdigit() and len(customs_code) == 4):
@@ -757,7 +756,7 @@ def join(
     keys_dir = data_dir / "keys"
     try:
         key = load_or_create_key(keys_dir / "account.key")
-        account = Account.from_key(key).address
+        account = address_of(key)
         encryption = load_encryption_keys(keys_dir).public_bytes()
     except (OSError, ValueError) as exc:
         fail(f"cannot create the keys under {keys_dir}: {exc}")
@@ -817,8 +816,8 @@ def serve(env_file: Path | None, public_url: str | None) -> None:
     stop = _StopSignals()
     from pydantic import ValidationError
 
-    from node_gateway.runtime import Gateway
-    from node_gateway.serve import ServeError, prepare, run
+    from node_gateway.run.gateway import Gateway
+    from node_gateway.run.serve import ServeError, prepare, run
 
     gateway: Gateway | None = None
     try:
@@ -902,10 +901,10 @@ def deploy(
         --funder-key-file deployer.key --out deployment.json
     """
     from clients.errors import ContractRevert, InputFileError
-    from node_gateway.ledger.bootstrap import found_on_node
-    from node_gateway.ledger.founders_file import load_founders
-    from node_gateway.ledger.manifest import Manifest
-    from node_gateway.ledger.rpc_node import RpcNode
+    from node_gateway.deploy.bootstrap import found_on_node
+    from node_gateway.deploy.founders import load_founders
+    from node_gateway.deploy.manifest import Manifest
+    from node_gateway.ledger.backends.rpc_node import RpcNode
     from node_gateway.ledger.signer import read_key_file
 
     if out.exists() and not force:
@@ -981,9 +980,8 @@ def node_anvil(state_file: Path, port: int, chain_id: int, gas_limit: int | None
       crossreturn node anvil --state data/anvil/state.json --port 8545
     """
     stop = _StopSignals()
-    from eth_account import Account
-
-    from node_gateway.ledger.anvil import DEV_KEY, AnvilError, AnvilNode
+    from node_gateway.ledger.backends.anvil import DEV_KEY, AnvilError, AnvilNode
+    from node_gateway.ledger.signer import address_of
 
     anvil = AnvilNode(state_file, port=port, chain_id=chain_id, gas_limit=gas_limit)
     answered = False
@@ -994,7 +992,7 @@ def node_anvil(state_file: Path, port: int, chain_id: int, gas_limit: int | None
         answered = True
         click.echo(f"anvil at {anvil.url}, chain {chain_id}, state in {state_file}")
         click.echo(
-            f"funded dev account {Account.from_key(DEV_KEY).address} "
+            f"funded dev account {address_of(DEV_KEY)} "
             f"(anvil's public test key 0x{DEV_KEY.hex()}); Ctrl-C stops"
         )
         with stop.interruptible():
@@ -1028,7 +1026,7 @@ def bench(bench_args: tuple[str, ...]) -> None:
     """
     import subprocess
 
-    script = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+    script = Path(__file__).resolve().parents[2] / "scripts" / "bench.py"
     if not script.exists():
         fail("the benchmarks run from a source checkout (scripts/bench.py not found)")
     sys.exit(subprocess.call([sys.executable, str(script), *bench_args]))

@@ -35,7 +35,7 @@ from clients.ledger_bindings import (
     revert_from_exception,
 )
 from clients.verify import LedgerView, Verifier
-from node_gateway.ledger.rpc import ReadOnlyRpc, RpcLimits
+from node_gateway.ledger.backends.read_only_rpc import ReadOnlyRpc, RpcLimits
 from node_gateway.ledger.signer import fees
 
 TX_GAS = 1_500_000

@@ -1,11 +1,105 @@
-"""The domain errors services raise; the API turns each into a problem+json with its `code`."""
+"""Every refusal the gateway reports, in one place: one root, `GatewayError`, whose subclasses
+each carry a stable problem `code` and an HTTP `status`.
+
+Services, the peer protocol and the API raise these; `api/problems.py` only turns them into
+RFC 9457 problem+json answers, and `problem_codes()` is the registry from which the OpenAPI
+document lists the codes. Nothing here imports the HTTP layer.
+"""
 
 from __future__ import annotations
 
-from node_gateway.api.problems import DomainError
+from typing import Any, ClassVar
+
+_REGISTRY: dict[str, type[GatewayError]] = {}
 
 
-class NotFound(DomainError):
+class GatewayError(Exception):
+    """A refusal reported as a problem: subclasses set `status`, `code` and `title`; `extra`
+    become members of the problem, `headers` headers of the answer (e.g. Retry-After)."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        known = _REGISTRY.get(cls.code)
+        if known is not None and known is not cls and "code" in vars(cls):
+            raise TypeError(f"problem code {cls.code!r} is already {known.__name__}'s")
+        if "code" in vars(cls):
+            _REGISTRY[cls.code] = cls
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+
+
+class RetryLater(GatewayError):
+    """A refusal that says when to ask again: the `Retry-After` header and `retryAfter`."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, retryAfter=retry_after)
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class GatewayFault(GatewayError):
+    """A fault of this gateway itself (its store, its configuration, its journal), not of the
+    request: answered as a 500 `internal_error` that names no internals, and logged."""
+
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+
+def problem_codes() -> dict[str, type[GatewayError]]:
+    """Every problem code the gateway's own errors use, with its class."""
+    return dict(sorted(_REGISTRY.items()))
+
+
+# ------------------------------------------------------------ authentication and roles
+
+
+class Unauthenticated(GatewayError):
+    """401: no valid API key."""
+
+    status = 401
+    code = "unauthenticated"
+    title = "Unauthenticated"
+
+
+class Forbidden(GatewayError):
+    """403: the key's role may not use this route."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+# ------------------------------------------------------------ membership
+
+
+class MemberSuspended(GatewayError):
+    """403: the key's member is suspended by the consortium."""
+
+    status = 403
+    code = "member_suspended"
+    title = "Member suspended"
+
+
+class HolderSuspended(GatewayError):
+    """403: this gateway's own area is suspended; it cannot log a disclosure, so gives none."""
+
+    status = 403
+    code = "holder_suspended"
+    title = "Holder suspended"
+
+
+# ------------------------------------------------------------ records, returns, governance
+
+
+class NotFound(GatewayError):
     """404: no such case, return, record or operation (or not visible to the caller)."""
 
     status = 404
@@ -13,7 +107,7 @@ class NotFound(DomainError):
     title = "Not found"
 
 
-class InvalidRecord(DomainError):
+class InvalidRecord(GatewayError):
     """422: a record fails its schema; `errors` lists each field path and rule."""
 
     status = 422
@@ -21,7 +115,7 @@ class InvalidRecord(DomainError):
     title = "Invalid record"
 
 
-class WrongArea(DomainError):
+class WrongArea(GatewayError):
     """422: the record or step belongs to another customs area than this gateway's."""
 
     status = 422
@@ -29,7 +123,7 @@ class WrongArea(DomainError):
     title = "Wrong customs area"
 
 
-class DuplicateRecord(DomainError):
+class DuplicateRecord(GatewayError):
     """409: this area already holds a tax record for the inventory list."""
 
     status = 409
@@ -37,7 +131,7 @@ class DuplicateRecord(DomainError):
     title = "Duplicate record"
 
 
-class StepOutOfOrder(DomainError):
+class StepOutOfOrder(GatewayError):
     """409: the return is not in the state this step needs."""
 
     status = 409
@@ -45,7 +139,7 @@ class StepOutOfOrder(DomainError):
     title = "Step out of order"
 
 
-class StepInProgress(DomainError):
+class StepInProgress(GatewayError):
     """409: an earlier write for this return is still on its way to the ledger."""
 
     status = 409
@@ -53,7 +147,7 @@ class StepInProgress(DomainError):
     title = "Step in progress"
 
 
-class WindowClosed(DomainError):
+class WindowClosed(GatewayError):
     """409: a rule window (application, arrival) has passed."""
 
     status = 409
@@ -61,7 +155,7 @@ class WindowClosed(DomainError):
     title = "Window closed"
 
 
-class LinesMismatch(DomainError):
+class LinesMismatch(GatewayError):
     """422: the lines of a document do not match the lines the step may cover."""
 
     status = 422
@@ -69,7 +163,7 @@ class LinesMismatch(DomainError):
     title = "Lines do not match"
 
 
-class BadSignature(DomainError):
+class BadSignature(GatewayError):
     """422: the return enterprise's signature is malformed, foreign or does not match."""
 
     status = 422
@@ -77,7 +171,7 @@ class BadSignature(DomainError):
     title = "Bad signature"
 
 
-class DigestMismatch(DomainError):
+class DigestMismatch(GatewayError):
     """422: a committed document does not hash to the digest it claims."""
 
     status = 422
@@ -85,7 +179,7 @@ class DigestMismatch(DomainError):
     title = "Digest mismatch"
 
 
-class NotAnchored(DomainError):
+class NotAnchored(GatewayError):
     """409: the tax record's batch is not anchored on the ledger (yet)."""
 
     status = 409
@@ -93,7 +187,7 @@ class NotAnchored(DomainError):
     title = "Not anchored"
 
 
-class UnknownMember(DomainError):
+class UnknownMember(GatewayError):
     """422: a member id that is not an active member of the needed kind."""
 
     status = 422
@@ -101,7 +195,7 @@ class UnknownMember(DomainError):
     title = "Unknown member"
 
 
-class IdempotencyKeyReused(DomainError):
+class IdempotencyKeyReused(GatewayError):
     """422: an Idempotency-Key sent again with a different request."""
 
     status = 422
@@ -109,7 +203,7 @@ class IdempotencyKeyReused(DomainError):
     title = "Idempotency key reused"
 
 
-class TooManyRecords(DomainError):
+class TooManyRecords(GatewayError):
     """413: a bulk request above the configured maximum."""
 
     status = 413
@@ -117,7 +211,7 @@ class TooManyRecords(DomainError):
     title = "Too many records"
 
 
-class RateLimited(DomainError):
+class RateLimited(RetryLater):
     """429: the API key has spent its requests for now (services/rate_limit.py); the
     `Retry-After` header and `retryAfter` say how many whole seconds to wait."""
 
@@ -125,12 +219,8 @@ class RateLimited(DomainError):
     code = "rate_limited"
     title = "Too many requests"
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail, retryAfter=retry_after)
-        self.headers["Retry-After"] = str(retry_after)
 
-
-class LedgerUnavailable(DomainError):
+class LedgerUnavailable(GatewayError):
     """503: the ledger cannot be read right now; retry later."""
 
     status = 503
@@ -138,7 +228,7 @@ class LedgerUnavailable(DomainError):
     title = "Ledger unavailable"
 
 
-class NotSupported(DomainError):
+class NotSupported(GatewayError):
     """422: a request this gateway cannot serve (with why)."""
 
     status = 422
@@ -146,7 +236,7 @@ class NotSupported(DomainError):
     title = "Not supported"
 
 
-class CaseMismatch(DomainError):
+class CaseMismatch(GatewayError):
     """422: the parts of a return application do not name the same case, origin or lines."""
 
     status = 422
@@ -154,7 +244,7 @@ class CaseMismatch(DomainError):
     title = "Case mismatch"
 
 
-class DuplicateReturn(DomainError):
+class DuplicateReturn(GatewayError):
     """409: a return with this id exists (or is on its way to the ledger)."""
 
     status = 409
@@ -162,7 +252,7 @@ class DuplicateReturn(DomainError):
     title = "Duplicate return"
 
 
-class SettlementMismatch(DomainError):
+class SettlementMismatch(GatewayError):
     """422: a settlement's amounts are not the pro-rata share of the case's assessed tax and
     value for its pieces (so a refund can never exceed what was paid)."""
 
@@ -171,7 +261,7 @@ class SettlementMismatch(DomainError):
     title = "Settlement amounts mismatch"
 
 
-class RefundExceedsPayment(DomainError):
+class RefundExceedsPayment(GatewayError):
     """422: the case's refunds would exceed the tax its withholding agent paid (a bill paid
     at its head total may be a few fen below the lines' sum that settlement follows)."""
 
@@ -180,7 +270,7 @@ class RefundExceedsPayment(DomainError):
     title = "Refund exceeds the payment"
 
 
-class PiecesExceedDeclared(DomainError):
+class PiecesExceedDeclared(GatewayError):
     """409: a line is asked for more pieces than its declared quantity has left after the
     case's other returns (applied on the ledger or on their way there)."""
 
@@ -189,7 +279,7 @@ class PiecesExceedDeclared(DomainError):
     title = "Pieces exceed what is left"
 
 
-class NotYourReturn(DomainError):
+class NotYourReturn(GatewayError):
     """403: this area (or caller) does not play the role this step needs on the return."""
 
     status = 403
@@ -197,7 +287,7 @@ class NotYourReturn(DomainError):
     title = "Not responsible"
 
 
-class UnknownInventoryList(DomainError):
+class UnknownInventoryList(GatewayError):
     """422: a payment names an inventory list this area holds no tax record for."""
 
     status = 422
@@ -205,7 +295,7 @@ class UnknownInventoryList(DomainError):
     title = "Unknown inventory list"
 
 
-class DuplicatePayment(DomainError):
+class DuplicatePayment(GatewayError):
     """409: a case's tax is already recorded as paid."""
 
     status = 409
@@ -213,7 +303,7 @@ class DuplicatePayment(DomainError):
     title = "Duplicate payment"
 
 
-class PaymentMismatch(DomainError):
+class PaymentMismatch(GatewayError):
     """422: a payment item does not pay what its inventory list was assessed, or is paid by
     another agent than the list's withholding agent."""
 
@@ -222,7 +312,7 @@ class PaymentMismatch(DomainError):
     title = "Payment does not match the assessment"
 
 
-class SettlementKindMismatch(DomainError):
+class SettlementKindMismatch(GatewayError):
     """409: refunded needs an anchored payment of the case; not_levied needs none."""
 
     status = 409
@@ -230,7 +320,7 @@ class SettlementKindMismatch(DomainError):
     title = "Settlement kind does not match the payment"
 
 
-class UnknownProposal(DomainError):
+class UnknownProposal(GatewayError):
     """404: no governance proposal with this id on the Consortium."""
 
     status = 404
@@ -238,7 +328,7 @@ class UnknownProposal(DomainError):
     title = "Unknown proposal"
 
 
-class ProposalClosed(DomainError):
+class ProposalClosed(GatewayError):
     """409: the proposal was executed or has expired; it takes no more votes."""
 
     status = 409
@@ -246,7 +336,7 @@ class ProposalClosed(DomainError):
     title = "Proposal closed"
 
 
-class AlreadyVoted(DomainError):
+class AlreadyVoted(GatewayError):
     """409: this area approved the proposal already (or its vote is on its way)."""
 
     status = 409
@@ -254,7 +344,7 @@ class AlreadyVoted(DomainError):
     title = "Already voted"
 
 
-class NotGoverning(DomainError):
+class NotGoverning(GatewayError):
     """409: this area is not an active customs area now, so it may not propose or vote."""
 
     status = 409
@@ -262,7 +352,7 @@ class NotGoverning(DomainError):
     title = "Not a governing member"
 
 
-class InvalidProposal(DomainError):
+class InvalidProposal(GatewayError):
     """422: the proposal's values break the Consortium's rules (ranges, codes, accounts);
     `rule` names the contract's check."""
 
@@ -271,7 +361,7 @@ class InvalidProposal(DomainError):
     title = "Invalid proposal"
 
 
-class ProposalConflict(DomainError):
+class ProposalConflict(GatewayError):
     """409: the proposal (or the vote that would execute it) does not fit the Consortium as it
     stands: the member already has that status, the account or customs code is taken, ...;
     `rule` names the contract's check."""
@@ -281,7 +371,7 @@ class ProposalConflict(DomainError):
     title = "Proposal conflicts with the Consortium's state"
 
 
-class DeclarationMismatch(DomainError):
+class DeclarationMismatch(GatewayError):
     """422: the application is not bound to its case: its list, order, platform, agent, lines,
     goods or pieces differ from the origin's declaration; `errors` lists each problem with its
     own `code` and a `pointer` into the application record (services/binding.py)."""
@@ -291,7 +381,7 @@ class DeclarationMismatch(DomainError):
     title = "Application does not match the declaration"
 
 
-class OriginUnavailable(DomainError):
+class OriginUnavailable(RetryLater):
     """503: the case's origin could not be asked for its declaration; nothing was written,
     retry after `Retry-After` seconds (also `retryAfter`)."""
 
@@ -299,15 +389,87 @@ class OriginUnavailable(DomainError):
     code = "origin_unavailable"
     title = "Origin unavailable"
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail, retryAfter=retry_after)
-        self.headers["Retry-After"] = str(retry_after)
 
-
-class OriginRefused(DomainError):
+class OriginRefused(GatewayError):
     """422: the case's origin refused to disclose its declaration for this application
     (`peerCode` says why: e.g. not its case, not signed by the case's platform, expired)."""
 
     status = 422
     code = "origin_refused"
     title = "Origin refused"
+
+
+# ------------------------------------------------------------ the peer protocol
+
+
+class BadPeerRequest(GatewayError):
+    """422: the signed request is malformed."""
+
+    status = 422
+    code = "bad_peer_request"
+    title = "Bad peer request"
+
+
+class BadPeerSignature(GatewayError):
+    """401: the signature is malformed or not by an account of the requester."""
+
+    status = 401
+    code = "bad_peer_signature"
+    title = "Bad peer signature"
+
+
+class StaleRequest(GatewayError):
+    """401: the request's timestamp is outside the freshness window."""
+
+    status = 401
+    code = "stale_request"
+    title = "Stale request"
+
+
+class ReplayedRequest(GatewayError):
+    """409: the request's nonce was already used."""
+
+    status = 409
+    code = "replayed_request"
+    title = "Replayed request"
+
+
+class NotActiveMember(GatewayError):
+    """403: the requester is not an active member."""
+
+    status = 403
+    code = "not_active_member"
+    title = "Not an active member"
+
+
+class NotInvolved(GatewayError):
+    """403: the requester plays no role on this case or return."""
+
+    status = 403
+    code = "not_involved"
+    title = "Not involved"
+
+
+class PolicyDenied(GatewayError):
+    """403: the disclosure policy gives this role nothing of this document type."""
+
+    status = 403
+    code = "policy_denied"
+    title = "Policy denies"
+
+
+class PeerUnavailable(GatewayError):
+    """502: another member's gateway could not be reached or answered something unusable."""
+
+    status = 502
+    code = "peer_unavailable"
+    title = "Peer unavailable"
+
+
+class PeerRateLimited(RetryLater):
+    """429: the requester has asked about this subject too often for now; the `Retry-After`
+    header and `retryAfter` say how many whole seconds to wait."""
+
+    status = 429
+    code = "peer_rate_limited"
+    title = "Too many peer requests"

@@ -20,7 +20,6 @@ from web3.types import TxReceipt
 
 from clients.errors import LedgerError
 from clients.ledger_bindings import answers
-from node_gateway.ledger.manifest import Manifest
 
 POLL_S = 0.005
 
@@ -29,27 +28,27 @@ class ChainMismatch(LedgerError):
     """The node is not the chain the deployment manifest describes."""
 
 
-def check_chain(w3: Web3, manifest: Manifest) -> None:
-    """Raise ChainMismatch unless the node behind `w3` has the manifest's chain id and code at
-    each of its contract addresses (an anvil restarted without its state has the same chain id
-    and no contracts); LedgerError if the node does not answer."""
+def check_chain(w3: Web3, chain_id: int, addresses: dict[str, str]) -> None:
+    """Raise ChainMismatch unless the node behind `w3` has the deployment manifest's
+    `chain_id` and code at each of its contract `addresses` (an anvil restarted without its
+    state has the same chain id and no contracts); LedgerError if the node does not answer."""
     try:
-        chain_id = int(w3.eth.chain_id)
+        node_chain = int(w3.eth.chain_id)
         missing = [
             name
-            for name, address in manifest.addresses.items()
+            for name, address in addresses.items()
             if not w3.eth.get_code(address)  # type: ignore[arg-type]
         ]
     except (requests.RequestException, OSError) as exc:
         raise LedgerError(f"the ledger node does not answer: {type(exc).__name__}") from exc
-    if chain_id != manifest.chain_id:
+    if node_chain != chain_id:
         raise ChainMismatch(
-            f"the node is on chain {chain_id} but the deployment manifest is for chain "
-            f"{manifest.chain_id}: wrong node URL or wrong manifest"
+            f"the node is on chain {node_chain} but the deployment manifest is for chain "
+            f"{chain_id}: wrong node URL or wrong manifest"
         )
     if missing:
         raise ChainMismatch(
-            f"chain {chain_id} has no contract code at the manifest's address of "
+            f"chain {node_chain} has no contract code at the manifest's address of "
             f"{', '.join(missing)}: the node's chain was reset, or it is another chain with "
             "the same id"
         )

@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from eth_account import Account
-
 from clients.ledger_bindings import MemberKind
 from node_gateway import ports
 from node_gateway.config import GatewaySettings
-from node_gateway.ledger.bootstrap import MemberSpec, found, found_on_node
-from node_gateway.ledger.embedded import EmbeddedChain
-from node_gateway.ledger.manifest import Manifest
-from node_gateway.ledger.rpc_node import RpcNode, check_chain
+from node_gateway.deploy.bootstrap import MemberSpec, found, found_on_node
+from node_gateway.deploy.manifest import Manifest
+from node_gateway.ledger.backends.embedded import EmbeddedChain
+from node_gateway.ledger.backends.rpc_node import RpcNode, check_chain
+from node_gateway.ledger.signer import address_of
 from node_gateway.peer.client import DirectTransport, HttpTransport
-from node_gateway.runtime import Gateway
+from node_gateway.run.gateway import Gateway
 from node_gateway.services.auth import issue_key
 from node_gateway.store import migrate, open_db
 from node_gateway.store.files import create_private, write_private
@@ -55,10 +54,6 @@ def load_or_create_key(path: Path) -> bytes:
     if not path.exists():
         create_private(path, secrets.token_bytes(32).hex().encode())
     return bytes.fromhex(path.read_text().strip())
-
-
-def _account(key: bytes) -> str:
-    return str(Account.from_key(key).address)
 
 
 def free_base_port(count: int = len(AREAS), host: str = "127.0.0.1") -> int:
@@ -129,15 +124,18 @@ class Consortium:
         auditor_key = load_or_create_key(data_dir / "clients" / f"{AUDITOR}.key")
         if fresh:
             members = [
-                MemberSpec(label, MemberKind.CUSTOMS, _account(keys[label]), code, role)
+                MemberSpec(label, MemberKind.CUSTOMS, address_of(keys[label]), code, role)
                 for label, code, role, _ in AREAS
             ]
             members.append(
                 MemberSpec(
-                    PLATFORM, MemberKind.PLATFORM, _account(platform_key), sponsor=PLATFORM_SPONSOR
+                    PLATFORM,
+                    MemberKind.PLATFORM,
+                    address_of(platform_key),
+                    sponsor=PLATFORM_SPONSOR,
                 )
             )
-            members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, _account(auditor_key)))
+            members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, address_of(auditor_key)))
             # The platform and the auditor sign their own registrations.
             signing = keys | {PLATFORM: platform_key, AUDITOR: auditor_key}
             if isinstance(backend, EmbeddedChain):
@@ -159,7 +157,8 @@ class Consortium:
             ]
             Manifest.of(deployment, members, THRESHOLD).write(manifest_path, {"areas": areas})
         elif isinstance(backend, RpcNode):
-            check_chain(backend.w3, Manifest.load(manifest_path))
+            described = Manifest.load(manifest_path)
+            check_chain(backend.w3, described.chain_id, described.addresses)
         manifest = json.loads(manifest_path.read_text())
         self = cls(data_dir, backend, manifest, {}, fresh=fresh)
         # The settings a gateway on that node would be served with (serve.py).

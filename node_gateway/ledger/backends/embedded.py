@@ -27,11 +27,13 @@ from eth_utils.crypto import keccak
 from web3 import EthereumTesterProvider, Web3
 from web3.types import TxReceipt
 
+from node_gateway.errors import GatewayFault
+
 JOURNAL = "journal.jsonl"
 FORMAT = "crossreturn.embedded-ledger.v1"
 
 
-class LedgerJournalError(Exception):
+class LedgerJournalError(GatewayFault):
     """The journal cannot be read or replayed; the data dir needs an operator."""
 
 

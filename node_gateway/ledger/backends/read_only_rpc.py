@@ -27,7 +27,7 @@ from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 from web3 import Web3
 
-from node_gateway.adapters.json_guard import MAX_DEPTH, json_depth
+from node_gateway.json_guard import MAX_DEPTH, json_depth
 
 READ_METHODS = frozenset(
     {

@@ -27,11 +27,12 @@ from clients.records.samples import (
     sample_settlement_record,
     sample_tax_assessment,
 )
-from node_gateway.consortium import PLATFORM, Consortium
-from node_gateway.schemas import ReturnApplicationIn
+from node_gateway.api.schemas import ReturnApplicationIn
+from node_gateway.errors import DeclarationMismatch, PiecesExceedDeclared
+from node_gateway.run.local_consortium import PLATFORM, Consortium
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
-from node_gateway.services.errors import DeclarationMismatch, PiecesExceedDeclared
+from node_gateway.store import Vault, index, records
 
 STAGES = ("applied", "arrived", "inspected", "disputed", "recognized", "settled")
 ORIGINS = ("3100", "4600")
@@ -219,15 +220,12 @@ def _lines(return_id: str, c: Consortium) -> list[int]:
 
 def _automatic(c: Consortium) -> dict[str, int]:
     """Decisions Ningbo's engine took (from its vault: mode "automatic")."""
-    from node_gateway.store import Vault
 
     gw = c.gateways["3100"]
     conn = gw.connections.get()
     vault = Vault(conn, gw.context.keyring)
     found: Counter[str] = Counter()
-    for (record_id,) in conn.execute(
-        "SELECT record_id FROM case_documents WHERE doc_type = 'recognition'"
-    ).fetchall():
+    for record_id in records.documents_of_type(conn, "recognition"):
         record = vault.get(record_id)["record"]
         if record["mode"] == "automatic":
             found[record["decision"]] += 1
@@ -237,16 +235,15 @@ def _automatic(c: Consortium) -> dict[str, int]:
 def summary(c: Consortium) -> dict[str, Any]:
     """Counts per area and state, from each gateway's index and store."""
     conn = c.centre.connections.get()
-    states = Counter(r["state"] for r in conn.execute("SELECT state FROM returns_view").fetchall())
-    records = {
-        code: int(gw.connections.get().execute("SELECT count(*) FROM tax_records").fetchone()[0])
-        for code, gw in c.gateways.items()
+    states = index.state_counts(conn)
+    tax_records = {
+        code: records.count_tax_records(gw.connections.get()) for code, gw in c.gateways.items()
     }
     automatic = _automatic(c)
     return {
         "head": c.chain.head(),
         "automaticRecognition": automatic,
-        "taxRecords": records,
+        "taxRecords": tax_records,
         "returns": dict(sorted(states.items())),
         "returnsTotal": sum(states.values()),
     }

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from clients.errors import ContractRevert, LedgerError, NodeRefused
 from clients.ledger_bindings import APPLY_WINDOW
 from node_gateway import failpoints
-from node_gateway.ledger.area import AreaLedger, Mined, SignedTx
+from node_gateway.ledger.area_ledger import AreaLedger, Mined, SignedTx
 from node_gateway.store import outbox
 from node_gateway.store.db import transaction
 from node_gateway.store.outbox import OutboxRow

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from node_gateway.ledger.area import AreaLedger
+from node_gateway.ledger.area_ledger import AreaLedger
 from node_gateway.store import index
 
 MAX_RANGE = 2_000

@@ -20,10 +20,10 @@ import uvicorn
 
 from clients.errors import LedgerError
 from node_gateway.config import GatewaySettings
-from node_gateway.ledger.manifest import Manifest
-from node_gateway.ledger.rpc_node import RpcNode, check_chain
+from node_gateway.deploy.manifest import Manifest
+from node_gateway.ledger.backends.rpc_node import RpcNode, check_chain
 from node_gateway.peer.client import HttpTransport
-from node_gateway.runtime import Gateway
+from node_gateway.run.gateway import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def build(settings: GatewaySettings) -> Gateway:
         )
     manifest = Manifest.load(settings.deployment_file)
     node = RpcNode(settings.ledger)
-    check_chain(node.w3, manifest)
+    check_chain(node.w3, manifest.chain_id, manifest.addresses)
     return Gateway(settings, node, manifest.addresses, _key(settings), HttpTransport())
 
 

@@ -31,8 +31,8 @@ from eth_utils.address import is_address, to_checksum_address
 
 from clients.errors import LedgerError
 from clients.ledger_bindings import CONTRACT_NAMES, MemberKind, member_id
-from node_gateway.ledger.bootstrap import MemberSpec, check_members
-from node_gateway.ledger.deploy import Deployment
+from node_gateway.deploy.bootstrap import MemberSpec, check_members
+from node_gateway.deploy.contracts import Deployment
 
 FORMAT = "crossreturn.deployment.v1"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -17,7 +17,7 @@ from web3.exceptions import Web3Exception
 from clients.errors import LedgerError, NodeRefused
 from clients.ledger_bindings import Founder, MemberKind, events, member_id, revert_from_exception
 from clients.member_signing import MemberRegistration, sign_member_message
-from node_gateway.ledger.deploy import Deployment, contracts_of, deploy
+from node_gateway.deploy.contracts import Deployment, contracts_of, deploy
 from node_gateway.ledger.signer import LocalSigner, RawSender
 
 GAS_MONEY = 10**21  # wei for each account on a chain that charges gas

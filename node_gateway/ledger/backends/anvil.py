@@ -30,7 +30,7 @@ from node_gateway.ports import free_base_port
 
 ENV_BINARY = "CROSSRETURN_ANVIL"
 PACKAGE_BINARY = (
-    Path(__file__).resolve().parents[2]
+    Path(__file__).resolve().parents[3]
     / "tools"
     / "anvil"
     / "node_modules"

@@ -38,7 +38,7 @@ from eth_utils.address import is_address, to_checksum_address
 
 from clients.errors import InputFileError
 from clients.ledger_bindings import MemberKind
-from node_gateway.ledger.bootstrap import MemberSpec, check_members
+from node_gateway.deploy.bootstrap import MemberSpec, check_members
 from node_gateway.ledger.signer import read_key_file
 
 _KEYS = {

@@ -1,4 +1,4 @@
-"""Batch sealing (services/batching.py): a root is queued for anchoring once per batch, even
+"""Batch sealing (services/anchoring.py): a root is queued for anchoring once per batch, even
 when the API's ingest and the worker reach for the same batch at the same time (found by the
 crash harness: the loser of that race queued a second anchoring, which the ledger refused with
 RootAlreadyAnchored)."""
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from node_gateway.cli import main
-from node_gateway.services import batching
+from node_gateway.cli.commands import main
+from node_gateway.pipeline import anchoring
 from node_gateway.store import batches, index, migrate, open_db, outbox
 from node_gateway.store.db import utc_now
 
@@ -50,31 +50,31 @@ def _anchors(conn: sqlite3.Connection) -> list[str]:
 
 def test_a_full_batch_is_sealed_and_queued_once(db: Path) -> None:
     conn = open_db(db)
-    placed = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)
+    placed = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)
     batch_id = placed[0]
     assert batches.anchor_of(conn, "tax-0")["status"] == "sealed"  # type: ignore[index]
-    assert batching.seal(conn, batch_id, "assessment") is None
-    assert batching.seal_due(conn, batch_size=4, interval_ms=0) == 0
+    assert anchoring.seal(conn, batch_id, "assessment") is None
+    assert anchoring.seal_due(conn, batch_size=4, interval_ms=0) == 0
     assert _anchors(conn) == [batch_id]
 
 
 def test_worker_and_ingest_racing_for_one_batch_queue_one_anchoring(db: Path) -> None:
     worker, api = open_db(db), open_db(db)
-    first = batching.add_to_batches(api, "assessment", _records(api, 3), batch_size=4)
+    first = anchoring.add_to_batches(api, "assessment", _records(api, 3), batch_size=4)
     # The worker sees the batch open and due ...
     due = batches.open_batches(worker)
     assert [b.batch_id for b in due] == [first[0]]
     # ... while the API's ingest fills it up and seals it.
-    batching.add_to_batches(api, "assessment", _records(api, 1, start=3), batch_size=4)
-    assert batching.seal(worker, due[0].batch_id, due[0].kind) is None
+    anchoring.add_to_batches(api, "assessment", _records(api, 1, start=3), batch_size=4)
+    assert anchoring.seal(worker, due[0].batch_id, due[0].kind) is None
     assert _anchors(worker) == [first[0]]
     assert outbox.counts(worker) == {"pending": 1}
 
 
 def test_seal_due_seals_an_old_batch(db: Path) -> None:
     conn = open_db(db)
-    placed = batching.add_to_batches(conn, "assessment", _records(conn, 2), batch_size=4)
-    assert batching.seal_due(conn, batch_size=4, interval_ms=0) == 1
+    placed = anchoring.add_to_batches(conn, "assessment", _records(conn, 2), batch_size=4)
+    assert anchoring.seal_due(conn, batch_size=4, interval_ms=0) == 1
     assert _anchors(conn) == [placed[0]]
     root = batches.anchor_of(conn, "tax-1")["root"]  # type: ignore[index]
     assert root is not None and root.startswith("0x")
@@ -91,17 +91,17 @@ def _fail_anchoring(conn: sqlite3.Connection, batch_id: str, error: str) -> None
 
 def test_failed_anchoring_is_listed_and_queued_again_once(db: Path) -> None:
     conn = open_db(db)
-    first = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
-    second = batching.add_to_batches(conn, "assessment", _records(conn, 4, start=4), 4)[0]
+    first = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    second = anchoring.add_to_batches(conn, "assessment", _records(conn, 4, start=4), 4)[0]
     _fail_anchoring(conn, first, "NotActiveMember(member=0x01)")
 
     stuck = batches.failed_anchorings(conn)
     assert [(b["batchId"], b["leafCount"], b["error"]) for b in stuck] == [
         (first, 4, "NotActiveMember(member=0x01)")
     ]
-    assert batching.retry_failed_anchorings(conn) == [first]
+    assert anchoring.retry_failed_anchorings(conn) == [first]
     assert batches.failed_anchorings(conn) == []  # queued: not failed any more
-    assert batching.retry_failed_anchorings(conn) == []  # no second copy while it is queued
+    assert anchoring.retry_failed_anchorings(conn) == []  # no second copy while it is queued
     assert _anchors(conn) == [first, second, first]
     again = conn.execute("SELECT payload FROM outbox ORDER BY id DESC LIMIT 1").fetchone()
     assert (
@@ -114,16 +114,16 @@ def test_failed_anchoring_is_listed_and_queued_again_once(db: Path) -> None:
 
 def test_anchoring_failed_but_root_anchored_meanwhile_is_not_listed(db: Path) -> None:
     conn = open_db(db)
-    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    batch_id = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
     _fail_anchoring(conn, batch_id, "RootAlreadyAnchored(root=…)")
     conn.execute("UPDATE batches SET status = 'anchored' WHERE batch_id = ?", (batch_id,))
     assert batches.failed_anchorings(conn) == []
-    assert batching.retry_failed_anchorings(conn) == []
+    assert anchoring.retry_failed_anchorings(conn) == []
 
 
 def test_admin_anchoring_lists_and_retries_failed_batches(db: Path) -> None:
     conn = open_db(db)
-    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    batch_id = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
     _fail_anchoring(conn, batch_id, "NotActiveMember(member=0x01)")
     conn.close()
     runner = CliRunner()
@@ -156,7 +156,7 @@ def _root_anchored_event(root: str, area_code: int, block: int) -> dict[str, obj
 
 def test_root_anchored_by_another_area_does_not_anchor_our_batch(db: Path) -> None:
     conn = open_db(db)
-    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    batch_id = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
     root = batches.anchor_of(conn, "tax-0")["root"]  # type: ignore[index]
     # Zhengzhou (4600) anchors our root's bytes first: not ours, the batch stays sealed.
     index.apply_events(conn, [_root_anchored_event(root, 4600, 7)], 7, area_code=3100)
@@ -174,8 +174,8 @@ def test_root_anchored_by_another_area_does_not_anchor_our_batch(db: Path) -> No
 
 def test_retry_skips_a_refused_anchoring_which_is_rebuilt_instead(db: Path) -> None:
     conn = open_db(db)
-    batch_id = batching.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
+    batch_id = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
     _fail_anchoring(conn, batch_id, "EmptyBatch()")
-    assert [b["batchId"] for b in batching.refused_anchorings(conn)] == [batch_id]
-    assert batching.retry_failed_anchorings(conn) == []
+    assert [b["batchId"] for b in anchoring.refused_anchorings(conn)] == [batch_id]
+    assert anchoring.retry_failed_anchorings(conn) == []
     assert _anchors(conn) == [batch_id]

@@ -1,0 +1,1 @@
+"""The `crossreturn` operator command line: one module per command group."""

@@ -1,0 +1,2 @@
+"""The gateway's pipeline: anchoring (records -> batches -> roots), the sender (outbox ->
+ledger) and the indexer (ledger events -> index)."""
