@@ -7,6 +7,7 @@ import {IConsortium} from "./interfaces/IConsortium.sol";
 import {IConsortiumErrors} from "./interfaces/IConsortiumErrors.sol";
 import {IConsortiumEvents} from "./interfaces/IConsortiumEvents.sol";
 import {IConsortiumKeyErrors} from "./interfaces/IConsortiumKeyErrors.sol";
+import {MemberRules} from "./MemberRules.sol";
 
 /// @title Consortium: who may act on the CrossReturn ledger, and under which rules.
 /// @notice Members are customs areas, platforms (return enterprises) and auditors. Customs areas
@@ -558,9 +559,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @dev The active member `account` belongs to, of any kind.
     function _requireOwn(address account) private view returns (bytes32 memberId) {
-        memberId = _memberOf[account];
-        if (memberId == bytes32(0)) revert NotAMember(account);
-        if (_members[memberId].status != MemberStatus.Active) revert MemberNotActive(memberId);
+        return _requireActive(account, MemberKind.None);
     }
 
     /// @dev Reverts unless `signature` over `structHash` is by an active account of the active
@@ -636,12 +635,12 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     // ------------------------------------------------------------------ internals: checks
 
+    /// @dev The active member of `kind` (any kind when None) that `account` belongs to; the rule
+    /// is `MemberRules.requireActiveAccount`, as for every ConsortiumGated contract.
     function _requireActive(address account, MemberKind kind) private view returns (bytes32 memberId) {
         memberId = _memberOf[account];
-        if (memberId == bytes32(0)) revert NotAMember(account);
         Member storage m = _members[memberId];
-        if (m.kind != kind) revert WrongMemberKind(memberId, m.kind);
-        if (m.status != MemberStatus.Active) revert MemberNotActive(memberId);
+        MemberRules.requireActiveAccount(account, memberId, m.kind, m.status, kind);
     }
 
     function _requireKnown(bytes32 memberId) private view returns (Member storage m) {

@@ -27,6 +27,16 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         uint16 revokedReason;
     }
 
+    /// @dev The first check a leaf fails in `_leafStatus`, in the order they run; Active if none.
+    enum LeafStatus {
+        Active,
+        RootNotAnchored,
+        WrongKind,
+        RootRevoked,
+        LeafRevoked,
+        NotProven
+    }
+
     mapping(uint16 areaCode => mapping(bytes32 root => RootRecord)) private _roots;
     // The first area that anchored a root's bytes: only to name it in RootOfAnotherArea when
     // the expected area holds no such root. It never grants or blocks anything.
@@ -82,7 +92,8 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     }
 
     /// @notice Whether `leaf` is proven under `root` as anchored by the customs area `areaCode`,
-    /// and neither that area's root nor its leaf is revoked.
+    /// and neither that area's root nor its leaf is revoked (the rule of `requireActiveLeaf`, for
+    /// a batch of any kind).
     /// @dev Callers must compute `leaf` from its data (as ReturnLedger and the SDK's verifier do):
     /// an inner node of a tree also "proves" under its root with a shorter proof.
     function isActive(uint16 areaCode, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
@@ -90,9 +101,8 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         view
         returns (bool)
     {
-        RootRecord storage r = _roots[areaCode][root];
-        return r.kind != BatchKind.None && r.revokedReason == 0 && _revokedLeaves[areaCode][leaf] == 0
-            && MerkleProof.verifyCalldata(proof, root, leaf);
+        (LeafStatus status,) = _leafStatus(root, leaf, proof, areaCode, BatchKind.None);
+        return status == LeafStatus.Active;
     }
 
     /// @inheritdoc ITaxAnchor
@@ -103,13 +113,13 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         uint16 areaCode,
         BatchKind kind
     ) external view returns (uint40 anchoredAt) {
-        RootRecord storage r = _anchoredRoot(root, areaCode);
-        if (r.kind != kind) revert WrongBatchKind(root, r.kind, kind);
-        if (r.revokedReason != 0) revert RevokedRoot(root, r.revokedReason);
-        uint16 leafReason = _revokedLeaves[areaCode][leaf];
-        if (leafReason != 0) revert RevokedLeaf(leaf, leafReason);
-        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
-        return r.anchoredAt;
+        (LeafStatus status, RootRecord storage r) = _leafStatus(root, leaf, proof, areaCode, kind);
+        if (status == LeafStatus.Active) return r.anchoredAt;
+        if (status == LeafStatus.RootNotAnchored) _anchoredRoot(root, areaCode);
+        if (status == LeafStatus.WrongKind) revert WrongBatchKind(root, r.kind, kind);
+        if (status == LeafStatus.RootRevoked) revert RevokedRoot(root, r.revokedReason);
+        if (status == LeafStatus.LeafRevoked) revert RevokedLeaf(leaf, _revokedLeaves[areaCode][leaf]);
+        revert InvalidProof(root, leaf);
     }
 
     /// @notice The record of `root` as anchored by the customs area `areaCode` (all zero if that
@@ -121,6 +131,23 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// @notice The reason the customs area `areaCode` revoked a leaf for (0 if not revoked).
     function leafRevocation(uint16 areaCode, bytes32 leaf) external view returns (uint16) {
         return _revokedLeaves[areaCode][leaf];
+    }
+
+    /// @dev The one home of the rule whether a leaf is active: the first check `leaf` fails
+    /// under `root` as anchored by `areaCode` for a batch of `kind` (any kind when None), or
+    /// Active; with the root's record of that area.
+    function _leafStatus(bytes32 root, bytes32 leaf, bytes32[] calldata proof, uint16 areaCode, BatchKind kind)
+        private
+        view
+        returns (LeafStatus status, RootRecord storage r)
+    {
+        r = _roots[areaCode][root];
+        if (r.kind == BatchKind.None) return (LeafStatus.RootNotAnchored, r);
+        if (kind != BatchKind.None && r.kind != kind) return (LeafStatus.WrongKind, r);
+        if (r.revokedReason != 0) return (LeafStatus.RootRevoked, r);
+        if (_revokedLeaves[areaCode][leaf] != 0) return (LeafStatus.LeafRevoked, r);
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) return (LeafStatus.NotProven, r);
+        return (LeafStatus.Active, r);
     }
 
     function _callerArea() private view returns (uint16 areaCode) {
