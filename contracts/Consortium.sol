@@ -185,7 +185,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _requireKnown(memberId);
-        _checkFreeAccount(account);
+        _checkFreeAccount(memberId, account);
         _provePossession(memberId, account, possession);
         _newProposal(ProposalKind.AddAccount, proposer, memberId).account = account;
         return _afterPropose(proposer);
@@ -542,7 +542,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
             _members[p.memberId].suspendedByVote = false;
         } else if (kind == ProposalKind.AddAccount) {
             _checkElectorate(_subject(kind, p.memberId));
-            _checkFreeAccount(p.account);
+            _checkFreeAccount(p.memberId, p.account);
             _addAccount(p.memberId, p.account);
         } else if (kind == ProposalKind.RemoveAccount) {
             _checkElectorate(_subject(kind, p.memberId));
@@ -613,7 +613,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     function _addOwnAccount(bytes32 memberId, address account, bytes calldata possession) private {
-        _checkFreeAccount(account);
+        _checkFreeAccount(memberId, account);
         _provePossession(memberId, account, possession);
         _memberNonces[memberId] += 1;
         _addAccount(memberId, account);
@@ -656,7 +656,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     function _checkAdmission(bytes32 memberId, MemberKind kind, uint16 customsCode, address account) private view {
-        if (memberId == bytes32(0)) revert InvalidMemberId();
+        if (memberId == bytes32(0)) revert InvalidMemberId(account);
         if (_members[memberId].kind != MemberKind.None) revert MemberAlreadyExists(memberId);
         if (kind == MemberKind.Customs) {
             if (customsCode == 0 || customsCode > 9999) revert InvalidCustomsCode(customsCode);
@@ -665,11 +665,11 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         } else if (customsCode != 0) {
             revert InvalidCustomsCode(customsCode);
         }
-        _checkFreeAccount(account);
+        _checkFreeAccount(memberId, account);
     }
 
-    function _checkFreeAccount(address account) private view {
-        if (account == address(0)) revert ZeroAccount();
+    function _checkFreeAccount(bytes32 memberId, address account) private view {
+        if (account == address(0)) revert ZeroAccount(memberId);
         bytes32 holder = _memberOf[account];
         if (holder != bytes32(0)) revert AccountAlreadyAssigned(account, holder);
     }

@@ -105,7 +105,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     function recordArrival(bytes32 returnId, bytes32 arrivalDigest) external {
         ReturnRecord storage r = _returnAt(returnId, ReturnState.Applied);
         _requireReturnCentre(returnId, r);
-        if (arrivalDigest == bytes32(0)) revert ZeroValue();
+        if (arrivalDigest == bytes32(0)) revert ZeroValue("arrivalDigest");
         CaseRecord storage c = _cases[r.caseId];
         bool late = block.timestamp > uint256(c.releaseTime) + _consortium.parameter(_ARRIVAL_WINDOW);
         r.state = ReturnState.Arrived;
@@ -126,7 +126,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     ) external {
         ReturnRecord storage r = _returnAt(returnId, ReturnState.Arrived);
         _requireReturnCentre(returnId, r);
-        if (reportDigest == bytes32(0)) revert ZeroValue();
+        if (reportDigest == bytes32(0)) revert ZeroValue("reportDigest");
         uint128 extra = acceptedMask & ~r.lineMask;
         if (extra != 0) revert LinesNotApplied(returnId, extra);
         if (r.late && acceptedMask != 0) revert LateArrivalMustBeRejected(returnId, acceptedMask);
@@ -154,10 +154,10 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     function recordRecognition(bytes32 returnId, bytes32 decisionDigest) external {
         ReturnRecord storage r = _requireReturn(returnId);
         if (r.state != ReturnState.Inspected && r.state != ReturnState.Disputed) {
-            revert InvalidState(returnId, r.state);
+            revert InvalidState(returnId, ReturnState.Inspected, r.state);
         }
         _requireOrigin(returnId, r);
-        if (decisionDigest == bytes32(0)) revert ZeroValue();
+        if (decisionDigest == bytes32(0)) revert ZeroValue("decisionDigest");
         r.state = ReturnState.Recognized;
         emit ReturnRecognized(returnId, r.caseId, decisionDigest);
     }
@@ -167,7 +167,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     function recordDispute(bytes32 returnId, bytes32 reasonDigest) external {
         ReturnRecord storage r = _returnAt(returnId, ReturnState.Inspected);
         _requireOrigin(returnId, r);
-        if (reasonDigest == bytes32(0)) revert ZeroValue();
+        if (reasonDigest == bytes32(0)) revert ZeroValue("reasonDigest");
         r.state = ReturnState.Disputed;
         emit ReturnDisputed(returnId, r.caseId, reasonDigest);
     }
@@ -222,9 +222,9 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         bytes32 disclosureDigest
     ) external {
         (bytes32 holder, uint16 callerCode) = _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
-        if (requesterCommitment == bytes32(0) || documentDigest == bytes32(0) || disclosureDigest == bytes32(0)) {
-            revert ZeroValue();
-        }
+        if (requesterCommitment == bytes32(0)) revert ZeroValue("requesterCommitment");
+        if (documentDigest == bytes32(0)) revert ZeroValue("documentDigest");
+        if (disclosureDigest == bytes32(0)) revert ZeroValue("disclosureDigest");
         uint16 originCode = _cases[caseId].originCode;
         if (originCode == 0) revert UnknownCase(caseId);
         if (callerCode != originCode && !_caseCentres[caseId][callerCode]) revert NotCaseHolder(caseId, callerCode);
@@ -338,7 +338,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// checked once: a later revocation of the header leaf or its root does not undo the case (the
     /// origin disputes its returns instead), a known, documented limitation.
     function _openCase(CaseHeader calldata h, bytes32 assessmentRoot, bytes32[] calldata proof) private {
-        if (h.caseId == bytes32(0) || h.recordDigest == bytes32(0)) revert ZeroValue();
+        if (h.caseId == bytes32(0)) revert ZeroValue("caseId");
+        if (h.recordDigest == bytes32(0)) revert ZeroValue("recordDigest");
         CaseRecord storage c = _cases[h.caseId];
         if (c.releaseTime != 0) revert CaseAlreadyOpen(h.caseId);
         uint256 maxLines = _consortium.parameter(_MAX_LINES);
@@ -406,7 +407,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// @dev The open case an application is for, once its ids, origin, deadline, lines and the
     /// apply window are checked.
     function _applicableCase(ReturnApplication calldata a) private view returns (CaseRecord storage c) {
-        if (a.returnId == bytes32(0) || a.applicationDigest == bytes32(0)) revert ZeroValue();
+        if (a.returnId == bytes32(0)) revert ZeroValue("returnId");
+        if (a.applicationDigest == bytes32(0)) revert ZeroValue("applicationDigest");
         c = _cases[a.caseId];
         if (c.releaseTime == 0) revert UnknownCase(a.caseId);
         uint16 signedCode = _customsCodeOf(a.originArea);
@@ -415,7 +417,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         }
         if (_returns[a.returnId].state != ReturnState.None) revert ReturnIdUsed(a.returnId);
         if (a.deadline < block.timestamp) revert SignatureExpired(a.deadline, block.timestamp);
-        if (a.lineMask == 0) revert EmptyLineMask();
+        if (a.lineMask == 0) revert EmptyLineMask(a.returnId);
         if (a.lineMask >> c.lineCount != 0) revert LinesOutOfRange(a.lineMask, c.lineCount);
         uint256 closesAt = uint256(c.releaseTime) + _consortium.parameter(_APPLY_WINDOW);
         if (block.timestamp > closesAt) revert ApplyWindowClosed(a.caseId, closesAt, block.timestamp);
@@ -474,8 +476,9 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     }
 
     function _recoverSigner(ReturnApplication calldata a, bytes calldata signature) private view returns (address) {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hashReturnApplication(a), signature);
-        if (err != ECDSA.RecoverError.NoError) revert InvalidSignature();
+        (address signer, ECDSA.RecoverError err, bytes32 errArg) =
+            ECDSA.tryRecover(hashReturnApplication(a), signature);
+        if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(err, errArg);
         return signer;
     }
 
@@ -486,8 +489,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     {
         r = _returnAt(returnId, ReturnState.Recognized);
         _requireOrigin(returnId, r);
-        if (settlementDigest == bytes32(0)) revert ZeroValue();
-        if (lineMask == 0) revert EmptyLineMask();
+        if (settlementDigest == bytes32(0)) revert ZeroValue("settlementDigest");
+        if (lineMask == 0) revert EmptyLineMask(returnId);
         uint128 extra = lineMask & ~r.acceptedMask;
         if (extra != 0) revert LinesNotAccepted(returnId, extra);
     }
@@ -531,7 +534,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     function _returnAt(bytes32 returnId, ReturnState expected) private view returns (ReturnRecord storage r) {
         r = _requireReturn(returnId);
-        if (r.state != expected) revert InvalidState(returnId, r.state);
+        if (r.state != expected) revert InvalidState(returnId, expected, r.state);
     }
 
     function _requireReturnCentre(bytes32 returnId, ReturnRecord storage r) private view {

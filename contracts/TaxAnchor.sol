@@ -55,7 +55,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         uint16 areaCode = _callerArea();
         if (root == bytes32(0)) revert ZeroHash();
         if (kind == BatchKind.None) revert InvalidBatchKind(kind);
-        if (leafCount == 0) revert EmptyBatch();
+        if (leafCount == 0) revert EmptyBatch(root);
         if (_roots[areaCode][root].kind != BatchKind.None) revert RootAlreadyAnchored(root, areaCode);
         _roots[areaCode][root] = RootRecord({
             kind: kind,
@@ -71,7 +71,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// Another area's anchoring of the same bytes is left as it is.
     function revokeRoot(bytes32 root, uint16 reason) external {
         uint16 areaCode = _callerArea();
-        if (reason == 0) revert InvalidReason();
+        if (reason == 0) revert InvalidReason(root, bytes32(0));
         RootRecord storage r = _ownedRoot(root, areaCode);
         if (r.revokedReason != 0) revert RevokedRoot(root, r.revokedReason);
         r.revokedReason = reason;
@@ -82,7 +82,7 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// root anchored by the caller's area, with a non-zero reason code.
     function revokeLeaf(bytes32 root, bytes32 leaf, bytes32[] calldata proof, uint16 reason) external {
         uint16 areaCode = _callerArea();
-        if (reason == 0) revert InvalidReason();
+        if (reason == 0) revert InvalidReason(root, leaf);
         _ownedRoot(root, areaCode);
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
         uint16 previous = _revokedLeaves[areaCode][leaf];
