@@ -17,6 +17,7 @@ abstract contract ConsortiumGated is IConsortiumErrors {
     }
 
     /// @notice The member registry this contract trusts.
+    /// @return the Consortium
     function consortium() external view returns (IConsortium) {
         return _consortium;
     }

@@ -21,9 +21,13 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// @notice An anchored batch of one area; packed into one storage slot. A root that area
     /// never anchored reads as all zero (`kind` None).
     struct RootRecord {
+        // Assessment or Payment; set by `anchor`, None for a root the area never anchored.
         BatchKind kind;
+        // The records in the batch, as the anchoring area declared it; set by `anchor`.
         uint32 leafCount;
+        // Block time (seconds) of the anchoring transaction; set by `anchor`.
         uint40 anchoredAt;
+        // The area's non-zero reason code once it revoked the root (`revokeRoot`), else 0.
         uint16 revokedReason;
     }
 
@@ -51,6 +55,9 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// @notice Anchors the root of a batch of `leafCount` tax records of `kind` for the caller's
     /// customs area. The block time of this transaction is the batch's anchoring time. The same
     /// bytes anchored by another area are that area's own record and do not stand in the way.
+    /// @param root the batch's sorted-pair Merkle root (non-zero)
+    /// @param kind Assessment or Payment
+    /// @param leafCount the number of records in the batch (non-zero)
     function anchor(bytes32 root, BatchKind kind, uint32 leafCount) external {
         uint16 areaCode = _callerArea();
         if (root == bytes32(0)) revert ZeroHash();
@@ -69,6 +76,8 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
 
     /// @notice Revokes a whole batch anchored by the caller's area, with a non-zero reason code.
     /// Another area's anchoring of the same bytes is left as it is.
+    /// @param root a root the caller's area anchored and has not revoked
+    /// @param reason the reason code (non-zero)
     function revokeRoot(bytes32 root, uint16 reason) external {
         uint16 areaCode = _callerArea();
         if (reason == 0) revert InvalidReason(root, bytes32(0));
@@ -80,6 +89,10 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
 
     /// @notice Revokes one record (e.g. a corrected or cancelled inventory list), proven under a
     /// root anchored by the caller's area, with a non-zero reason code.
+    /// @param root a root the caller's area anchored
+    /// @param leaf the record's leaf, not yet revoked by the caller's area
+    /// @param proof the sorted-pair Merkle proof of `leaf` under `root`
+    /// @param reason the reason code (non-zero)
     function revokeLeaf(bytes32 root, bytes32 leaf, bytes32[] calldata proof, uint16 reason) external {
         uint16 areaCode = _callerArea();
         if (reason == 0) revert InvalidReason(root, leaf);
@@ -96,6 +109,11 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// a batch of any kind).
     /// @dev Callers must compute `leaf` from its data (as ReturnLedger and the SDK's verifier do):
     /// an inner node of a tree also "proves" under its root with a shorter proof.
+    /// @param areaCode the customs code of the area that must have anchored `root`
+    /// @param root the batch root
+    /// @param leaf the record's leaf
+    /// @param proof the sorted-pair Merkle proof of `leaf` under `root`
+    /// @return true when the leaf is active
     function isActive(uint16 areaCode, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
         external
         view
@@ -124,11 +142,17 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
 
     /// @notice The record of `root` as anchored by the customs area `areaCode` (all zero if that
     /// area never anchored it, whoever else did).
+    /// @param areaCode the customs code of the anchoring area
+    /// @param root the batch root
+    /// @return the stored record
     function getRoot(uint16 areaCode, bytes32 root) external view returns (RootRecord memory) {
         return _roots[areaCode][root];
     }
 
     /// @notice The reason the customs area `areaCode` revoked a leaf for (0 if not revoked).
+    /// @param areaCode the customs code of the revoking area
+    /// @param leaf the record's leaf
+    /// @return the reason code
     function leafRevocation(uint16 areaCode, bytes32 leaf) external view returns (uint16) {
         return _revokedLeaves[areaCode][leaf];
     }
