@@ -221,6 +221,34 @@ def test_open_case_with_zero_digest_reverts(world: World) -> None:
         world.open_and_apply(case, world.terms(header.case_id, 1), world.platform_a_key)
 
 
+def test_open_case_with_zero_case_id_reverts(world: World) -> None:
+    header = CaseHeader(b"\0" * 32, NB, PLATFORM_A, world.now(), 2, random32(), (1, 1))
+    (case,) = anchor_headers(world, NB, [header])
+    with expect_revert("ZeroValue", {"field": field_name("caseId")}):
+        world.open_and_apply(case, world.terms(header.case_id, 1), world.platform_a_key)
+
+
+def test_apply_with_zero_return_id_reverts(world: World) -> None:
+    (case,) = world.anchor_cases(NB, PLATFORM_A)
+    terms = world.terms(case.header.case_id, 1, return_id=b"\0" * 32)
+    with expect_revert("ZeroValue", {"field": field_name("returnId")}):
+        world.open_and_apply(case, terms, world.platform_a_key)
+
+
+def test_record_steps_with_zero_digest_name_the_field(world: World) -> None:
+    a = apply_one(world)
+    rid, zero = a.terms.return_id, b"\0" * 32
+    world.send(rl(world).recordArrival(rid, random32()), world.hz)
+    with expect_revert("ZeroValue", {"field": field_name("reportDigest")}):
+        world.send(rl(world).recordInspection(rid, ALL3, ones(ALL3), zero), world.hz)
+    world.send(rl(world).recordInspection(rid, ALL3, ones(ALL3), random32()), world.hz)
+    with expect_revert("ZeroValue", {"field": field_name("decisionDigest")}):
+        world.send(rl(world).recordRecognition(rid, zero), world.nb)
+    world.send(rl(world).recordRecognition(rid, random32()), world.nb)
+    with expect_revert("ZeroValue", {"field": field_name("settlementDigest")}):
+        world.send(rl(world).settleNotLevied(rid, ALL3, ones(ALL3), zero, True), world.nb)
+
+
 @pytest.mark.parametrize(
     "change",
     [{"line_count": 4, "pieces": (1, 1, 1, 1)}, {"pieces": (1, 1, 2)}],
