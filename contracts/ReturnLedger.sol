@@ -187,7 +187,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// @param pieces the pieces settled of each line in `lineMask` (each at most the line's
     /// accepted pieces not yet settled), ascending gnum
     /// @param settlementDigest the digest of the settlement decision kept off the ledger (non-zero)
-    /// @param quotaAdjusted whether the buyer's yearly quota was restored for the settled value
+    /// @param quotaAdjusted whether the consumer's yearly quota was adjusted for the settled value
     function settleNotLevied(
         bytes32 returnId,
         uint128 lineMask,
@@ -205,7 +205,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// @param lineMask the lines settled (non-empty, among the accepted lines)
     /// @param pieces the pieces settled of each line in `lineMask`, as for `settleNotLevied`
     /// @param settlementDigest the digest of the settlement decision kept off the ledger (non-zero)
-    /// @param quotaAdjusted whether the buyer's yearly quota was restored for the settled value
+    /// @param quotaAdjusted whether the consumer's yearly quota was adjusted for the settled value
     /// @param payment the case's payment leaf data and its proof under the payment root
     function settleRefunded(
         bytes32 returnId,
