@@ -7,6 +7,7 @@ import {IConsortium} from "./interfaces/IConsortium.sol";
 import {IConsortiumErrors} from "./interfaces/IConsortiumErrors.sol";
 import {IConsortiumEvents} from "./interfaces/IConsortiumEvents.sol";
 import {IConsortiumKeyErrors} from "./interfaces/IConsortiumKeyErrors.sol";
+import {MemberRules} from "./MemberRules.sol";
 
 /// @title Consortium: who may act on the CrossReturn ledger, and under which rules.
 /// @notice Members are customs areas, platforms (return enterprises) and auditors. Customs areas
@@ -57,41 +58,71 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         "ProfileUpdate(bytes32 memberId,bytes encryptionKey,string gatewayUrl,uint256 nonce,uint256 deadline)"
     );
 
-    /// @notice A founding customs area, given to the constructor.
+    /// @notice A founding customs area, given to the constructor (never stored as such).
     struct Founder {
+        // The area's member id (non-zero, unique).
         bytes32 memberId;
+        // Its 4-digit customs code, 1..9999, unique among customs areas.
         uint16 customsCode;
+        // Its first signing account.
         address account;
+        // Its encryption public key, as published in its profile.
         bytes encryptionKey;
+        // The URL of its gateway, as published in its profile.
         string gatewayUrl;
     }
 
-    /// @notice A member as stored; `accountCount` counts its signing accounts;
-    /// `suspendedByVote` marks a suspension only a vote can lift.
+    /// @notice A member as stored, keyed by member id (`None` kind for an unknown id).
     struct Member {
+        // Customs area, platform or auditor; set once on admission (constructor, vote or
+        // sponsorship).
         MemberKind kind;
+        // Active or Suspended; set on admission, then by a vote or the platform's sponsor.
         MemberStatus status;
+        // The 4-digit customs code of a customs area, 0 for other kinds; set on admission.
         uint16 customsCode;
+        // How many signing accounts the member has (at least one); kept by every account
+        // addition or removal.
         uint32 accountCount;
+        // True while a suspension decided by vote holds: only a vote reinstates, not the
+        // sponsor; set by a Suspend proposal, cleared by a Reinstate proposal.
         bool suspendedByVote;
+        // The customs area that registered a platform, zero for other kinds; set on admission.
         bytes32 sponsor;
+        // The member's encryption public key (opaque bytes); set on admission and by the
+        // member's own profile updates.
         bytes encryptionKey;
+        // The URL of the member's gateway; written with `encryptionKey`.
         string gatewayUrl;
     }
 
-    /// @notice A proposal; the fields a kind does not use stay zero.
+    /// @notice A governance proposal as stored, written when it is made; the fields its kind
+    /// does not use stay zero.
     struct Proposal {
+        // What the proposal does once approved.
         ProposalKind kind;
+        // Admit: the kind of the member to admit (customs area or auditor).
         MemberKind memberKind;
+        // Admit: the new customs area's customs code (0 for an auditor).
         uint16 customsCode;
+        // Set once when the proposal takes effect; it is then closed to votes.
         bool executed;
+        // Ledger time (seconds) after which it can no longer be approved or executed: creation
+        // time plus `PROPOSAL_TTL`.
         uint64 expiresAt;
+        // The customs area that made it (its approval is counted at once).
         bytes32 proposer;
+        // The member it is about (Admit, Suspend, Reinstate, AddAccount, RemoveAccount).
         bytes32 memberId;
+        // Admit: the new member's first account; AddAccount / RemoveAccount: the account.
         address account;
+        // SetParameter: the parameter key (`APPLY_WINDOW`, ...).
         bytes32 key;
+        // SetParameter: the new value; SetThreshold: the new threshold.
         uint256 value;
+        // Admit: the new member's encryption public key.
         bytes encryptionKey;
+        // Admit: the new member's gateway URL.
         string gatewayUrl;
     }
 
@@ -131,6 +162,12 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     // ------------------------------------------------------------------ governance
 
     /// @notice Proposes admitting a customs area or an auditor (platforms are sponsored instead).
+    /// @param memberId the new member's id (non-zero, not yet taken)
+    /// @param kind Customs or Auditor
+    /// @param customsCode the new customs area's 4-digit code (1..9999, free); 0 for an auditor
+    /// @param account the new member's first signing account
+    /// @param encryptionKey the new member's encryption public key, published on admission
+    /// @param gatewayUrl the new member's gateway URL, published on admission
     /// @param registration the new member's first account's EIP-712 `MemberRegistration`
     /// signature over this admission (proves it holds the key and chose the profile)
     /// @return proposalId the new proposal; the proposer's approval is counted
@@ -159,6 +196,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     /// @notice Proposes suspending a member; a suspended member cannot act or sign. A customs
     /// area cannot propose or approve its own suspension, and one needs at least two other
     /// active areas (one when the threshold is 1) to suspend it (`ElectorateTooSmall`).
+    /// @param memberId the member to suspend
+    /// @return proposalId the new proposal; the proposer's approval is counted
     function proposeSuspension(bytes32 memberId) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _checkVoteSuspension(memberId);
@@ -167,6 +206,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice Proposes reinstating a suspended member.
+    /// @param memberId the suspended member
+    /// @return proposalId the new proposal; the proposer's approval is counted
     function proposeReinstatement(bytes32 memberId) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _checkStatusChange(memberId, MemberStatus.Active);
@@ -177,14 +218,17 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     /// @notice Proposes adding a signing account to a member: how a member that lost every key
     /// is re-keyed (a member holding a key adds accounts itself, see `addAccount`). A customs
     /// area is re-keyed by the other areas alone, as its suspension is.
+    /// @param memberId the member to re-key
+    /// @param account the new signing account, not yet any member's
     /// @param possession the new account's EIP-712 `AccountPossession` signature for `memberId`
+    /// @return proposalId the new proposal; the proposer's approval is counted
     function proposeAccountAddition(bytes32 memberId, address account, bytes calldata possession)
         external
         returns (uint256 proposalId)
     {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _requireKnown(memberId);
-        _checkFreeAccount(account);
+        _checkFreeAccount(memberId, account);
         _provePossession(memberId, account, possession);
         _newProposal(ProposalKind.AddAccount, proposer, memberId).account = account;
         return _afterPropose(proposer);
@@ -192,6 +236,9 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice Proposes removing a signing account from a member (key rotation, step two); for a
     /// customs area decided by the other areas alone, as its suspension is.
+    /// @param memberId the member the account belongs to
+    /// @param account the account to remove (never the member's last)
+    /// @return proposalId the new proposal; the proposer's approval is counted
     function proposeAccountRemoval(bytes32 memberId, address account) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _checkRemovableAccount(memberId, account);
@@ -201,6 +248,9 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice Proposes a new value for a rule parameter (`APPLY_WINDOW`, `ARRIVAL_WINDOW`,
     /// `MAX_LINES`, `PROPOSAL_TTL`).
+    /// @param key the parameter
+    /// @param value its new value, within the parameter's range (`ParameterOutOfRange`)
+    /// @return proposalId the new proposal; the proposer's approval is counted
     function proposeParameter(bytes32 key, uint256 value) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _checkParameter(key, value);
@@ -211,6 +261,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice Proposes a new vote threshold (1..number of active customs areas).
+    /// @param threshold the approvals a proposal will need
+    /// @return proposalId the new proposal; the proposer's approval is counted
     function proposeThreshold(uint256 threshold) external returns (uint256 proposalId) {
         bytes32 proposer = _requireActive(msg.sender, MemberKind.Customs);
         _checkThreshold(threshold, _activeCustoms);
@@ -223,6 +275,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     /// re-keying is about cannot approve it (`SubjectCannotApprove`).
     /// @dev Execution re-checks the proposal against the current state and reverts (leaving the
     /// proposal open) when it no longer applies.
+    /// @param proposalId the open proposal to approve
     function vote(uint256 proposalId) external {
         bytes32 voter = _requireActive(msg.sender, MemberKind.Customs);
         _vote(proposalId, voter);
@@ -230,6 +283,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice Executes a proposal whose approvals reach `approvalsNeeded` without a further vote,
     /// e.g. after the threshold was lowered. Any active customs area may call it.
+    /// @param proposalId the open proposal to execute
     function execute(uint256 proposalId) external {
         _requireActive(msg.sender, MemberKind.Customs);
         Proposal storage p = _openProposal(proposalId);
@@ -242,7 +296,10 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     // ------------------------------------------------------------------ sponsorship
 
     /// @notice A customs area registers a platform it supervises, without a vote.
+    /// @param memberId the platform's member id (non-zero, not yet taken)
     /// @param account the platform's first signing account
+    /// @param encryptionKey the platform's encryption public key
+    /// @param gatewayUrl the platform's gateway URL
     /// @param registration that account's EIP-712 `MemberRegistration` signature over this
     /// registration: the platform holds the key and chose the profile, not its sponsor
     function registerPlatform(
@@ -260,6 +317,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice The sponsoring customs area suspends (`active == false`) or reinstates its platform;
     /// a platform the consortium suspended by vote stays suspended until a vote reinstates it.
+    /// @param platformId a platform the caller's customs area sponsors
+    /// @param active true to reinstate, false to suspend
     function setPlatformActive(bytes32 platformId, bool active) external {
         _requireSponsor(platformId);
         if (active && _members[platformId].suspendedByVote) revert SuspendedByConsortium(platformId);
@@ -271,6 +330,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     // ------------------------------------------------------------------ a member's own keys
 
     /// @notice The caller's member adds a signing account of its own.
+    /// @param account the new signing account, not yet any member's
     /// @param possession the new account's EIP-712 `AccountPossession` signature
     function addAccount(address account, bytes calldata possession) external {
         _addOwnAccount(_requireOwn(msg.sender), account, possession);
@@ -278,6 +338,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice Adds a signing account to `memberId` on its signed authorisation, relayed by
     /// anyone (e.g. its gateway).
+    /// @param memberId the member that authorised the addition
+    /// @param account the new signing account, not yet any member's
     /// @param deadline ledger time after which `authorisation` is void
     /// @param authorisation an active account of `memberId`'s EIP-712 `AccountAddition` signature
     /// @param possession the new account's EIP-712 `AccountPossession` signature
@@ -295,12 +357,15 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice The caller's member removes one of its signing accounts (never its last).
+    /// @param account the account to remove
     function removeAccount(address account) external {
         _removeOwnAccount(_requireOwn(msg.sender), account);
     }
 
     /// @notice Removes a signing account of `memberId` on its signed authorisation, relayed by
     /// anyone (never its last account).
+    /// @param memberId the member that authorised the removal
+    /// @param account the account to remove
     /// @param deadline ledger time after which `authorisation` is void
     /// @param authorisation an active account of `memberId`'s EIP-712 `AccountRemoval` signature
     function removeAccountBySig(bytes32 memberId, address account, uint256 deadline, bytes calldata authorisation)
@@ -313,12 +378,17 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice The caller's member publishes its own encryption public key and gateway URL.
+    /// @param encryptionKey the new encryption public key
+    /// @param gatewayUrl the new gateway URL
     function updateProfile(bytes calldata encryptionKey, string calldata gatewayUrl) external {
         _setProfile(_requireOwn(msg.sender), encryptionKey, gatewayUrl);
     }
 
     /// @notice Publishes `memberId`'s encryption public key and gateway URL on its signed
     /// authorisation, relayed by anyone.
+    /// @param memberId the member that authorised the update
+    /// @param encryptionKey the new encryption public key
+    /// @param gatewayUrl the new gateway URL
     /// @param deadline ledger time after which `authorisation` is void
     /// @param authorisation an active account of `memberId`'s EIP-712 `ProfileUpdate` signature
     function updateProfileBySig(
@@ -344,12 +414,16 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice The nonce a member's next signed authorisation must carry; every change of its
     /// accounts or profile it makes (direct or signed) uses one, voiding older authorisations.
+    /// @param memberId the member
+    /// @return the nonce its next authorisation signs
     function memberNonce(bytes32 memberId) external view returns (uint256) {
         return _memberNonces[memberId];
     }
 
     /// @notice The nonce an account's next registration or possession proof must carry; each
     /// accepted proof uses one, so a proof cannot be replayed.
+    /// @param account the account that signs the proof
+    /// @return the nonce its next proof signs
     function possessionNonce(address account) external view returns (uint256) {
         return _possessionNonces[account];
     }
@@ -383,41 +457,53 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice The whole stored member (encryption key and gateway URL included).
+    /// @param memberId the member
+    /// @return the stored member (all zero for an unknown id)
     function getMember(bytes32 memberId) external view returns (Member memory) {
         return _members[memberId];
     }
 
     /// @notice Every member id ever admitted, in admission order.
+    /// @return the member ids
     function memberIds() external view returns (bytes32[] memory) {
         return _memberIds;
     }
 
     /// @notice The current signing accounts of a member.
+    /// @param memberId the member
+    /// @return its accounts (empty for an unknown id)
     function accountsOf(bytes32 memberId) external view returns (address[] memory) {
         return _accounts[memberId];
     }
 
     /// @notice The customs area holding a customs code (zero if none).
+    /// @param customsCode the 4-digit customs code
+    /// @return the customs area's member id
     function customsMember(uint16 customsCode) external view returns (bytes32) {
         return _customsMember[customsCode];
     }
 
     /// @notice Approvals needed to execute a proposal.
+    /// @return the vote threshold
     function threshold() external view returns (uint256) {
         return _threshold;
     }
 
     /// @notice Number of active customs areas (the electorate).
+    /// @return the number of active customs areas
     function activeCustomsCount() external view returns (uint256) {
         return _activeCustoms;
     }
 
     /// @notice Number of proposals ever made; ids run from 0 to count - 1.
+    /// @return the number of proposals
     function proposalCount() external view returns (uint256) {
         return _proposals.length;
     }
 
-    /// @notice A stored proposal.
+    /// @notice A stored proposal (reverts `UnknownProposal` for an id never used).
+    /// @param proposalId the proposal
+    /// @return the stored proposal
     function getProposal(uint256 proposalId) external view returns (Proposal memory) {
         if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
         return _proposals[proposalId];
@@ -425,6 +511,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice Approvals of a proposal by customs areas that are active now (a suspended area's
     /// earlier approval does not count while it is suspended).
+    /// @param proposalId the proposal
+    /// @return approvals the approvals that count now
     function approvalsOf(uint256 proposalId) public view returns (uint256 approvals) {
         bytes32[] storage voters = _voters[proposalId];
         for (uint256 i = 0; i < voters.length; ++i) {
@@ -434,6 +522,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @notice Approvals of active customs areas a proposal needs now: the threshold, or the
     /// number of active areas besides its subject (see `subjectOf`) when that is smaller.
+    /// @param proposalId the proposal
+    /// @return the approvals it needs now
     function approvalsNeeded(uint256 proposalId) external view returns (uint256) {
         if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
         return _approvalsNeeded(_proposals[proposalId]);
@@ -442,6 +532,8 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     /// @notice The customs area a proposal decides about and that is therefore not in its
     /// electorate: the member of a suspension, account addition or account removal when it is
     /// a customs area; zero for every other proposal.
+    /// @param proposalId the proposal
+    /// @return the subject's member id, or zero
     function subjectOf(uint256 proposalId) external view returns (bytes32) {
         if (proposalId >= _proposals.length) revert UnknownProposal(proposalId);
         Proposal storage p = _proposals[proposalId];
@@ -449,6 +541,9 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     /// @notice Whether a customs area has approved a proposal.
+    /// @param proposalId the proposal
+    /// @param voter the customs area's member id
+    /// @return true once it approved (even if it is suspended now)
     function hasVoted(uint256 proposalId, bytes32 voter) external view returns (bool) {
         return _voted[proposalId][voter];
     }
@@ -541,7 +636,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
             _members[p.memberId].suspendedByVote = false;
         } else if (kind == ProposalKind.AddAccount) {
             _checkElectorate(_subject(kind, p.memberId));
-            _checkFreeAccount(p.account);
+            _checkFreeAccount(p.memberId, p.account);
             _addAccount(p.memberId, p.account);
         } else if (kind == ProposalKind.RemoveAccount) {
             _checkElectorate(_subject(kind, p.memberId));
@@ -558,9 +653,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     /// @dev The active member `account` belongs to, of any kind.
     function _requireOwn(address account) private view returns (bytes32 memberId) {
-        memberId = _memberOf[account];
-        if (memberId == bytes32(0)) revert NotAMember(account);
-        if (_members[memberId].status != MemberStatus.Active) revert MemberNotActive(memberId);
+        return _requireActive(account, MemberKind.None);
     }
 
     /// @dev Reverts unless `signature` over `structHash` is by an active account of the active
@@ -614,7 +707,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     function _addOwnAccount(bytes32 memberId, address account, bytes calldata possession) private {
-        _checkFreeAccount(account);
+        _checkFreeAccount(memberId, account);
         _provePossession(memberId, account, possession);
         _memberNonces[memberId] += 1;
         _addAccount(memberId, account);
@@ -636,12 +729,12 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
 
     // ------------------------------------------------------------------ internals: checks
 
+    /// @dev The active member of `kind` (any kind when None) that `account` belongs to; the rule
+    /// is `MemberRules.requireActiveAccount`, as for every ConsortiumGated contract.
     function _requireActive(address account, MemberKind kind) private view returns (bytes32 memberId) {
         memberId = _memberOf[account];
-        if (memberId == bytes32(0)) revert NotAMember(account);
         Member storage m = _members[memberId];
-        if (m.kind != kind) revert WrongMemberKind(memberId, m.kind);
-        if (m.status != MemberStatus.Active) revert MemberNotActive(memberId);
+        MemberRules.requireActiveAccount(account, memberId, m.kind, m.status, kind);
     }
 
     function _requireKnown(bytes32 memberId) private view returns (Member storage m) {
@@ -657,7 +750,7 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
     }
 
     function _checkAdmission(bytes32 memberId, MemberKind kind, uint16 customsCode, address account) private view {
-        if (memberId == bytes32(0)) revert InvalidMemberId();
+        if (memberId == bytes32(0)) revert InvalidMemberId(account);
         if (_members[memberId].kind != MemberKind.None) revert MemberAlreadyExists(memberId);
         if (kind == MemberKind.Customs) {
             if (customsCode == 0 || customsCode > 9999) revert InvalidCustomsCode(customsCode);
@@ -666,11 +759,11 @@ contract Consortium is IConsortium, IConsortiumErrors, IConsortiumKeyErrors, ICo
         } else if (customsCode != 0) {
             revert InvalidCustomsCode(customsCode);
         }
-        _checkFreeAccount(account);
+        _checkFreeAccount(memberId, account);
     }
 
-    function _checkFreeAccount(address account) private view {
-        if (account == address(0)) revert ZeroAccount();
+    function _checkFreeAccount(bytes32 memberId, address account) private view {
+        if (account == address(0)) revert ZeroAccount(memberId);
         bytes32 holder = _memberOf[account];
         if (holder != bytes32(0)) revert AccountAlreadyAssigned(account, holder);
     }

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IConsortium} from "./interfaces/IConsortium.sol";
 import {IConsortiumErrors} from "./interfaces/IConsortiumErrors.sol";
+import {MemberRules} from "./MemberRules.sol";
 
 /// @title ConsortiumGated: membership checks shared by the contracts that trust the Consortium.
 /// @notice Resolves accounts and member ids through the Consortium and reverts with its errors,
@@ -16,11 +17,13 @@ abstract contract ConsortiumGated is IConsortiumErrors {
     }
 
     /// @notice The member registry this contract trusts.
+    /// @return the Consortium
     function consortium() external view returns (IConsortium) {
         return _consortium;
     }
 
-    /// @dev The active member of `kind` that `account` belongs to, and its customs code.
+    /// @dev The active member of `kind` (any kind when None) that `account` belongs to, and its
+    /// customs code; the rule is `MemberRules.requireActiveAccount`.
     function _activeAccount(address account, IConsortium.MemberKind kind)
         internal
         view
@@ -29,9 +32,7 @@ abstract contract ConsortiumGated is IConsortiumErrors {
         IConsortium.MemberKind actual;
         IConsortium.MemberStatus status;
         (memberId, actual, status, customsCode) = _consortium.accountInfo(account);
-        if (memberId == bytes32(0)) revert NotAMember(account);
-        if (kind != IConsortium.MemberKind.None && actual != kind) revert WrongMemberKind(memberId, actual);
-        if (status != IConsortium.MemberStatus.Active) revert MemberNotActive(memberId);
+        MemberRules.requireActiveAccount(account, memberId, actual, status, kind);
     }
 
     /// @dev Reverts unless `memberId` is an active member of `kind`; returns its customs code.

@@ -102,10 +102,12 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     /// @notice The return centre records the goods' arrival. After the arrival window the arrival
     /// is recorded as late and inspection can only reject every line.
+    /// @param returnId an Applied return whose return centre is the caller's area
+    /// @param arrivalDigest the digest of the arrival record kept off the ledger (non-zero)
     function recordArrival(bytes32 returnId, bytes32 arrivalDigest) external {
         ReturnRecord storage r = _returnAt(returnId, ReturnState.Applied);
         _requireReturnCentre(returnId, r);
-        if (arrivalDigest == bytes32(0)) revert ZeroValue();
+        if (arrivalDigest == bytes32(0)) revert ZeroValue("arrivalDigest");
         CaseRecord storage c = _cases[r.caseId];
         bool late = block.timestamp > uint256(c.releaseTime) + _consortium.parameter(_ARRIVAL_WINDOW);
         r.state = ReturnState.Arrived;
@@ -117,7 +119,10 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// @notice The return centre records the inspection outcome: the lines accepted back (a
     /// subset of the applied lines) with the pieces accepted of each (1..applied); the other
     /// lines and pieces are rejected (shipped out or destroyed).
+    /// @param returnId an Arrived return whose return centre is the caller's area
+    /// @param acceptedMask the lines accepted back (zero: every line rejected)
     /// @param acceptedPieces the pieces accepted of each line in `acceptedMask`, ascending gnum
+    /// @param reportDigest the digest of the inspection report kept off the ledger (non-zero)
     function recordInspection(
         bytes32 returnId,
         uint128 acceptedMask,
@@ -126,7 +131,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     ) external {
         ReturnRecord storage r = _returnAt(returnId, ReturnState.Arrived);
         _requireReturnCentre(returnId, r);
-        if (reportDigest == bytes32(0)) revert ZeroValue();
+        if (reportDigest == bytes32(0)) revert ZeroValue("reportDigest");
         uint128 extra = acceptedMask & ~r.lineMask;
         if (extra != 0) revert LinesNotApplied(returnId, extra);
         if (r.late && acceptedMask != 0) revert LateArrivalMustBeRejected(returnId, acceptedMask);
@@ -151,30 +156,38 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     /// @notice The origin area recognises the return centre's result (after inspection, or to
     /// close a dispute).
+    /// @param returnId an Inspected or Disputed return of a case the caller's area is origin of
+    /// @param decisionDigest the digest of the recognition decision kept off the ledger (non-zero)
     function recordRecognition(bytes32 returnId, bytes32 decisionDigest) external {
         ReturnRecord storage r = _requireReturn(returnId);
         if (r.state != ReturnState.Inspected && r.state != ReturnState.Disputed) {
-            revert InvalidState(returnId, r.state);
+            revert InvalidState(returnId, ReturnState.Inspected, r.state);
         }
         _requireOrigin(returnId, r);
-        if (decisionDigest == bytes32(0)) revert ZeroValue();
+        if (decisionDigest == bytes32(0)) revert ZeroValue("decisionDigest");
         r.state = ReturnState.Recognized;
         emit ReturnRecognized(returnId, r.caseId, decisionDigest);
     }
 
     /// @notice The origin area disputes the return centre's result; `reasonDigest` commits to a
     /// readable explanation kept off the ledger.
+    /// @param returnId an Inspected return of a case the caller's area is origin of
+    /// @param reasonDigest the digest of the explanation (non-zero)
     function recordDispute(bytes32 returnId, bytes32 reasonDigest) external {
         ReturnRecord storage r = _returnAt(returnId, ReturnState.Inspected);
         _requireOrigin(returnId, r);
-        if (reasonDigest == bytes32(0)) revert ZeroValue();
+        if (reasonDigest == bytes32(0)) revert ZeroValue("reasonDigest");
         r.state = ReturnState.Disputed;
         emit ReturnDisputed(returnId, r.caseId, reasonDigest);
     }
 
     /// @notice The origin area settles accepted pieces whose tax had not been paid: not levied.
+    /// @param returnId a Recognized return of a case the caller's area is origin of
+    /// @param lineMask the lines settled (non-empty, among the accepted lines)
     /// @param pieces the pieces settled of each line in `lineMask` (each at most the line's
     /// accepted pieces not yet settled), ascending gnum
+    /// @param settlementDigest the digest of the settlement decision kept off the ledger (non-zero)
+    /// @param quotaAdjusted whether the consumer's yearly quota was adjusted for the settled value
     function settleNotLevied(
         bytes32 returnId,
         uint128 lineMask,
@@ -188,7 +201,12 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     /// @notice The origin area settles accepted pieces whose tax was paid: refunded. `payment`
     /// proves the case's payment record is under an active payment root of the origin area.
+    /// @param returnId a Recognized return of a case the caller's area is origin of
+    /// @param lineMask the lines settled (non-empty, among the accepted lines)
     /// @param pieces the pieces settled of each line in `lineMask`, as for `settleNotLevied`
+    /// @param settlementDigest the digest of the settlement decision kept off the ledger (non-zero)
+    /// @param quotaAdjusted whether the consumer's yearly quota was adjusted for the settled value
+    /// @param payment the case's payment leaf data and its proof under the payment root
     function settleRefunded(
         bytes32 returnId,
         uint128 lineMask,
@@ -210,6 +228,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// case's origin area, or the return centre of one of its returns. The case must be open, so
     /// an origin that disclosed its declaration before the case opened logs it once it has
     /// (its gateway keeps the entry queued until then).
+    /// @param caseId the open case the document belongs to
     /// @param requesterCommitment keccak256(abi.encode(requester member id, salt)): who saw the
     /// document stays between holder and requester (both keep the salt) and is shown to an
     /// auditor on demand, instead of every member reading which auditor looked at which case
@@ -222,9 +241,9 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         bytes32 disclosureDigest
     ) external {
         (bytes32 holder, uint16 callerCode) = _activeAccount(msg.sender, IConsortium.MemberKind.Customs);
-        if (requesterCommitment == bytes32(0) || documentDigest == bytes32(0) || disclosureDigest == bytes32(0)) {
-            revert ZeroValue();
-        }
+        if (requesterCommitment == bytes32(0)) revert ZeroValue("requesterCommitment");
+        if (documentDigest == bytes32(0)) revert ZeroValue("documentDigest");
+        if (disclosureDigest == bytes32(0)) revert ZeroValue("disclosureDigest");
         uint16 originCode = _cases[caseId].originCode;
         if (originCode == 0) revert UnknownCase(caseId);
         if (callerCode != originCode && !_caseCentres[caseId][callerCode]) revert NotCaseHolder(caseId, callerCode);
@@ -234,16 +253,23 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     // ------------------------------------------------------------------ views
 
     /// @notice A stored case (all zero if not open).
+    /// @param caseId the case
+    /// @return the stored case
     function getCase(bytes32 caseId) external view returns (CaseRecord memory) {
         return _cases[caseId];
     }
 
     /// @notice A stored return (all zero if unknown).
+    /// @param returnId the return
+    /// @return the stored return
     function getReturn(bytes32 returnId) external view returns (ReturnRecord memory) {
         return _returns[returnId];
     }
 
     /// @notice The declared and applied pieces of lines 1..lineCount of a case (empty if not open).
+    /// @param caseId the case
+    /// @return declared the declared pieces of each line, from the case header
+    /// @return applied the pieces of each line applied for by all the case's returns
     function casePieces(bytes32 caseId) external view returns (uint32[] memory declared, uint32[] memory applied) {
         uint256 n = _cases[caseId].lineCount;
         declared = new uint32[](n);
@@ -256,6 +282,10 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     /// @notice The applied, accepted and settled pieces of lines 1..lineCount of a return's case
     /// in this return (empty if the return is unknown).
+    /// @param returnId the return
+    /// @return applied the pieces of each line applied for
+    /// @return accepted the pieces of each line accepted at inspection
+    /// @return settled the pieces of each line settled so far
     function returnPieces(bytes32 returnId)
         external
         view
@@ -276,6 +306,9 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     }
 
     /// @notice Where line `gnum` of a return stands (Settled once all its accepted pieces are).
+    /// @param returnId the return
+    /// @param gnum the line, 1..128
+    /// @return the line's state (None if the return does not cover it)
     function lineState(bytes32 returnId, uint8 gnum) external view returns (LineState) {
         ReturnRecord storage r = _returns[returnId];
         if (gnum == 0 || gnum > 128) return LineState.None;
@@ -287,6 +320,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     }
 
     /// @notice The EIP-712 digest a platform signs for `application`.
+    /// @param application the return application
+    /// @return the digest under this contract's EIP-712 domain
     function hashReturnApplication(ReturnApplication calldata application) public view returns (bytes32) {
         return _hashTypedDataV4(
             keccak256(
@@ -306,6 +341,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     }
 
     /// @notice The assessment-batch leaf of a case header.
+    /// @param header the case header
+    /// @return the leaf, tagged with `CASE_HEADER_TAG`
     function caseHeaderLeaf(CaseHeader calldata header) public pure returns (bytes32) {
         return keccak256(
             abi.encode(
@@ -322,11 +359,16 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     }
 
     /// @notice The payment-batch leaf of a case's tax payment record.
+    /// @param caseId the case
+    /// @param originCode the customs code of the case's origin area
+    /// @param paymentDigest the digest of the tax payment record
+    /// @return the leaf, tagged with `PAYMENT_LEAF_TAG`
     function paymentLeaf(bytes32 caseId, uint16 originCode, bytes32 paymentDigest) public pure returns (bytes32) {
         return keccak256(abi.encode(PAYMENT_LEAF_TAG, caseId, originCode, paymentDigest));
     }
 
     /// @notice The TaxAnchor this ledger checks case headers and payments against.
+    /// @return the TaxAnchor
     function taxAnchor() external view returns (ITaxAnchor) {
         return _taxAnchor;
     }
@@ -338,7 +380,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// checked once: a later revocation of the header leaf or its root does not undo the case (the
     /// origin disputes its returns instead), a known, documented limitation.
     function _openCase(CaseHeader calldata h, bytes32 assessmentRoot, bytes32[] calldata proof) private {
-        if (h.caseId == bytes32(0) || h.recordDigest == bytes32(0)) revert ZeroValue();
+        if (h.caseId == bytes32(0)) revert ZeroValue("caseId");
+        if (h.recordDigest == bytes32(0)) revert ZeroValue("recordDigest");
         CaseRecord storage c = _cases[h.caseId];
         if (c.releaseTime != 0) revert CaseAlreadyOpen(h.caseId);
         uint256 maxLines = _consortium.parameter(_MAX_LINES);
@@ -406,7 +449,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     /// @dev The open case an application is for, once its ids, origin, deadline, lines and the
     /// apply window are checked.
     function _applicableCase(ReturnApplication calldata a) private view returns (CaseRecord storage c) {
-        if (a.returnId == bytes32(0) || a.applicationDigest == bytes32(0)) revert ZeroValue();
+        if (a.returnId == bytes32(0)) revert ZeroValue("returnId");
+        if (a.applicationDigest == bytes32(0)) revert ZeroValue("applicationDigest");
         c = _cases[a.caseId];
         if (c.releaseTime == 0) revert UnknownCase(a.caseId);
         uint16 signedCode = _customsCodeOf(a.originArea);
@@ -415,7 +459,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
         }
         if (_returns[a.returnId].state != ReturnState.None) revert ReturnIdUsed(a.returnId);
         if (a.deadline < block.timestamp) revert SignatureExpired(a.deadline, block.timestamp);
-        if (a.lineMask == 0) revert EmptyLineMask();
+        if (a.lineMask == 0) revert EmptyLineMask(a.returnId);
         if (a.lineMask >> c.lineCount != 0) revert LinesOutOfRange(a.lineMask, c.lineCount);
         uint256 closesAt = uint256(c.releaseTime) + _consortium.parameter(_APPLY_WINDOW);
         if (block.timestamp > closesAt) revert ApplyWindowClosed(a.caseId, closesAt, block.timestamp);
@@ -474,8 +518,9 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     }
 
     function _recoverSigner(ReturnApplication calldata a, bytes calldata signature) private view returns (address) {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hashReturnApplication(a), signature);
-        if (err != ECDSA.RecoverError.NoError) revert InvalidSignature();
+        (address signer, ECDSA.RecoverError err, bytes32 errArg) =
+            ECDSA.tryRecover(hashReturnApplication(a), signature);
+        if (err != ECDSA.RecoverError.NoError) revert InvalidSignature(err, errArg);
         return signer;
     }
 
@@ -486,8 +531,8 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
     {
         r = _returnAt(returnId, ReturnState.Recognized);
         _requireOrigin(returnId, r);
-        if (settlementDigest == bytes32(0)) revert ZeroValue();
-        if (lineMask == 0) revert EmptyLineMask();
+        if (settlementDigest == bytes32(0)) revert ZeroValue("settlementDigest");
+        if (lineMask == 0) revert EmptyLineMask(returnId);
         uint128 extra = lineMask & ~r.acceptedMask;
         if (extra != 0) revert LinesNotAccepted(returnId, extra);
     }
@@ -531,7 +576,7 @@ contract ReturnLedger is IReturnLedger, IReturnLedgerErrors, IReturnLedgerEvents
 
     function _returnAt(bytes32 returnId, ReturnState expected) private view returns (ReturnRecord storage r) {
         r = _requireReturn(returnId);
-        if (r.state != expected) revert InvalidState(returnId, r.state);
+        if (r.state != expected) revert InvalidState(returnId, expected, r.state);
     }
 
     function _requireReturnCentre(bytes32 returnId, ReturnRecord storage r) private view {

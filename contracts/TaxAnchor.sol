@@ -21,10 +21,24 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// @notice An anchored batch of one area; packed into one storage slot. A root that area
     /// never anchored reads as all zero (`kind` None).
     struct RootRecord {
+        // Assessment or Payment; set by `anchor`, None for a root the area never anchored.
         BatchKind kind;
+        // The records in the batch, as the anchoring area declared it; set by `anchor`.
         uint32 leafCount;
+        // Block time (seconds) of the anchoring transaction; set by `anchor`.
         uint40 anchoredAt;
+        // The area's non-zero reason code once it revoked the root (`revokeRoot`), else 0.
         uint16 revokedReason;
+    }
+
+    /// @dev The first check a leaf fails in `_leafStatus`, in the order they run; Active if none.
+    enum LeafStatus {
+        Active,
+        RootNotAnchored,
+        WrongKind,
+        RootRevoked,
+        LeafRevoked,
+        NotProven
     }
 
     mapping(uint16 areaCode => mapping(bytes32 root => RootRecord)) private _roots;
@@ -41,11 +55,14 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     /// @notice Anchors the root of a batch of `leafCount` tax records of `kind` for the caller's
     /// customs area. The block time of this transaction is the batch's anchoring time. The same
     /// bytes anchored by another area are that area's own record and do not stand in the way.
+    /// @param root the batch's sorted-pair Merkle root (non-zero)
+    /// @param kind Assessment or Payment
+    /// @param leafCount the number of records in the batch (non-zero)
     function anchor(bytes32 root, BatchKind kind, uint32 leafCount) external {
         uint16 areaCode = _callerArea();
         if (root == bytes32(0)) revert ZeroHash();
         if (kind == BatchKind.None) revert InvalidBatchKind(kind);
-        if (leafCount == 0) revert EmptyBatch();
+        if (leafCount == 0) revert EmptyBatch(root);
         if (_roots[areaCode][root].kind != BatchKind.None) revert RootAlreadyAnchored(root, areaCode);
         _roots[areaCode][root] = RootRecord({
             kind: kind,
@@ -59,9 +76,11 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
 
     /// @notice Revokes a whole batch anchored by the caller's area, with a non-zero reason code.
     /// Another area's anchoring of the same bytes is left as it is.
+    /// @param root a root the caller's area anchored and has not revoked
+    /// @param reason the reason code (non-zero)
     function revokeRoot(bytes32 root, uint16 reason) external {
         uint16 areaCode = _callerArea();
-        if (reason == 0) revert InvalidReason();
+        if (reason == 0) revert InvalidReason(root, bytes32(0));
         RootRecord storage r = _ownedRoot(root, areaCode);
         if (r.revokedReason != 0) revert RevokedRoot(root, r.revokedReason);
         r.revokedReason = reason;
@@ -70,9 +89,13 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
 
     /// @notice Revokes one record (e.g. a corrected or cancelled inventory list), proven under a
     /// root anchored by the caller's area, with a non-zero reason code.
+    /// @param root a root the caller's area anchored
+    /// @param leaf the record's leaf, not yet revoked by the caller's area
+    /// @param proof the sorted-pair Merkle proof of `leaf` under `root`
+    /// @param reason the reason code (non-zero)
     function revokeLeaf(bytes32 root, bytes32 leaf, bytes32[] calldata proof, uint16 reason) external {
         uint16 areaCode = _callerArea();
-        if (reason == 0) revert InvalidReason();
+        if (reason == 0) revert InvalidReason(root, leaf);
         _ownedRoot(root, areaCode);
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
         uint16 previous = _revokedLeaves[areaCode][leaf];
@@ -82,17 +105,22 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
     }
 
     /// @notice Whether `leaf` is proven under `root` as anchored by the customs area `areaCode`,
-    /// and neither that area's root nor its leaf is revoked.
+    /// and neither that area's root nor its leaf is revoked (the rule of `requireActiveLeaf`, for
+    /// a batch of any kind).
     /// @dev Callers must compute `leaf` from its data (as ReturnLedger and the SDK's verifier do):
     /// an inner node of a tree also "proves" under its root with a shorter proof.
+    /// @param areaCode the customs code of the area that must have anchored `root`
+    /// @param root the batch root
+    /// @param leaf the record's leaf
+    /// @param proof the sorted-pair Merkle proof of `leaf` under `root`
+    /// @return true when the leaf is active
     function isActive(uint16 areaCode, bytes32 root, bytes32 leaf, bytes32[] calldata proof)
         external
         view
         returns (bool)
     {
-        RootRecord storage r = _roots[areaCode][root];
-        return r.kind != BatchKind.None && r.revokedReason == 0 && _revokedLeaves[areaCode][leaf] == 0
-            && MerkleProof.verifyCalldata(proof, root, leaf);
+        (LeafStatus status,) = _leafStatus(root, leaf, proof, areaCode, BatchKind.None);
+        return status == LeafStatus.Active;
     }
 
     /// @inheritdoc ITaxAnchor
@@ -103,24 +131,47 @@ contract TaxAnchor is ITaxAnchor, ITaxAnchorErrors, ITaxAnchorEvents, Consortium
         uint16 areaCode,
         BatchKind kind
     ) external view returns (uint40 anchoredAt) {
-        RootRecord storage r = _anchoredRoot(root, areaCode);
-        if (r.kind != kind) revert WrongBatchKind(root, r.kind, kind);
-        if (r.revokedReason != 0) revert RevokedRoot(root, r.revokedReason);
-        uint16 leafReason = _revokedLeaves[areaCode][leaf];
-        if (leafReason != 0) revert RevokedLeaf(leaf, leafReason);
-        if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(root, leaf);
-        return r.anchoredAt;
+        (LeafStatus status, RootRecord storage r) = _leafStatus(root, leaf, proof, areaCode, kind);
+        if (status == LeafStatus.Active) return r.anchoredAt;
+        if (status == LeafStatus.RootNotAnchored) _anchoredRoot(root, areaCode);
+        if (status == LeafStatus.WrongKind) revert WrongBatchKind(root, r.kind, kind);
+        if (status == LeafStatus.RootRevoked) revert RevokedRoot(root, r.revokedReason);
+        if (status == LeafStatus.LeafRevoked) revert RevokedLeaf(leaf, _revokedLeaves[areaCode][leaf]);
+        revert InvalidProof(root, leaf);
     }
 
     /// @notice The record of `root` as anchored by the customs area `areaCode` (all zero if that
     /// area never anchored it, whoever else did).
+    /// @param areaCode the customs code of the anchoring area
+    /// @param root the batch root
+    /// @return the stored record
     function getRoot(uint16 areaCode, bytes32 root) external view returns (RootRecord memory) {
         return _roots[areaCode][root];
     }
 
     /// @notice The reason the customs area `areaCode` revoked a leaf for (0 if not revoked).
+    /// @param areaCode the customs code of the revoking area
+    /// @param leaf the record's leaf
+    /// @return the reason code
     function leafRevocation(uint16 areaCode, bytes32 leaf) external view returns (uint16) {
         return _revokedLeaves[areaCode][leaf];
+    }
+
+    /// @dev The one home of the rule whether a leaf is active: the first check `leaf` fails
+    /// under `root` as anchored by `areaCode` for a batch of `kind` (any kind when None), or
+    /// Active; with the root's record of that area.
+    function _leafStatus(bytes32 root, bytes32 leaf, bytes32[] calldata proof, uint16 areaCode, BatchKind kind)
+        private
+        view
+        returns (LeafStatus status, RootRecord storage r)
+    {
+        r = _roots[areaCode][root];
+        if (r.kind == BatchKind.None) return (LeafStatus.RootNotAnchored, r);
+        if (kind != BatchKind.None && r.kind != kind) return (LeafStatus.WrongKind, r);
+        if (r.revokedReason != 0) return (LeafStatus.RootRevoked, r);
+        if (_revokedLeaves[areaCode][leaf] != 0) return (LeafStatus.LeafRevoked, r);
+        if (!MerkleProof.verifyCalldata(proof, root, leaf)) return (LeafStatus.NotProven, r);
+        return (LeafStatus.Active, r);
     }
 
     function _callerArea() private view returns (uint16 areaCode) {

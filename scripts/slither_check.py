@@ -95,14 +95,8 @@ EXCLUDED: tuple[Exclusion, ...] = (
         "_taxAnchor.requireActiveLeaf(payment.root,leaf,payment.proof,originCode,"
         "ITaxAnchor.BatchKind.Payment)",
     ),
-    # tryRecover's third value only details the error (a bad length or s); the error itself is
-    # checked and any error reverts InvalidSignature.
-    Exclusion(
-        "unused-return",
-        "ReturnLedger._recoverSigner(IReturnLedger.ReturnApplication,bytes)",
-        "(signer,err,None) = ECDSA.tryRecover(hashReturnApplication(a),signature)",
-    ),
-    # The same for the Consortium: any error gives signer zero, which no check accepts.
+    # tryRecover's third value only details the error (a bad length or s): any error gives
+    # signer zero, which no check accepts.
     Exclusion(
         "unused-return",
         "Consortium._signerOf(bytes32,bytes)",

@@ -17,7 +17,8 @@ interface IConsortiumErrors {
     /// @notice A member with this id exists already.
     error MemberAlreadyExists(bytes32 memberId);
     /// @notice Member ids must be non-zero.
-    error InvalidMemberId();
+    /// @param account the first signing account of the member being admitted
+    error InvalidMemberId(address account);
     /// @notice This kind cannot be used for the operation (e.g. admitting a platform by vote).
     error InvalidMemberKind(IConsortium.MemberKind kind);
     /// @notice Customs codes are 4 digits, 0001-9999.
@@ -25,7 +26,8 @@ interface IConsortiumErrors {
     /// @notice Another customs area holds this customs code.
     error CustomsCodeTaken(uint16 code, bytes32 holder);
     /// @notice The zero address cannot be a signing account.
-    error ZeroAccount();
+    /// @param memberId the member it was to be an account of
+    error ZeroAccount(bytes32 memberId);
     /// @notice The account already belongs to a member.
     error AccountAlreadyAssigned(address account, bytes32 memberId);
     /// @notice The account does not belong to this member.

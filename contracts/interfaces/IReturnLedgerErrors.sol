@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.28;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IReturnLedger} from "./IReturnLedger.sol";
 
 /// @title Errors raised by the ReturnLedger contract.
 interface IReturnLedgerErrors {
     /// @notice Ids and digests must be non-zero.
-    error ZeroValue();
+    /// @param field the name of the zero field, ASCII right-padded with zero bytes, as its
+    /// function parameter or struct member is named (e.g. `bytes32("arrivalDigest")`)
+    error ZeroValue(bytes32 field);
     /// @notice The case header and the application name different cases.
     error CaseMismatch(bytes32 headerCaseId, bytes32 applicationCaseId);
     /// @notice The case header names another origin area than the signed application.
@@ -28,8 +31,9 @@ interface IReturnLedgerErrors {
     error ReturnIdUsed(bytes32 returnId);
     /// @notice No return has this id.
     error UnknownReturn(bytes32 returnId);
-    /// @notice A return covers at least one line.
-    error EmptyLineMask();
+    /// @notice A return covers at least one line, and a settlement settles at least one.
+    /// @param returnId the return applied for or settled
+    error EmptyLineMask(bytes32 returnId);
     /// @notice The mask names lines beyond the inventory list's line count.
     error LinesOutOfRange(uint128 lineMask, uint8 lineCount);
     /// @notice A piece array does not hold one count per line of its mask.
@@ -50,12 +54,19 @@ interface IReturnLedgerErrors {
     error ApplyWindowClosed(bytes32 caseId, uint256 closedAt, uint256 nowTime);
     /// @notice The platform's signature expired.
     error SignatureExpired(uint64 deadline, uint256 nowTime);
-    /// @notice The signature is malformed.
-    error InvalidSignature();
+    /// @notice The signature is malformed: no account can be recovered from it.
+    /// @param recoverError why, as OpenZeppelin's `ECDSA.tryRecover` reports it (1
+    /// InvalidSignature, 2 InvalidSignatureLength, 3 InvalidSignatureS)
+    /// @param errorArg the signature's length for InvalidSignatureLength, its `s` for
+    /// InvalidSignatureS, otherwise zero
+    error InvalidSignature(ECDSA.RecoverError recoverError, bytes32 errorArg);
     /// @notice The signer is not an account of the case's platform.
     error SignerNotPlatform(address signer, bytes32 platform);
     /// @notice The return is in another state than the step needs.
-    error InvalidState(bytes32 returnId, IReturnLedger.ReturnState state);
+    /// @param expected the state the step needs (recognition also takes Disputed and names
+    /// Inspected)
+    /// @param actual the return's state
+    error InvalidState(bytes32 returnId, IReturnLedger.ReturnState expected, IReturnLedger.ReturnState actual);
     /// @notice Only the return centre named in the application records this step.
     error NotReturnCentre(bytes32 returnId, uint16 callerCode, uint16 centreCode);
     /// @notice Only the case's origin area records this step.

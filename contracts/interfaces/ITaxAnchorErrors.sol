@@ -5,10 +5,11 @@ import {ITaxAnchor} from "./ITaxAnchor.sol";
 
 /// @title Errors raised by the TaxAnchor contract.
 interface ITaxAnchorErrors {
-    /// @notice Roots and leaves must be non-zero.
+    /// @notice A batch root must be non-zero.
     error ZeroHash();
     /// @notice A batch holds at least one record.
-    error EmptyBatch();
+    /// @param root the root anchored with a leaf count of zero
+    error EmptyBatch(bytes32 root);
     /// @notice The batch kind must be assessment or payment.
     error InvalidBatchKind(ITaxAnchor.BatchKind kind);
     /// @notice The customs area `areaCode` anchored this root already.
@@ -27,5 +28,7 @@ interface ITaxAnchorErrors {
     /// @notice The proof does not lead from the leaf to the root.
     error InvalidProof(bytes32 root, bytes32 leaf);
     /// @notice Revocation reasons are non-zero codes.
-    error InvalidReason();
+    /// @param root the root revoked, or the root the leaf is proven under
+    /// @param leaf the leaf revoked (zero when the whole root is)
+    error InvalidReason(bytes32 root, bytes32 leaf);
 }

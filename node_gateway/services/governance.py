@@ -258,6 +258,11 @@ def _refusal(revert: ContractRevert, what: str) -> GatewayError:
             f"area {member_label(bytes(args['memberId']))} may not propose or approve its own "
             "suspension or re-keying: the other areas decide it"
         )
+    elif revert.name == "ZeroAccount":
+        member = member_label(bytes(args["memberId"]))
+        detail = f"the zero address cannot be a signing account of {member}"
+    elif revert.name == "InvalidMemberId":
+        detail = f"the member of account {args['account']} needs a non-zero member id"
     elif revert.name in ("NotAMember", "MemberNotActive", "WrongMemberKind"):
         detail = f"this area is not an active customs area ({revert}); it may not govern"
     else:

@@ -797,7 +797,7 @@ def test_propose_admission_zero_id_reverts_invalid_member_id(world: World) -> No
         world.hz,
     )
     assert revert.name == "InvalidMemberId"
-    assert revert.args_dict == {}
+    assert revert.args_dict == {"account": world.spare[0]}
 
 
 def test_propose_admission_zero_account_reverts_zero_account(world: World) -> None:
@@ -815,7 +815,7 @@ def test_propose_admission_zero_account_reverts_zero_account(world: World) -> No
         world.hz,
     )
     assert revert.name == "ZeroAccount"
-    assert revert.args_dict == {}
+    assert revert.args_dict == {"memberId": NEW_AREA}
 
 
 def test_propose_admission_assigned_account_reverts_account_already_assigned(
@@ -1091,7 +1091,7 @@ def test_propose_account_addition_zero_account_reverts_zero_account(world: World
         world.hz,
     )
     assert revert.name == "ZeroAccount"
-    assert revert.args_dict == {}
+    assert revert.args_dict == {"memberId": NB}
 
 
 def test_vote_account_addition_rechecks_free_account_at_execution(world: World) -> None:
@@ -1555,7 +1555,7 @@ def test_register_platform_zero_id_reverts_invalid_member_id(world: World) -> No
         world.hz,
     )
     assert revert.name == "InvalidMemberId"
-    assert revert.args_dict == {}
+    assert revert.args_dict == {"account": world.spare[0]}
 
 
 def test_register_platform_zero_account_reverts_zero_account(world: World) -> None:
@@ -1567,7 +1567,7 @@ def test_register_platform_zero_account_reverts_zero_account(world: World) -> No
         world.hz,
     )
     assert revert.name == "ZeroAccount"
-    assert revert.args_dict == {}
+    assert revert.args_dict == {"memberId": NEW_PLATFORM}
 
 
 def test_register_platform_assigned_account_reverts_account_already_assigned(

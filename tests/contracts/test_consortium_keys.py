@@ -200,7 +200,7 @@ def test_register_platform_without_signature_reverts(world: World) -> None:
 
 def test_register_platform_zero_account_reverts_before_any_proof(world: World) -> None:
     revert = reverts(world, c_register(world, ZERO_ADDRESS, b"\x00" * 65), world.nb)
-    assert revert.name == "ZeroAccount"
+    assert (revert.name, revert.args_dict) == ("ZeroAccount", {"memberId": NEW_PLATFORM})
 
 
 def test_possession_proof_replayed_after_removal_reverts(world: World) -> None:

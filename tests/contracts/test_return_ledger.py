@@ -39,6 +39,7 @@ from tests.utils.chain import (
     AnchoredCase,
     World,
     expect_revert,
+    field_name,
     random32,
 )
 
@@ -216,8 +217,36 @@ def test_open_case_released_after_anchoring(world: World, after_anchoring: int, 
 def test_open_case_with_zero_digest_reverts(world: World) -> None:
     header = CaseHeader(random32(), NB, PLATFORM_A, world.now(), 2, b"\0" * 32, (1, 1))
     (case,) = anchor_headers(world, NB, [header])
-    with expect_revert("ZeroValue", {}):
+    with expect_revert("ZeroValue", {"field": field_name("recordDigest")}):
         world.open_and_apply(case, world.terms(header.case_id, 1), world.platform_a_key)
+
+
+def test_open_case_with_zero_case_id_reverts(world: World) -> None:
+    header = CaseHeader(b"\0" * 32, NB, PLATFORM_A, world.now(), 2, random32(), (1, 1))
+    (case,) = anchor_headers(world, NB, [header])
+    with expect_revert("ZeroValue", {"field": field_name("caseId")}):
+        world.open_and_apply(case, world.terms(header.case_id, 1), world.platform_a_key)
+
+
+def test_apply_with_zero_return_id_reverts(world: World) -> None:
+    (case,) = world.anchor_cases(NB, PLATFORM_A)
+    terms = world.terms(case.header.case_id, 1, return_id=b"\0" * 32)
+    with expect_revert("ZeroValue", {"field": field_name("returnId")}):
+        world.open_and_apply(case, terms, world.platform_a_key)
+
+
+def test_record_steps_with_zero_digest_name_the_field(world: World) -> None:
+    a = apply_one(world)
+    rid, zero = a.terms.return_id, b"\0" * 32
+    world.send(rl(world).recordArrival(rid, random32()), world.hz)
+    with expect_revert("ZeroValue", {"field": field_name("reportDigest")}):
+        world.send(rl(world).recordInspection(rid, ALL3, ones(ALL3), zero), world.hz)
+    world.send(rl(world).recordInspection(rid, ALL3, ones(ALL3), random32()), world.hz)
+    with expect_revert("ZeroValue", {"field": field_name("decisionDigest")}):
+        world.send(rl(world).recordRecognition(rid, zero), world.nb)
+    world.send(rl(world).recordRecognition(rid, random32()), world.nb)
+    with expect_revert("ZeroValue", {"field": field_name("settlementDigest")}):
+        world.send(rl(world).settleNotLevied(rid, ALL3, ones(ALL3), zero, True), world.nb)
 
 
 @pytest.mark.parametrize(
@@ -401,7 +430,8 @@ def test_apply_with_malformed_signature_reverts(world: World) -> None:
     fn = rl(world).openCaseAndApply(
         case.header.as_tuple(), case.root, case.proof, terms.as_tuple(), b"\x01" * 64
     )
-    with expect_revert("InvalidSignature", {}):
+    # OpenZeppelin's ECDSA.RecoverError.InvalidSignatureLength (2), with the length.
+    with expect_revert("InvalidSignature", {"recoverError": 2, "errorArg": (64).to_bytes(32)}):
         world.send(fn, world.hz)
 
 
@@ -476,8 +506,9 @@ def test_apply_lines_beyond_line_count_reverts(world: World) -> None:
 
 def test_apply_empty_line_mask_reverts(world: World) -> None:
     (case,) = world.anchor_cases(NB, PLATFORM_A)
-    with expect_revert("EmptyLineMask", {}):
-        world.open_and_apply(case, world.terms(case.header.case_id, 0), world.platform_a_key)
+    terms = world.terms(case.header.case_id, 0)
+    with expect_revert("EmptyLineMask", {"returnId": terms.return_id}):
+        world.open_and_apply(case, terms, world.platform_a_key)
 
 
 @pytest.mark.parametrize(
@@ -670,13 +701,14 @@ def test_record_arrival_of_unknown_return_reverts(world: World) -> None:
 def test_record_arrival_twice_reverts(world: World) -> None:
     a = apply_one(world)
     world.send(rl(world).recordArrival(a.terms.return_id, random32()), world.hz)
-    with expect_revert("InvalidState", {"returnId": a.terms.return_id, "state": 2}):
+    expected = {"returnId": a.terms.return_id, "expected": 1, "actual": 2}
+    with expect_revert("InvalidState", expected):
         world.send(rl(world).recordArrival(a.terms.return_id, random32()), world.hz)
 
 
 def test_record_arrival_with_zero_digest_reverts(world: World) -> None:
     a = apply_one(world)
-    with expect_revert("ZeroValue", {}):
+    with expect_revert("ZeroValue", {"field": field_name("arrivalDigest")}):
         world.send(rl(world).recordArrival(a.terms.return_id, b"\0" * 32), world.hz)
 
 
@@ -726,7 +758,8 @@ def test_record_inspection_of_lines_not_applied_reverts(world: World) -> None:
 
 def test_record_inspection_before_arrival_reverts(world: World) -> None:
     a = apply_one(world)
-    with expect_revert("InvalidState", {"returnId": a.terms.return_id, "state": 1}):
+    expected = {"returnId": a.terms.return_id, "expected": 2, "actual": 1}
+    with expect_revert("InvalidState", expected):
         world.send(rl(world).recordInspection(a.terms.return_id, 1, [1], random32()), world.hz)
 
 
@@ -769,7 +802,9 @@ def test_record_recognition_by_return_centre_reverts(world: World) -> None:
 
 def test_record_recognition_before_inspection_reverts(world: World) -> None:
     a = apply_one(world)
-    with expect_revert("InvalidState", {"returnId": a.terms.return_id, "state": 1}):
+    # Recognition also takes a Disputed return; the error names Inspected.
+    expected = {"returnId": a.terms.return_id, "expected": 3, "actual": 1}
+    with expect_revert("InvalidState", expected):
         world.send(rl(world).recordRecognition(a.terms.return_id, random32()), world.nb)
 
 
@@ -782,7 +817,8 @@ def test_record_dispute_then_recognition_closes_it(world: World) -> None:
         {"returnId": a.terms.return_id, "caseId": a.case.header.case_id, "reasonDigest": reason},
     )
     assert get_return(world, a.terms.return_id)[4] == ReturnState.DISPUTED
-    with expect_revert("InvalidState", {"returnId": a.terms.return_id, "state": 4}):
+    expected = {"returnId": a.terms.return_id, "expected": 3, "actual": 4}
+    with expect_revert("InvalidState", expected):
         world.send(rl(world).recordDispute(a.terms.return_id, random32()), world.nb)
     world.send(rl(world).recordRecognition(a.terms.return_id, random32()), world.nb)
     assert get_return(world, a.terms.return_id)[4] == ReturnState.RECOGNIZED
@@ -798,7 +834,7 @@ def test_record_dispute_by_other_origin_reverts(world: World) -> None:
 
 def test_record_dispute_with_zero_digest_reverts(world: World) -> None:
     a = through_inspection(world)
-    with expect_revert("ZeroValue", {}):
+    with expect_revert("ZeroValue", {"field": field_name("reasonDigest")}):
         world.send(rl(world).recordDispute(a.terms.return_id, b"\0" * 32), world.nb)
 
 
@@ -856,7 +892,12 @@ def test_settle_rejected_line_reverts(world: World) -> None:
 def test_settle_before_recognition_reverts(world: World) -> None:
     a = through_inspection(world)
     rid = a.terms.return_id
-    with expect_revert("InvalidState", {"returnId": rid, "state": ReturnState.INSPECTED}):
+    expected = {
+        "returnId": rid,
+        "expected": ReturnState.RECOGNIZED,
+        "actual": ReturnState.INSPECTED,
+    }
+    with expect_revert("InvalidState", expected):
         world.send(rl(world).settleNotLevied(rid, 1, [1], random32(), True), world.nb)
 
 
@@ -864,7 +905,8 @@ def test_settle_disputed_return_reverts(world: World) -> None:
     a = through_inspection(world)
     rid = a.terms.return_id
     world.send(rl(world).recordDispute(rid, random32()), world.nb)
-    with expect_revert("InvalidState", {"returnId": rid, "state": ReturnState.DISPUTED}):
+    expected = {"returnId": rid, "expected": ReturnState.RECOGNIZED, "actual": ReturnState.DISPUTED}
+    with expect_revert("InvalidState", expected):
         world.send(rl(world).settleNotLevied(rid, 1, [1], random32(), True), world.nb)
 
 
@@ -877,7 +919,7 @@ def test_settle_by_return_centre_reverts(world: World) -> None:
 
 def test_settle_empty_mask_reverts(world: World) -> None:
     a = recognized(world)
-    with expect_revert("EmptyLineMask", {}):
+    with expect_revert("EmptyLineMask", {"returnId": a.terms.return_id}):
         fn = rl(world).settleNotLevied(a.terms.return_id, 0, [], random32(), True)
         world.send(fn, world.nb)
 
@@ -1003,12 +1045,14 @@ def test_log_disclosure_by_outsider_reverts(world: World) -> None:
         log_disclosure(world, a.case.header.case_id, world.outsider)
 
 
-@pytest.mark.parametrize("zero", [1, 2, 3])
-def test_log_disclosure_with_zero_value_reverts(world: World, zero: int) -> None:
+@pytest.mark.parametrize(
+    ("zero", "field"), [(1, "requesterCommitment"), (2, "documentDigest"), (3, "disclosureDigest")]
+)
+def test_log_disclosure_with_zero_value_reverts(world: World, zero: int, field: str) -> None:
     a = apply_one(world)
     args = [a.case.header.case_id, random32(), random32(), random32()]
     args[zero] = b"\0" * 32
-    with expect_revert("ZeroValue", {}):
+    with expect_revert("ZeroValue", {"field": field_name(field)}):
         world.send(rl(world).logDisclosure(*args), world.nb)
 
 

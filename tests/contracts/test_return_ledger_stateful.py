@@ -341,7 +341,7 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
         elif reused:
             expected = "ReturnIdUsed"
         elif lines == 0:
-            expected = "EmptyLineMask"
+            expected = ("EmptyLineMask", {"returnId": return_id})
         elif lines >> header.line_count:
             expected = "LinesOutOfRange"
         elif now > header.release_time + APPLY_WINDOW:
@@ -536,7 +536,7 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
             ret, {ReturnState.RECOGNIZED}
         ) or self.area_check(sender, ret.case.origin, "NotOriginArea")
         if expected is None and mask == 0:
-            expected = "EmptyLineMask"
+            expected = ("EmptyLineMask", {"returnId": ret.return_id})
         if expected is None and mask & ~ret.accepted:
             expected = "LinesNotAccepted"
         if expected is None and refund and ret.case.payment is None:
@@ -551,8 +551,12 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
             if ret.settled == ret.accepted:
                 ret.state = ReturnState.SETTLED
 
-    def state_check(self, ret: ModelReturn, allowed: set[ReturnState]) -> str | None:
-        return None if ret.state in allowed else "InvalidState"
+    def state_check(self, ret: ModelReturn, allowed: set[ReturnState]) -> Expected | None:
+        """InvalidState unless the return is in an allowed state; it names the earliest."""
+        if ret.state in allowed:
+            return None
+        args = {"returnId": ret.return_id, "expected": min(allowed), "actual": ret.state}
+        return ("InvalidState", args)
 
     # ------------------------------------------------------------ invariants
 

@@ -167,9 +167,10 @@ def test_anchor_none_kind_reverts(world: World) -> None:
 
 
 def test_anchor_zero_leaf_count_reverts(world: World) -> None:
-    fn = world.c.tax_anchor.functions.anchor(random32(), BatchKind.ASSESSMENT, 0)
+    root = random32()
+    fn = world.c.tax_anchor.functions.anchor(root, BatchKind.ASSESSMENT, 0)
     err = revert_of(lambda: world.send(fn, world.hz))
-    assert (err.name, err.args_dict) == ("EmptyBatch", {})
+    assert (err.name, err.args_dict) == ("EmptyBatch", {"root": root})
 
 
 def test_anchor_same_root_twice_reverts(world: World) -> None:
@@ -306,7 +307,7 @@ def test_revoke_root_zero_reason_reverts(world: World) -> None:
     tree = anchor_tree(world, world.hz)
     fn = world.c.tax_anchor.functions.revokeRoot(tree.root, 0)
     err = revert_of(lambda: world.send(fn, world.hz))
-    assert (err.name, err.args_dict) == ("InvalidReason", {})
+    assert (err.name, err.args_dict) == ("InvalidReason", {"root": tree.root, "leaf": b"\0" * 32})
 
 
 def test_revoke_root_twice_reverts(world: World) -> None:
@@ -430,7 +431,7 @@ def test_revoke_leaf_zero_reason_reverts(world: World) -> None:
     leaf = tree.leaves[0]
     fn = world.c.tax_anchor.functions.revokeLeaf(tree.root, leaf, tree.proof(leaf), 0)
     err = revert_of(lambda: world.send(fn, world.hz))
-    assert (err.name, err.args_dict) == ("InvalidReason", {})
+    assert (err.name, err.args_dict) == ("InvalidReason", {"root": tree.root, "leaf": leaf})
 
 
 def test_revoke_leaf_outsider_reverts(world: World) -> None:

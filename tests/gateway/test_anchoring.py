@@ -175,7 +175,7 @@ def test_root_anchored_by_another_area_does_not_anchor_our_batch(db: Path) -> No
 def test_retry_skips_a_refused_anchoring_which_is_rebuilt_instead(db: Path) -> None:
     conn = open_db(db)
     batch_id = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
-    _fail_anchoring(conn, batch_id, "EmptyBatch()")
+    _fail_anchoring(conn, batch_id, f"EmptyBatch(root=0x{'ab' * 32})")
     assert [b["batchId"] for b in anchoring.refused_anchorings(conn)] == [batch_id]
     assert anchoring.retry_failed_anchorings(conn) == []
     assert _anchors(conn) == [batch_id]

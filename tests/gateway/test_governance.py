@@ -318,6 +318,16 @@ def test_propose_against_consortium_rules_is_refused(
     assert problem["rule"] == rule
 
 
+def test_propose_admission_of_the_zero_account_is_refused_naming_the_member(
+    world: GatewayWorld,
+) -> None:
+    body = {**ADMIT, "customsCode": "5100", "account": "0x" + "00" * 20}
+    with world.unchanged():
+        problem = assert_problem(propose(world, NINGBO, body), 422, INVALID)
+    assert problem["rule"] == "ZeroAccount"
+    assert problem["detail"] == "the zero address cannot be a signing account of customs-2901"
+
+
 def test_remove_last_account_is_refused(world: GatewayWorld) -> None:
     platform_account = members(world)[PLATFORM]["accounts"][0]
     body = {"kind": "account-removal", "member": PLATFORM, "account": platform_account}

@@ -89,7 +89,9 @@ def test_refused_anchoring_is_rebuilt_under_a_new_root_and_every_record_ends_anc
     refused = conn.execute(
         "SELECT status, error FROM outbox WHERE kind = 'anchor' AND subject = ?", (old_batch,)
     ).fetchall()
-    assert [(r["status"], r["error"]) for r in refused] == [("failed", "EmptyBatch()")]
+    assert [(r["status"], r["error"]) for r in refused] == [
+        ("failed", f"EmptyBatch(root={old_root})")
+    ]
     new_batch = batches.rebuilt_as(conn, old_batch)
     assert new_batch is not None and new_batch != old_batch
     assert (

@@ -58,6 +58,11 @@ def random32() -> bytes:
     return secrets.token_bytes(32)
 
 
+def field_name(name: str) -> bytes:
+    """The bytes32 by which a `ZeroValue` error names the field that was zero."""
+    return name.encode("ascii").ljust(32, b"\0")
+
+
 @contextmanager
 def expect_revert(name: str, args: dict[str, Any] | None = None) -> Iterator[None]:
     """Assert the block raises ContractRevert of the custom error `name` (with `args` if given)."""
