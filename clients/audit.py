@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from clients.records.checks import pro_rata
+from clients.records.lines import lines_of
 
 DAY = 86_400
 ARRIVAL_WINDOW_DAYS = 45  # governed on the ledger; callers pass the ledger's value
@@ -70,11 +71,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
         return str(value)
     return value
-
-
-def lines_of(mask: int) -> list[int]:
-    """The line numbers (gnum) in a line mask."""
-    return [bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1]
 
 
 def _money(value: Decimal) -> str:

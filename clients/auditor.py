@@ -102,7 +102,7 @@ class Auditor:
     @_reads_ledger
     def chain_id(self) -> int:
         """The chain id the ledger node reports."""
-        return int(self.view.w3.eth.chain_id)
+        return self.view.chain_id()
 
     def code_of(self, member_hex: str) -> str:
         """A customs area's code ('' for other members)."""
@@ -285,9 +285,7 @@ class Auditor:
                 unverified.append({"caseId": case_id, "failed": failed or ["not_obtained"]})
             if progress is not None:
                 progress(i + 1, len(cases))
-        window = self.view.c.consortium.functions.parameter(ARRIVAL_WINDOW).call(
-            block_identifier=self.view.block
-        )
+        window = self.view.parameter(ARRIVAL_WINDOW)
         out = audit.report(
             events,
             values,

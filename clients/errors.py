@@ -13,6 +13,7 @@
     ├── GatewayUnreachable                     no answer at all (down, timeout, not HTTP)
     ├── OperationFailed, WaitTimeout           an accepted write failed / did not finish
     ├── KeystoreError                          unreadable keystore or wrong password
+    ├── LineMaskError                          a line number or mask out of the ledger's range
     └── InputFileError                         an input file that cannot be used
 
 Every class builds its own one-line message, so a command line can print `str(exc)` as is.
@@ -161,6 +162,16 @@ class WaitTimeout(CrossReturnError):
 
 class KeystoreError(CrossReturnError):
     """A keystore that cannot be read, or a password that does not open it."""
+
+
+class LineMaskError(CrossReturnError, ValueError):
+    """A line number outside 1..`limit`, or a line mask with bits beyond line `limit` (also a
+    ValueError, as the checks it replaces raised)."""
+
+    def __init__(self, value: int, limit: int, what: str = "line number") -> None:
+        self.value = value
+        self.limit = limit
+        super().__init__(f"{what} must be within lines 1..{limit}, got {value}")
 
 
 class InputFileError(CrossReturnError):

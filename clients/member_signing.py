@@ -56,10 +56,15 @@ class MemberMessage:
     def typed_data(self, chain_id: int, consortium_address: str) -> dict[str, Any]:
         """The full EIP-712 message on one Consortium."""
         message = {self.NAMES[k]: v for k, v in asdict(self).items()}
-        envelope = typed_envelope(
-            self.PRIMARY, self.FIELDS, DOMAIN_NAME, DOMAIN_VERSION, chain_id, consortium_address
+        return typed_envelope(
+            self.PRIMARY,
+            self.FIELDS,
+            DOMAIN_NAME,
+            DOMAIN_VERSION,
+            chain_id,
+            consortium_address,
+            message,
         )
-        return {**envelope, "message": message}
 
 
 @dataclass(frozen=True)

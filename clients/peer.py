@@ -155,16 +155,14 @@ class DisclosureRequest:
 
     def typed_data(self, chain_id: int, consortium: str) -> dict[str, Any]:
         """The EIP-712 message."""
-        return {
-            **typed_envelope(
-                "DisclosureRequest",
-                REQUEST_TYPE,
-                DOMAIN_NAME,
-                DOMAIN_VERSION,
-                chain_id,
-                consortium,
-            ),
-            "message": {
+        return typed_envelope(
+            "DisclosureRequest",
+            REQUEST_TYPE,
+            DOMAIN_NAME,
+            DOMAIN_VERSION,
+            chain_id,
+            consortium,
+            {
                 "requester": self.requester_id,
                 "holder": self.holder_id,
                 "subject": self.subject_id,
@@ -172,7 +170,7 @@ class DisclosureRequest:
                 "timestamp": self.timestamp,
                 "nonce": self.nonce_bytes,
             },
-        }
+        )
 
     def message(self, chain_id: int, consortium: str) -> SignableMessage:
         """The EIP-712 message to sign."""

@@ -6,15 +6,14 @@ holds for the return, then posted as one step."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import Any, Literal
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 import click
 
 from clients.cli.common import (
     AS_JSON,
-    EXIT_REFUSED,
     EXIT_USAGE,
     HEX_ID,
     TIMEOUT,
@@ -22,31 +21,29 @@ from clients.cli.common import (
     connect,
     emit_json,
     fail,
-    fields,
     gateway_options,
     handles_errors,
     lines,
-    operation_fields,
-    reached,
-    short,
     show,
     table,
     when,
 )
-from clients.commitments.document import CommitmentError, DisclosedDocument
-from clients.http import GatewayClient
+from clients.cli.officer_origin import dispute, recognize, settle
+from clients.cli.officer_steps import (
+    OFFICER,
+    build,
+    by,
+    document,
+    now,
+    on_ledger,
+    parse_gnums,
+    step,
+)
 from clients.records import (
     ArrivalRecord,
     DocType,
     InspectionLine,
     InspectionReport,
-    RecognitionDecision,
-    Record,
-    RecordValidationError,
-    TaxAssessment,
-    canonical,
-    parse_record,
-    settlement_for,
 )
 from clients.records.inspection import ACCEPTED_REASON_CODE
 
@@ -59,14 +56,6 @@ NEXT_STEP = {
     "recognized": ("origin", "settle"),
 }
 SIDES = {"return_centre": ("centre",), "origin": ("origin",), "both": ("centre", "origin")}
-
-OFFICER = click.option(
-    "--officer",
-    envvar="CROSSRETURN_OFFICER",
-    required=True,
-    metavar="CODE",
-    help="your officer code, recorded in the document [env CROSSRETURN_OFFICER]",
-)
 
 
 @click.group(short_help="Customs officers: work queue, arrival, inspection, recognition, …")
@@ -81,104 +70,6 @@ def officer() -> None:
       crossreturn officer queue
       crossreturn officer arrive 0x5d1c…e2 --officer 2900-00017
     """
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).astimezone()
-
-
-def _build(make: Callable[[], Record]) -> dict[str, Any]:
-    """The canonical form of the record `make` builds; invalid input exits 2 naming fields."""
-    try:
-        return canonical(make())
-    except RecordValidationError as exc:
-        shown = "; ".join(f"{e.path}: {e.message}" for e in exc.errors[:3])
-        fail(f"the record would be invalid: {shown}", EXIT_USAGE)
-
-
-def _on_ledger(view: dict[str, Any]) -> dict[str, Any]:
-    ledger: dict[str, Any] | None = view.get("ledger")
-    if not ledger:
-        pending = ", ".join(str(op["id"]) for op in view.get("pending") or []) or "none"
-        fail(
-            f"return {view['returnId']} is not on this gateway's ledger index yet "
-            f"(pending operations: {pending})",
-            EXIT_REFUSED,
-        )
-    return ledger
-
-
-def _document(view: dict[str, Any], doc_type: DocType) -> dict[str, Any]:
-    """The whole record of `doc_type` this gateway holds for the return."""
-    for item in view.get("documents") or []:
-        if item["docType"] == doc_type.value:
-            try:
-                return DisclosedDocument.from_json(item["document"]).whole()
-            except CommitmentError as exc:
-                fail(f"the gateway's {doc_type.value} is not usable: {exc}", EXIT_REFUSED)
-    fail(f"this gateway holds no {doc_type.value} for return {view['returnId']}", EXIT_REFUSED)
-
-
-def _gnums(text: str | None, option: str) -> list[int]:
-    if not text:
-        return []
-    try:
-        found = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise click.BadParameter("line numbers like 1,2,3", param_hint=option) from None
-    if len(set(found)) != len(found):
-        raise click.BadParameter("a line is named twice", param_hint=option)
-    return found
-
-
-def _step(
-    client: GatewayClient,
-    return_id: str,
-    action: str,
-    record: dict[str, Any],
-    wait: bool,
-    timeout: float,
-    done: Callable[[dict[str, Any]], bool],
-    as_json: bool,
-) -> None:
-    """Post one step, wait for the ledger (unless not `wait`) and show the outcome."""
-    accepted = client.step(return_id, action, record)
-    operation = accepted["operation"]
-    ledger: dict[str, Any] | None = None
-    if wait:
-        operation = client.wait(operation, timeout)
-        view = client.wait_return(return_id, done, timeout, f"return {return_id} after {action}")
-        ledger = view.get("ledger")
-    result = {
-        "returnId": return_id,
-        "step": action,
-        "digest": accepted["digest"],
-        "operation": operation,
-        "ledger": ledger,
-    }
-    if as_json:
-        emit_json(result)
-        return
-    pairs = [("return", return_id), ("digest", accepted["digest"]), *operation_fields(operation)]
-    if ledger:
-        pairs += [
-            ("state", ledger["state"]),
-            ("accepted lines", lines(ledger["acceptedLines"])),
-            ("settled lines", lines(ledger["settledLines"])),
-        ]
-    else:
-        pairs.append(("state", "(not waited for)"))
-    show(fields(f"{action} of {short(return_id)}", pairs))
-
-
-def _by(state: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda view: reached(view, state)
-
-
-# ---------------------------------------------------------------------- queue
 
 
 def _has_work(row: dict[str, Any]) -> bool:
@@ -252,7 +143,7 @@ def _queue_table(state: str, rows: Iterable[dict[str, Any]]) -> Any:
 
 def _time(value: str | None, option: str) -> datetime:
     if value is None:
-        return _now()
+        return now()
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -299,9 +190,9 @@ def arrive(
     arrived = _time(at, "--at")
     client = connect(gateway, api_key)
     view = client.get_return(return_id)
-    ledger = _on_ledger(view)
-    application = _document(view, DocType.RETURN_APPLICATION)
-    record = _build(
+    ledger = on_ledger(view)
+    application = document(view, DocType.RETURN_APPLICATION)
+    record = build(
         lambda: ArrivalRecord(
             return_id=view["returnId"],
             centre_code=ledger["centreCode"],
@@ -311,7 +202,7 @@ def arrive(
             officer=officer,
         )
     )
-    _step(client, view["returnId"], "arrival", record, wait, timeout, _by("arrived"), as_json)
+    step(client, view["returnId"], "arrival", record, wait, timeout, by("arrived"), as_json)
 
 
 def _reason_codes(given: tuple[str, ...], rejected: list[int]) -> dict[int, str]:
@@ -403,7 +294,7 @@ def inspect(
       crossreturn officer inspect 0x5d1c…e2 --accept 1,2 --reject 3 \\
           --reason-code 11 --remark "seal broken" --officer 2900-00017
     """
-    accepted, rejected = _gnums(accept, "--accept"), _gnums(reject, "--reject")
+    accepted, rejected = parse_gnums(accept, "--accept"), parse_gnums(reject, "--reject")
     both = sorted(set(accepted) & set(rejected))
     if both:
         raise click.BadParameter(f"lines {both} are both accepted and rejected")
@@ -411,7 +302,7 @@ def inspect(
     photos = _evidence(evidence)
     client = connect(gateway, api_key)
     view = client.get_return(return_id)
-    ledger = _on_ledger(view)
+    ledger = on_ledger(view)
     applied = sorted(ledger["lines"])
     if sorted(accepted + rejected) != applied:
         fail(
@@ -422,11 +313,11 @@ def inspect(
     stray = sorted(set(photos) - set(applied))
     if stray:
         fail(f"--evidence names lines {lines(stray)} the return did not apply for", EXIT_USAGE)
-    record = _build(
+    record = build(
         lambda: InspectionReport(
             return_id=view["returnId"],
             centre_code=ledger["centreCode"],
-            inspected_time=_now(),
+            inspected_time=now(),
             officer=officer,
             lines=[
                 InspectionLine(
@@ -440,190 +331,10 @@ def inspect(
             remark=remark,
         )
     )
-    _step(client, view["returnId"], "inspection", record, wait, timeout, _by("inspected"), as_json)
+    step(client, view["returnId"], "inspection", record, wait, timeout, by("inspected"), as_json)
 
 
-# ---------------------------------------------------------------------- origin
-
-
-def _decide(
-    decision: Literal["recognized", "disputed"],
-    return_id: str,
-    reason: str,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
-) -> None:
-    client = connect(gateway, api_key)
-    view = client.get_return(return_id)
-    ledger = _on_ledger(view)
-    record = _build(
-        lambda: RecognitionDecision(
-            return_id=view["returnId"],
-            origin_code=ledger["originCode"],
-            decided_time=_now(),
-            decision=decision,
-            mode="officer",
-            officer=officer,
-            reason=reason,
-        )
-    )
-    action = "recognition" if decision == "recognized" else "dispute"
-    _step(client, view["returnId"], action, record, wait, timeout, _by(decision), as_json)
-
-
-@officer.command(short_help="Recognise the return centre's inspection result.")
-@click.argument("return_id", type=HEX_ID)
-@click.option("--reason", default="", help="a note for the decision (optional)")
-@OFFICER
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
-def recognize(
-    return_id: str,
-    reason: str,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
-) -> None:
-    """At the origin: recognise the return centre's inspection result of RETURN_ID (an
-    inspected or disputed return), so its accepted lines can be settled.
-
-    \b
-    Example:
-      crossreturn officer recognize 0x5d1c…e2 --officer 3100-00042
-    """
-    _decide("recognized", return_id, reason, officer, gateway, api_key, wait, timeout, as_json)
-
-
-@officer.command(short_help="Dispute the return centre's inspection result.")
-@click.argument("return_id", type=HEX_ID)
-@click.option("--reason", required=True, help="why (committed on the ledger, kept off it)")
-@OFFICER
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
-def dispute(
-    return_id: str,
-    reason: str,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
-) -> None:
-    """At the origin: dispute the inspection result of RETURN_ID; the reason goes into the
-    decision record, only its digest onto the ledger.
-
-    \b
-    Example:
-      crossreturn officer dispute 0x5d1c…e2 --reason "goods do not match" --officer 3100-00042
-    """
-    _decide("disputed", return_id, reason, officer, gateway, api_key, wait, timeout, as_json)
-
-
-@officer.command(short_help="Settle the tax of accepted lines (not levied / refunded).")
-@click.argument("return_id", type=HEX_ID)
-@click.option(
-    "--kind",
-    type=click.Choice(["not_levied", "refunded"]),
-    required=True,
-    help="not_levied when the tax was never paid, refunded when it was",
-)
-@click.option("--lines", "only", metavar="GNUMS", help="settle only these accepted lines")
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
-def settle(
-    return_id: str,
-    kind: Literal["not_levied", "refunded"],
-    only: str | None,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
-) -> None:
-    """At the origin: settle the tax of RETURN_ID's accepted lines not settled yet (or of
-    --lines): their duty, VAT and consumption tax from the case's tax assessment, not levied
-    or refunded, and the buyer's yearly quota given back. The gateway adds the proof of
-    payment to a refund itself.
-
-    \b
-    Example:
-      crossreturn officer settle 0x5d1c…e2 --kind not_levied
-    """
-    chosen = _gnums(only, "--lines")
-    client = connect(gateway, api_key)
-    view = client.get_return(return_id)
-    ledger = _on_ledger(view)
-    left = _pieces_left(ledger)
-    open_lines = sorted(left)
-    gnums = chosen or open_lines
-    if not gnums:
-        fail(f"return {return_id} has no accepted piece left to settle", EXIT_USAGE)
-    if set(gnums) - set(open_lines):
-        fail(
-            f"lines {lines(sorted(set(gnums) - set(open_lines)))} are not accepted lines left "
-            f"to settle ({lines(open_lines)})",
-            EXIT_USAGE,
-        )
-    case = client.get_case(ledger["caseId"])
-    tax = case.get("taxAssessment")
-    if not tax:
-        fail(f"this gateway holds no tax assessment of case {ledger['caseId']}", EXIT_REFUSED)
-    try:
-        whole = DisclosedDocument.from_json(tax["document"]).whole()
-    except CommitmentError as exc:
-        fail(f"the gateway's tax assessment is not usable: {exc}", EXIT_REFUSED)
-    assessment = parse_record(DocType.TAX_ASSESSMENT, whole)
-    assert isinstance(assessment, TaxAssessment)
-    pieces = {g: left[g] for g in gnums}
-    before = _settled_in_case(case)
-    record = _build(
-        lambda: settlement_for(assessment, view["returnId"], pieces, kind, _now(), before)
-    )
-    settled = set(gnums)
-    _step(
-        client,
-        view["returnId"],
-        "settlement",
-        record,
-        wait,
-        timeout,
-        lambda v: settled <= set((v.get("ledger") or {}).get("settledLines") or []),
-        as_json,
-    )
-
-
-def _pieces_left(ledger: dict[str, Any]) -> dict[int, int]:
-    """{gnum: accepted pieces not yet settled} of a return's ledger view."""
-    counts = ledger.get("pieces") or {}
-    accepted = {int(g): int(n) for g, n in (counts.get("accepted") or {}).items()}
-    settled = {int(g): int(n) for g, n in (counts.get("settled") or {}).items()}
-    return {g: n - settled.get(g, 0) for g, n in accepted.items() if n > settled.get(g, 0)}
-
-
-def _settled_in_case(case: dict[str, Any]) -> dict[int, int]:
-    """{gnum: pieces} settled over every return of a case view."""
-    total: dict[int, int] = {}
-    for r in case.get("returns") or []:
-        for g, n in ((r.get("pieces") or {}).get("settled") or {}).items():
-            total[int(g)] = total.get(int(g), 0) + int(n)
-    return total
-
+for _command in (recognize, dispute, settle):
+    officer.add_command(_command)
 
 __all__ = ["officer"]

@@ -23,6 +23,7 @@ from clients.verify import (
     payment_anchor,
     return_anchor,
 )
+from clients.verify.revealed import revealed_lines
 from tests.utils.chain import NB, PLATFORM_A, ZZ, World, random32
 
 
@@ -547,8 +548,6 @@ def test_verify_sample_record_disclosed_by_class(world: World) -> None:
 
 
 def test_revealed_lines_reads_only_elements_of_the_lines_array() -> None:
-    from clients.verify import _revealed_lines
-
     values = {
         "/lines/0/gnum": 1,
         "/lines/300/gnum": 7,  # out of range: kept, so the line-count checks can flag it
@@ -558,4 +557,4 @@ def test_revealed_lines_reads_only_elements_of_the_lines_array() -> None:
         "/lines/5": 5,
         "/other/0/gnum": 6,
     }
-    assert _revealed_lines(values) == {0: {"gnum": 1}, 300: {"gnum": 7}}
+    assert revealed_lines(values) == {0: {"gnum": 1}, 300: {"gnum": 7}}
