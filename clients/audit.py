@@ -98,6 +98,7 @@ class LineValue:
 
 
 CaseValues = Mapping[str, Mapping[int, LineValue]]  # case id -> gnum -> value
+LineValues = Mapping[int, LineValue]  # gnum -> value, of one case
 
 
 def values_from_assessment(revealed: Mapping[str, Any]) -> dict[int, LineValue]:
@@ -324,8 +325,15 @@ def iso_week(ts: int) -> str:
     return f"{year}-W{week:02d}"
 
 
+def _pieces(gnums: list[int], counts: Mapping[int, int], line_values: LineValues) -> int:
+    """Pieces of `gnums`: the ledger's counts; without them the disclosed quantity, else one."""
+    return sum(counts.get(g) or (line_values[g].qty if g in line_values else 1) for g in gnums)
+
+
 @dataclass
 class _Total:
+    """One origin area's returns applied for in one ISO week."""
+
     returns: int = 0
     items: int = 0
     value_not_levied: Decimal = Decimal(0)
@@ -334,6 +342,84 @@ class _Total:
     tax_refunded: Decimal = Decimal(0)
     value_known: bool = True
     cases: set[str] = field(default_factory=set)
+
+    def add(self, story: ReturnStory, line_values: LineValues) -> None:
+        """Count a return: its pieces, and the value and tax of what was settled."""
+        self.returns += 1
+        self.cases.add(story.case_id)
+        applied = lines_of(story.line_mask)
+        self.items += _pieces(applied, story.applied_pieces, line_values)
+        self.value_known &= all(g in line_values for g in applied)
+        for kind, part in story.parts:
+            for g, (before, pieces) in part.items():
+                line = line_values.get(g)
+                if line is None:
+                    continue
+                try:
+                    value, tax = line.part(before, pieces)
+                except ValueError:  # the disclosed quantity disagrees with the ledger's pieces
+                    self.value_known = False
+                    continue
+                if kind == "refunded":
+                    self.value_refunded += value
+                    self.tax_refunded += tax
+                else:
+                    self.value_not_levied += value
+                    self.tax_not_levied += tax
+
+    def row(self, code: str, period: str) -> dict[str, Any]:
+        """The report's row for this area and week."""
+        return {
+            "originCode": code,
+            "period": period,
+            "returns": self.returns,
+            "items": self.items,
+            "valueNotLevied": _money(self.value_not_levied),
+            "valueRefunded": _money(self.value_refunded),
+            "taxNotLevied": _money(self.tax_not_levied),
+            "taxRefunded": _money(self.tax_refunded),
+            "valueKnown": self.value_known,
+            "cases": sorted(self.cases),
+        }
+
+
+@dataclass
+class _ReportCard:
+    """What inspection found over the period: returns and pieces inspected, pieces released
+    and their value."""
+
+    returns_inspected: int = 0
+    pieces_inspected: int = 0
+    pieces_released: int = 0
+    value_released: Decimal = Decimal(0)
+    value_known: bool = True
+
+    def add(self, story: ReturnStory, line_values: LineValues) -> None:
+        """Count an inspected return."""
+        applied = lines_of(story.line_mask)
+        accepted = [g for g in applied if g in lines_of(story.accepted_mask)]
+        self.returns_inspected += 1
+        self.pieces_inspected += _pieces(applied, story.applied_pieces, line_values)
+        self.pieces_released += _pieces(accepted, story.accepted_pieces, line_values)
+        self.value_released += sum(
+            (
+                _released(line_values[g], story.accepted_pieces.get(g))
+                for g in accepted
+                if g in line_values
+            ),
+            Decimal(0),
+        )
+        self.value_known &= all(g in line_values for g in accepted)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report card as the report carries it."""
+        return {
+            "returnsInspected": self.returns_inspected,
+            "piecesInspected": self.pieces_inspected,
+            "piecesReleased": self.pieces_released,
+            "valueReleased": _money(self.value_released),
+            "valueKnown": self.value_known,
+        }
 
 
 def report(
@@ -354,62 +440,17 @@ def report(
     `values` maps case id -> gnum -> LineValue (what the auditor was disclosed); `codes` maps
     area member ids to customs codes; `now` is ledger time (for open windows)."""
     totals: dict[tuple[str, str], _Total] = defaultdict(_Total)
-    card = {"returnsInspected": 0, "piecesInspected": 0, "piecesReleased": 0}
-    value_released = Decimal(0)
-    card_known = True
+    card = _ReportCard()
     times: list[dict[str, Any]] = []
     anomalies: list[dict[str, Any]] = []
     for story in sorted(stories(events).values(), key=lambda s: (s.applied_at, s.return_id)):
         code = codes.get(story.origin, "")
         if not from_ts <= story.applied_at < to_ts or (area is not None and code != area):
             continue
-        case_values = values.get(story.case_id, {})
-
-        def known(gnums: list[int], _v: Mapping[int, LineValue] = case_values) -> bool:
-            return all(g in _v for g in gnums)
-
-        def qty(
-            gnums: list[int], counts: Mapping[int, int], _v: Mapping[int, LineValue] = case_values
-        ) -> int:
-            # the ledger's piece counts; without them the disclosed quantity, else one piece
-            return sum(counts.get(g) or (_v[g].qty if g in _v else 1) for g in gnums)
-
-        t = totals[(code, iso_week(story.applied_at))]
-        t.returns += 1
-        t.cases.add(story.case_id)
-        applied = lines_of(story.line_mask)
-        t.items += qty(applied, story.applied_pieces)
-        t.value_known &= known(applied)
-        for kind, part in story.parts:
-            for g, (before, pieces) in part.items():
-                line = case_values.get(g)
-                if line is None:
-                    continue
-                try:
-                    value, tax = line.part(before, pieces)
-                except ValueError:  # the disclosed quantity disagrees with the ledger's pieces
-                    t.value_known = False
-                    continue
-                if kind == "refunded":
-                    t.value_refunded += value
-                    t.tax_refunded += tax
-                else:
-                    t.value_not_levied += value
-                    t.tax_not_levied += tax
+        line_values = values.get(story.case_id, {})
+        totals[(code, iso_week(story.applied_at))].add(story, line_values)
         if story.inspected_at is not None:
-            accepted = [g for g in applied if g in lines_of(story.accepted_mask)]
-            card["returnsInspected"] += 1
-            card["piecesInspected"] += qty(applied, story.applied_pieces)
-            card["piecesReleased"] += qty(accepted, story.accepted_pieces)
-            value_released += sum(
-                (
-                    _released(case_values[g], story.accepted_pieces.get(g))
-                    for g in accepted
-                    if g in case_values
-                ),
-                Decimal(0),
-            )
-            card_known &= known(accepted)
+            card.add(story, line_values)
         if story.settled_at is not None:
             days = (story.settled_at - story.applied_at) / DAY
             times.append({"returnId": story.return_id, "originCode": code, "days": round(days, 3)})
@@ -418,22 +459,8 @@ def report(
         "from": from_ts,
         "to": to_ts,
         "area": area,
-        "totals": [
-            {
-                "originCode": code,
-                "period": period,
-                "returns": t.returns,
-                "items": t.items,
-                "valueNotLevied": _money(t.value_not_levied),
-                "valueRefunded": _money(t.value_refunded),
-                "taxNotLevied": _money(t.tax_not_levied),
-                "taxRefunded": _money(t.tax_refunded),
-                "valueKnown": t.value_known,
-                "cases": sorted(t.cases),
-            }
-            for (code, period), t in sorted(totals.items())
-        ],
-        "reportCard": {**card, "valueReleased": _money(value_released), "valueKnown": card_known},
+        "totals": [t.row(code, period) for (code, period), t in sorted(totals.items())],
+        "reportCard": card.as_json(),
         "settlementTimes": times,
         "anomalies": anomalies,
     }

@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.progress import Progress
+from rich.table import Table
 
 from clients.auditor import Auditor, load_document
 from clients.cli.common import (
@@ -217,52 +218,44 @@ def _csv(report: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def _show_report(report: dict[str, Any]) -> None:
-    card = report["reportCard"]
-    show(
-        table(
-            "Report card",
-            ("returns inspected", "pieces inspected", "pieces released", "value released (CNY)"),
-            [
-                (
-                    card["returnsInspected"],
-                    card["piecesInspected"],
-                    card["piecesReleased"],
-                    card["valueReleased"] + ("" if card["valueKnown"] else " (partial)"),
-                )
-            ],
-        )
-    )
-    show(
-        table(
-            "Totals per origin area and week of application",
+_TOTAL_COLUMNS = {
+    "origin": "originCode",
+    "week": "period",
+    "returns": "returns",
+    "items": "items",
+    "not levied": "valueNotLevied",
+    "refunded": "valueRefunded",
+    "tax n/l": "taxNotLevied",
+    "tax ref.": "taxRefunded",
+}
+
+
+def _report_card_table(card: dict[str, Any]) -> Table:
+    return table(
+        "Report card",
+        ("returns inspected", "pieces inspected", "pieces released", "value released (CNY)"),
+        [
             (
-                "origin",
-                "week",
-                "returns",
-                "items",
-                "not levied",
-                "refunded",
-                "tax n/l",
-                "tax ref.",
-                "cases",
-            ),
-            [
-                (
-                    t["originCode"],
-                    t["period"],
-                    t["returns"],
-                    t["items"],
-                    t["valueNotLevied"],
-                    t["valueRefunded"],
-                    t["taxNotLevied"],
-                    t["taxRefunded"],
-                    len(t["cases"]),
-                )
-                for t in report["totals"]
-            ],
-        )
+                card["returnsInspected"],
+                card["piecesInspected"],
+                card["piecesReleased"],
+                card["valueReleased"] + ("" if card["valueKnown"] else " (partial)"),
+            )
+        ],
     )
+
+
+def _totals_table(totals: list[dict[str, Any]]) -> Table:
+    return table(
+        "Totals per origin area and week of application",
+        (*_TOTAL_COLUMNS, "cases"),
+        [(*(t[key] for key in _TOTAL_COLUMNS.values()), len(t["cases"])) for t in totals],
+    )
+
+
+def _show_report(report: dict[str, Any]) -> None:
+    show(_report_card_table(report["reportCard"]))
+    show(_totals_table(report["totals"]))
     if report["anomalies"]:
         show(
             table(
