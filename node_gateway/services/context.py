@@ -16,7 +16,7 @@ from node_gateway.ledger.area_ledger import AreaLedger
 from node_gateway.peer.policy import DisclosurePolicy, load_policy
 from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.store.files import create_private
-from node_gateway.store.vault import Keyring
+from node_gateway.store.keyring import Keyring
 
 if TYPE_CHECKING:  # the peer client itself needs an AreaContext
     from node_gateway.peer.client import PeerClient

@@ -25,7 +25,8 @@ from node_gateway.store.errors import (
     VaultKeyInUse,
     VaultRecordNotFound,
 )
-from node_gateway.store.vault import Keyring, Vault
+from node_gateway.store.keyring import Keyring
+from node_gateway.store.vault import Vault
 
 __all__ = [
     "MIGRATIONS_DIR",

@@ -12,7 +12,8 @@ from cryptography.exceptions import InvalidTag
 
 from node_gateway.store.db import transaction, utc_now
 from node_gateway.store.errors import VaultKeyError
-from node_gateway.store.vault import NONCE_BYTES, Keyring
+from node_gateway.store.keyring import Keyring
+from node_gateway.store.vault import NONCE_BYTES
 
 _AAD_LABEL = b"crossreturn.declaration.v1"
 

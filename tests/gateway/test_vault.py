@@ -27,8 +27,8 @@ from node_gateway.store import (
     open_db,
     transaction,
 )
-from node_gateway.store import vault as vault_module
-from node_gateway.store.vault import KEY_BYTES
+from node_gateway.store import keyring as keyring_module
+from node_gateway.store.keyring import KEY_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 TAX = "tax_assessment"
@@ -522,14 +522,14 @@ def test_keyring_load_skips_a_key_retired_while_it_lists_the_directory(
     read of the file: the reload goes on without it (it holds no record), no 500."""
     old = keyring.current
     Keyring.load(key_dir).rotate()
-    real_key_files = vault_module._key_files
+    real_key_files = keyring_module._key_files
 
     def listing_then_retire(directory: Path) -> list[tuple[str, Path]]:
         listed = real_key_files(directory)
         (directory / f"key-{old}.bin").unlink()
         return listed
 
-    monkeypatch.setattr(vault_module, "_key_files", listing_then_retire)
+    monkeypatch.setattr(keyring_module, "_key_files", listing_then_retire)
     reloaded = Keyring.load(key_dir)
     assert old not in reloaded and reloaded.current != old
 
