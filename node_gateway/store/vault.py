@@ -11,13 +11,13 @@ ciphertext to another row, relabelling its type or its key is detected. `record_
 pseudonymous ids of `clients.commitments.ids`).
 
 Keys (store/keyring.py) live outside the database, in a directory of `key-<key_id>.bin` files
-(32 random bytes, mode 0600) with a `current` file naming the key new records are sealed
-with. Rotation: call `Keyring.rotate()`, then `Vault.reencrypt_all()` (resumable), then `Keyring.retire(old, vault)`.
-A running gateway follows a rotation made by another process (`crossreturn admin
-rotate-vault-key`) by itself: the vault checks the `current` file under the write lock before it
-seals a record, and loads the directory again when a row names a key it does not hold.
-A random nonce allows about 2**32 encryptions per key (NIST SP 800-38D §8.3): rotate well
-before `Vault.count_by_key()` of the current key gets near that.
+(32 random bytes, mode 0600) with a `current` file naming the key new records are sealed with.
+Rotation: call `Keyring.rotate()`, then `Vault.reencrypt_all()` (resumable), then
+`Keyring.retire(old, vault)`. A running gateway follows a rotation made by another process
+(`crossreturn admin rotate-vault-key`) by itself: the vault checks the `current` file under the
+write lock before it seals a record, and loads the directory again when a row names a key it
+does not hold. A random nonce allows about 2**32 encryptions per key (NIST SP 800-38D §8.3):
+rotate well before `Vault.count_by_key()` of the current key gets near that.
 """
 
 from __future__ import annotations
