@@ -21,6 +21,7 @@ from web3 import EthereumTesterProvider, Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from clients.bindings.reads import ReturnRecord, read  # noqa: E402
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf  # noqa: E402
 from clients.commitments.merkle import MerkleTree  # noqa: E402
 from clients.ledger_bindings import (  # noqa: E402
@@ -164,7 +165,7 @@ def measure() -> dict[str, int]:
     )
     # The figures are of the lifecycle they name only if both returns did end settled.
     for return_id in (rid, rid2):
-        if ledger.getReturn(return_id).call()[4] != ReturnState.SETTLED:
+        if read(ReturnRecord, c, return_id).state != ReturnState.SETTLED:
             raise RuntimeError(f"return {return_id.hex()} is not settled: the scenario broke")
     gas["lifecycle total (open+apply .. settle)"] = sum(gas[k] for k in LIFECYCLE)
     return gas
