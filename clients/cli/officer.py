@@ -16,8 +16,6 @@ from clients.cli.common import (
     AS_JSON,
     EXIT_USAGE,
     HEX_ID,
-    TIMEOUT,
-    WAIT,
     connect,
     emit_json,
     fail,
@@ -30,14 +28,14 @@ from clients.cli.common import (
 )
 from clients.cli.officer_origin import dispute, recognize, settle
 from clients.cli.officer_steps import (
-    OFFICER,
+    StepOptions,
     build,
     by,
     document,
     now,
+    officer_step_command,
     on_ledger,
     parse_gnums,
-    step,
 )
 from clients.records import (
     ArrivalRecord,
@@ -163,22 +161,12 @@ def _time(value: str | None, option: str) -> datetime:
     show_default=True,
     help="packages received",
 )
-@OFFICER
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
+@officer_step_command
 def arrive(
     return_id: str,
     at: str | None,
     packages: int,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
+    opts: StepOptions,
 ) -> None:
     """Record that the returned parcel of RETURN_ID arrived at the return centre's supervised
     site; its waybill number comes from the application the gateway holds.
@@ -188,7 +176,7 @@ def arrive(
       crossreturn officer arrive 0x5d1c…e2 --officer 2900-00017 --packages 1
     """
     arrived = _time(at, "--at")
-    client = connect(gateway, api_key)
+    client = opts.client()
     view = client.get_return(return_id)
     ledger = on_ledger(view)
     application = document(view, DocType.RETURN_APPLICATION)
@@ -199,10 +187,10 @@ def arrive(
             arrived_time=arrived,
             logistics_no=application["logisticsNo"],
             package_count=packages,
-            officer=officer,
+            officer=opts.officer,
         )
     )
-    step(client, view["returnId"], "arrival", record, wait, timeout, by("arrived"), as_json)
+    opts.post(client, view["returnId"], "arrival", record, by("arrived"))
 
 
 def _reason_codes(given: tuple[str, ...], rejected: list[int]) -> dict[int, str]:
@@ -266,12 +254,7 @@ def _evidence(given: tuple[str, ...]) -> dict[int, list[str]]:
     help="digest of a photo or file kept as evidence for a line (repeatable)",
 )
 @click.option("--remark", help="a remark for the report")
-@OFFICER
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
+@officer_step_command
 def inspect(
     return_id: str,
     accept: str | None,
@@ -279,12 +262,7 @@ def inspect(
     reason_codes: tuple[str, ...],
     evidence: tuple[str, ...],
     remark: str | None,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
+    opts: StepOptions,
 ) -> None:
     """Record the inspection of RETURN_ID: every applied line is either accepted (--accept)
     or rejected (--reject, with a --reason-code).
@@ -300,7 +278,7 @@ def inspect(
         raise click.BadParameter(f"lines {both} are both accepted and rejected")
     codes = _reason_codes(reason_codes, rejected)
     photos = _evidence(evidence)
-    client = connect(gateway, api_key)
+    client = opts.client()
     view = client.get_return(return_id)
     ledger = on_ledger(view)
     applied = sorted(ledger["lines"])
@@ -318,7 +296,7 @@ def inspect(
             return_id=view["returnId"],
             centre_code=ledger["centreCode"],
             inspected_time=now(),
-            officer=officer,
+            officer=opts.officer,
             lines=[
                 InspectionLine(
                     gnum=gnum,
@@ -331,7 +309,7 @@ def inspect(
             remark=remark,
         )
     )
-    step(client, view["returnId"], "inspection", record, wait, timeout, by("inspected"), as_json)
+    opts.post(client, view["returnId"], "inspection", record, by("inspected"))
 
 
 for _command in (recognize, dispute, settle):

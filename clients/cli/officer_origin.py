@@ -8,26 +8,21 @@ from typing import Any, Literal
 import click
 
 from clients.cli.common import (
-    AS_JSON,
     EXIT_REFUSED,
     EXIT_USAGE,
     HEX_ID,
-    TIMEOUT,
-    WAIT,
-    connect,
     fail,
-    gateway_options,
-    handles_errors,
     lines,
 )
 from clients.cli.officer_steps import (
-    OFFICER,
+    StepOptions,
     build,
     by,
     now,
+    officer_step_command,
     on_ledger,
     parse_gnums,
-    step,
+    step_command,
 )
 from clients.commitments.document import CommitmentError, DisclosedDocument
 from clients.records import (
@@ -45,14 +40,9 @@ def _decide(
     decision: Literal["recognized", "disputed"],
     return_id: str,
     reason: str,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
+    opts: StepOptions,
 ) -> None:
-    client = connect(gateway, api_key)
+    client = opts.client()
     view = client.get_return(return_id)
     ledger = on_ledger(view)
     record = build(
@@ -62,32 +52,22 @@ def _decide(
             decided_time=now(),
             decision=decision,
             mode="officer",
-            officer=officer,
+            officer=opts.officer,
             reason=reason,
         )
     )
     action = "recognition" if decision == "recognized" else "dispute"
-    step(client, view["returnId"], action, record, wait, timeout, by(decision), as_json)
+    opts.post(client, view["returnId"], action, record, by(decision))
 
 
 @click.command(short_help="Recognise the return centre's inspection result.")
 @click.argument("return_id", type=HEX_ID)
 @click.option("--reason", default="", help="a note for the decision (optional)")
-@OFFICER
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
+@officer_step_command
 def recognize(
     return_id: str,
     reason: str,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
+    opts: StepOptions,
 ) -> None:
     """At the origin: recognise the return centre's inspection result of RETURN_ID (an
     inspected or disputed return), so its accepted lines can be settled.
@@ -96,27 +76,17 @@ def recognize(
     Example:
       crossreturn officer recognize 0x5d1c…e2 --officer 3100-00042
     """
-    _decide("recognized", return_id, reason, officer, gateway, api_key, wait, timeout, as_json)
+    _decide("recognized", return_id, reason, opts)
 
 
 @click.command(short_help="Dispute the return centre's inspection result.")
 @click.argument("return_id", type=HEX_ID)
 @click.option("--reason", required=True, help="why (committed on the ledger, kept off it)")
-@OFFICER
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
+@officer_step_command
 def dispute(
     return_id: str,
     reason: str,
-    officer: str,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
+    opts: StepOptions,
 ) -> None:
     """At the origin: dispute the inspection result of RETURN_ID; the reason goes into the
     decision record, only its digest onto the ledger.
@@ -125,7 +95,7 @@ def dispute(
     Example:
       crossreturn officer dispute 0x5d1c…e2 --reason "goods do not match" --officer 3100-00042
     """
-    _decide("disputed", return_id, reason, officer, gateway, api_key, wait, timeout, as_json)
+    _decide("disputed", return_id, reason, opts)
 
 
 @click.command(short_help="Settle the tax of accepted lines (not levied / refunded).")
@@ -137,20 +107,12 @@ def dispute(
     help="not_levied when the tax was never paid, refunded when it was",
 )
 @click.option("--lines", "only", metavar="GNUMS", help="settle only these accepted lines")
-@gateway_options
-@WAIT
-@TIMEOUT
-@AS_JSON
-@handles_errors
+@step_command
 def settle(
     return_id: str,
     kind: Literal["not_levied", "refunded"],
     only: str | None,
-    gateway: str,
-    api_key: str,
-    wait: bool,
-    timeout: float,
-    as_json: bool,
+    opts: StepOptions,
 ) -> None:
     """At the origin: settle the tax of RETURN_ID's accepted lines not settled yet (or of
     --lines): their duty, VAT and consumption tax from the case's tax assessment, not levied
@@ -162,7 +124,7 @@ def settle(
       crossreturn officer settle 0x5d1c…e2 --kind not_levied
     """
     chosen = parse_gnums(only, "--lines")
-    client = connect(gateway, api_key)
+    client = opts.client()
     view = client.get_return(return_id)
     ledger = on_ledger(view)
     left = _pieces_left(ledger)
@@ -192,15 +154,12 @@ def settle(
         lambda: settlement_for(assessment, view["returnId"], pieces, kind, now(), before)
     )
     settled = set(gnums)
-    step(
+    opts.post(
         client,
         view["returnId"],
         "settlement",
         record,
-        wait,
-        timeout,
         lambda v: settled <= set((v.get("ledger") or {}).get("settledLines") or []),
-        as_json,
     )
 
 

@@ -4,18 +4,26 @@ and waiting for the ledger."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from clients.cli.common import (
+    AS_JSON,
     EXIT_REFUSED,
     EXIT_USAGE,
+    TIMEOUT,
+    WAIT,
+    connect,
     emit_json,
     fail,
     fields,
+    gateway_options,
+    handles_errors,
     lines,
     operation_fields,
     reached,
@@ -38,6 +46,60 @@ OFFICER = click.option(
     metavar="CODE",
     help="your officer code, recorded in the document [env CROSSRETURN_OFFICER]",
 )
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    """What every step command takes alike: who records it, which gateway, and how to wait
+    and print."""
+
+    gateway: str
+    api_key: str
+    wait: bool
+    timeout: float
+    as_json: bool
+    officer: str = ""
+
+    def client(self) -> GatewayClient:
+        """A client of the gateway with the API key."""
+        return connect(self.gateway, self.api_key)
+
+    def post(
+        self,
+        client: GatewayClient,
+        return_id: str,
+        action: str,
+        record: dict[str, Any],
+        done: Callable[[dict[str, Any]], bool],
+    ) -> None:
+        """Post one step and wait and show it as the options say."""
+        step(client, return_id, action, record, self.wait, self.timeout, done, self.as_json)
+
+
+def step_command(fn: Callable[..., None]) -> Callable[..., None]:
+    """Give a step command --gateway, --api-key, --wait/--no-wait, --timeout and --json, handed
+    to it as one `opts: StepOptions`, and its errors as one line and an exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(
+        *args: Any,
+        gateway: str,
+        api_key: str,
+        wait: bool,
+        timeout: float,
+        as_json: bool,
+        officer: str = "",
+        **kwargs: Any,
+    ) -> None:
+        opts = StepOptions(gateway, api_key, wait, timeout, as_json, officer)
+        fn(*args, opts=opts, **kwargs)
+
+    return gateway_options(WAIT(TIMEOUT(AS_JSON(handles_errors(wrapper)))))
+
+
+def officer_step_command(fn: Callable[..., None]) -> Callable[..., None]:
+    """A step command an officer signs: --officer first, then what `step_command` adds."""
+    return OFFICER(step_command(fn))
 
 
 def now() -> datetime:
