@@ -8,7 +8,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
@@ -118,6 +118,12 @@ class ProposalOnLedger:
 def _counts(per_line: Sequence[int]) -> dict[int, int]:
     """{gnum: pieces} of the lines with any piece, from an array over lines 1..n."""
     return {gnum: int(n) for gnum, n in enumerate(per_line, start=1) if n}
+
+
+def _same_named(record: Any, target: type[Any]) -> dict[str, Any]:
+    """The fields of a decoded `record` that `target` has too, by name."""
+    wanted = {f.name for f in fields(target)}
+    return {f.name: getattr(record, f.name) for f in fields(record) if f.name in wanted}
 
 
 class Reads:
@@ -304,14 +310,8 @@ class Reads:
             accounts = cs.accountsOf(member).call(self._from)
             return MemberOnLedger(
                 member_id=member,
-                kind=m.kind,
-                status=m.status,
-                customs_code=m.customs_code,
-                suspended_by_vote=m.suspended_by_vote,
-                sponsor=m.sponsor,
-                encryption_key=m.encryption_key,
-                gateway_url=m.gateway_url,
                 accounts=tuple(str(a) for a in accounts),
+                **_same_named(m, MemberOnLedger),
             )
 
         details: MemberOnLedger = self._cached(("member_details", member), read, fresh)
@@ -343,17 +343,7 @@ class Reads:
             p = ProposalRecord.decode(cs.getProposal(proposal_id).call(self._from))
             return ProposalOnLedger(
                 proposal_id=proposal_id,
-                kind=p.kind,
-                member_kind=p.member_kind,
-                customs_code=p.customs_code,
-                executed=p.executed,
-                expires_at=p.expires_at,
-                proposer=p.proposer,
-                member_id=p.member_id,
-                account=p.account,
-                key=p.key,
-                value=p.value,
-                gateway_url=p.gateway_url,
+                **_same_named(p, ProposalOnLedger),
                 approvals=int(cs.approvalsOf(proposal_id).call(self._from)),
                 needed=int(cs.approvalsNeeded(proposal_id).call(self._from)),
             )
@@ -389,19 +379,8 @@ class Reads:
         applied, accepted, settled = rl.returnPieces(return_id).call(self._from)
         return ReturnOnLedger(
             return_id=return_id,
-            case_id=r.case_id,
-            state=r.state,
-            line_mask=r.line_mask,
-            accepted_mask=r.accepted_mask,
-            settled_mask=r.settled_mask,
-            late=r.late,
-            applied_at=r.applied_at,
-            arrived_at=r.arrived_at,
-            centre_code=r.centre_code,
-            origin_code=c.origin_code,
-            platform=c.platform,
-            release_time=c.release_time,
-            line_count=c.line_count,
+            **_same_named(r, ReturnOnLedger),
+            **_same_named(c, ReturnOnLedger),
             applied_pieces=_counts(applied),
             accepted_pieces=_counts(accepted),
             settled_pieces=_counts(settled),
