@@ -26,7 +26,7 @@ from clients.ledger_bindings import (
 )
 from clients.member_signing import MemberRegistration, sign_member_message
 from node_gateway.deploy.contracts import Deployment, contracts_of, deploy
-from node_gateway.ledger.signer import LocalSigner, RawSender
+from node_gateway.ledger.signer import LocalSigner, RawSender, head_base_fee
 
 GAS_MONEY = 10**21  # wei for each account on a chain that charges gas
 AREA_ROLES = ("return_centre", "origin", "both")
@@ -231,7 +231,7 @@ def found_on_node(
     gas, nothing on a zero-gas chain."""
     try:
         if gas_money is None:
-            base_fee = node.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
+            base_fee = head_base_fee(node.w3)
             gas_money = 10**19 if base_fee > 0 else 0  # 10 ETH: thousands of writes
         return found(node, funder_key, members, threshold, signing_keys, gas_money)
     except LedgerError:
