@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from clients.bindings.enums import PARAMETERS
 from clients.cli.auditor import auditor
 from clients.cli.common import (
     AS_JSON,
@@ -603,7 +604,7 @@ def _accepted(
 @click.argument("kind", type=click.Choice(PROPOSAL_KINDS), metavar="KIND")
 @click.option("--member", help="the member concerned: label (customs-4600) or 0x id")
 @click.option("--account", help="a signing account (0x address)")
-@click.option("--parameter", help="APPLY_WINDOW, ARRIVAL_WINDOW, MAX_LINES or PROPOSAL_TTL")
+@click.option("--parameter", help=", ".join(PARAMETERS))
 @click.option("--value", type=int, help="the parameter's value (seconds, lines) or threshold")
 @click.option("--label", help="admission: the new member's label")
 @click.option("--member-kind", type=click.Choice(["customs", "auditor"]), help="admission")

@@ -14,11 +14,19 @@ from eth_account import Account
 from eth_utils.address import is_address, to_checksum_address
 from web3.exceptions import Web3Exception
 
+from clients.bindings.reads import MemberInfo
 from clients.errors import LedgerError, NodeRefused
-from clients.ledger_bindings import Founder, MemberKind, events, member_id, revert_from_exception
+from clients.ledger_bindings import (
+    Contracts,
+    Founder,
+    MemberKind,
+    events,
+    member_id,
+    revert_from_exception,
+)
 from clients.member_signing import MemberRegistration, sign_member_message
 from node_gateway.deploy.contracts import Deployment, contracts_of, deploy
-from node_gateway.ledger.signer import LocalSigner, RawSender
+from node_gateway.ledger.signer import LocalSigner, RawSender, head_base_fee
 
 GAS_MONEY = 10**21  # wei for each account on a chain that charges gas
 AREA_ROLES = ("return_centre", "origin", "both")
@@ -65,32 +73,11 @@ def check_members(
     codes: set[int] = set()
     by_label = {m.label: m for m in members}
     for m in members:
-        member_id(m.label)  # raises on a label that is not 1-32 ASCII characters
-        if m.label in labels:
-            raise ValueError(f"member label {m.label!r} appears twice")
-        labels.add(m.label)
-        if not is_address(m.account):
-            raise ValueError(f"{m.label}: account {m.account!r} is not an address")
-        account = to_checksum_address(m.account)
-        if account in accounts:
-            raise ValueError(f"{m.label}: account {account} belongs to another member too")
-        accounts.add(account)
+        _check_identity(m, labels, accounts)
         if m.kind == MemberKind.CUSTOMS:
-            if not 1 <= m.customs_code <= 9999:
-                raise ValueError(f"{m.label}: customs code must be 0001-9999")
-            if m.customs_code in codes:
-                raise ValueError(f"{m.label}: customs code {m.customs_code:04d} appears twice")
-            codes.add(m.customs_code)
-            if m.role not in AREA_ROLES:
-                raise ValueError(f"{m.label}: role must be one of {', '.join(AREA_ROLES)}")
+            _check_customs_area(m, codes)
         elif m.kind == MemberKind.PLATFORM:
-            sponsor = by_label.get(m.sponsor)
-            if sponsor is None or sponsor.kind != MemberKind.CUSTOMS:
-                raise ValueError(f"{m.label}: sponsor {m.sponsor!r} is not a founding customs area")
-            if signing_keys is not None and m.sponsor not in signing_keys:
-                raise ValueError(
-                    f"{m.label}: registering a platform needs its sponsor {m.sponsor}'s key"
-                )
+            _check_platform(m, by_label, signing_keys)
         elif m.kind != MemberKind.AUDITOR:
             raise ValueError(f"{m.label}: kind {m.kind!r} cannot be founded")
         if m.kind != MemberKind.CUSTOMS and signing_keys is not None:
@@ -102,8 +89,52 @@ def check_members(
         raise ValueError("a consortium needs at least one founding customs area")
     if not 1 <= threshold <= len(codes):
         raise ValueError(f"threshold must be between 1 and {len(codes)} (the customs areas)")
-    if signing_keys is None:
-        return
+    if signing_keys is not None:
+        _check_signing_keys(members, threshold, signing_keys)
+
+
+def _check_identity(m: MemberSpec, labels: set[str], accounts: set[str]) -> None:
+    """A valid label and account, neither taken by an earlier member (recorded as seen)."""
+    member_id(m.label)  # raises on a label that is not 1-32 ASCII characters
+    if m.label in labels:
+        raise ValueError(f"member label {m.label!r} appears twice")
+    labels.add(m.label)
+    if not is_address(m.account):
+        raise ValueError(f"{m.label}: account {m.account!r} is not an address")
+    account = to_checksum_address(m.account)
+    if account in accounts:
+        raise ValueError(f"{m.label}: account {account} belongs to another member too")
+    accounts.add(account)
+
+
+def _check_customs_area(m: MemberSpec, codes: set[int]) -> None:
+    """A customs code 0001-9999 not taken by an earlier area (recorded as seen), and a role."""
+    if not 1 <= m.customs_code <= 9999:
+        raise ValueError(f"{m.label}: customs code must be 0001-9999")
+    if m.customs_code in codes:
+        raise ValueError(f"{m.label}: customs code {m.customs_code:04d} appears twice")
+    codes.add(m.customs_code)
+    if m.role not in AREA_ROLES:
+        raise ValueError(f"{m.label}: role must be one of {', '.join(AREA_ROLES)}")
+
+
+def _check_platform(
+    m: MemberSpec, by_label: Mapping[str, MemberSpec], signing_keys: Mapping[str, bytes] | None
+) -> None:
+    """A platform's sponsor is a founding customs area, whose key is at hand for a founding."""
+    sponsor = by_label.get(m.sponsor)
+    if sponsor is None or sponsor.kind != MemberKind.CUSTOMS:
+        raise ValueError(f"{m.label}: sponsor {m.sponsor!r} is not a founding customs area")
+    if signing_keys is not None and m.sponsor not in signing_keys:
+        raise ValueError(f"{m.label}: registering a platform needs its sponsor {m.sponsor}'s key")
+
+
+def _check_signing_keys(
+    members: Sequence[MemberSpec], threshold: int, signing_keys: Mapping[str, bytes]
+) -> None:
+    """Each key is its founding member's account key, and enough founders act to admit the
+    auditors by vote."""
+    by_label = {m.label: m for m in members}
     for label, key in signing_keys.items():
         member = by_label.get(label)
         if member is None:
@@ -160,22 +191,30 @@ def found(
             signers[m.sponsor].send(
                 c.consortium.functions.registerPlatform(m.member_id, account, b"", "", registration)
             )
-        else:
-            proposer, voters = acting[0], acting[1:threshold]  # check_members: enough of them
-            receipt = signers[proposer.label].send(
-                c.consortium.functions.proposeAdmission(
-                    m.member_id, int(MemberKind.AUDITOR), 0, account, b"", "", registration
-                )
-            )
-            created = [a for name, a in events(receipt, c) if name == "ProposalCreated"]
-            pid = int(created[0]["proposalId"])
-            for voter in voters:
-                signers[voter.label].send(c.consortium.functions.vote(pid))
-            if MemberKind(c.consortium.functions.memberInfo(m.member_id).call()[0]) != (
-                MemberKind.AUDITOR
-            ):
-                signers[proposer.label].send(c.consortium.functions.execute(pid))
+        else:  # check_members: enough founders act to vote
+            voters = [signers[f.label] for f in acting[:threshold]]
+            _admit_auditor(c, voters, m.member_id, account, registration)
     return deployment
+
+
+def _admit_auditor(
+    c: Contracts, voters: Sequence[LocalSigner], member: bytes, account: str, registration: bytes
+) -> None:
+    """Propose an auditor's admission by the first of `voters`, vote it by the others, and
+    execute it if the last vote did not."""
+    proposer = voters[0]
+    receipt = proposer.send(
+        c.consortium.functions.proposeAdmission(
+            member, int(MemberKind.AUDITOR), 0, account, b"", "", registration
+        )
+    )
+    created = [a for name, a in events(receipt, c) if name == "ProposalCreated"]
+    pid = int(created[0]["proposalId"])
+    for voter in voters[1:]:
+        voter.send(c.consortium.functions.vote(pid))
+    info = MemberInfo.decode(c.consortium.functions.memberInfo(member).call())
+    if info.kind != MemberKind.AUDITOR:
+        proposer.send(c.consortium.functions.execute(pid))
 
 
 def found_on_node(
@@ -192,7 +231,7 @@ def found_on_node(
     gas, nothing on a zero-gas chain."""
     try:
         if gas_money is None:
-            base_fee = node.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0
+            base_fee = head_base_fee(node.w3)
             gas_money = 10**19 if base_fee > 0 else 0  # 10 ETH: thousands of writes
         return found(node, funder_key, members, threshold, signing_keys, gas_money)
     except LedgerError:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
+from web3.contract.contract import ContractConstructor
+from web3.types import TxReceipt
+
+from clients.bindings.deploy import DEPLOY_GAS, deploy_receipts
 from clients.ledger_bindings import (
     CONTRACT_NAMES,
     Contracts,
@@ -15,7 +18,7 @@ from clients.ledger_bindings import (
 )
 from node_gateway.ledger.signer import LocalSigner
 
-DEPLOY_GAS = 8_000_000
+__all__ = ["DEPLOY_GAS", "Deployment", "contracts_of", "deploy"]
 
 
 @dataclass(frozen=True)
@@ -34,25 +37,17 @@ class Deployment:
 
 
 def deploy(deployer: LocalSigner, founders: Sequence[Founder], threshold: int) -> Deployment:
-    """Deploy Consortium (with its founders), TaxAnchor and ReturnLedger."""
+    """Deploy Consortium (with its founders), TaxAnchor and ReturnLedger, signed locally."""
     w3 = deployer.ledger.w3
-    blocks: list[int] = []
 
-    def one(name: str, *args: Any) -> str:
-        artifact = load_artifact(name)
-        factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-        receipt = deployer.send(factory.constructor(*args), gas=DEPLOY_GAS)
-        blocks.append(int(receipt["blockNumber"]))
-        return str(receipt["contractAddress"])
+    def send(constructor: ContractConstructor) -> TxReceipt:
+        return deployer.send(constructor, gas=DEPLOY_GAS)
 
-    consortium = one("Consortium", [f.as_tuple() for f in founders], threshold)
-    tax_anchor = one("TaxAnchor", consortium)
-    return_ledger = one("ReturnLedger", consortium, tax_anchor)
-    addresses = {"Consortium": consortium, "TaxAnchor": tax_anchor, "ReturnLedger": return_ledger}
+    receipts = deploy_receipts(w3, founders, threshold, send=send)
     return Deployment(
         chain_id=int(w3.eth.chain_id),
-        addresses=addresses,
-        block=blocks[0],
+        addresses={name: str(receipt["contractAddress"]) for name, receipt in receipts.items()},
+        block=int(receipts["Consortium"]["blockNumber"]),
         deployer=deployer.address,
         artifacts={name: load_artifact(name).sha256 for name in CONTRACT_NAMES},
     )

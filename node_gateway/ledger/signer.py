@@ -1,4 +1,6 @@
-"""Local signing of contract transactions, with the account's own nonce sequence.
+"""The gateway's one transaction signer: the shape of a contract call or transfer, EIP-1559
+fees, and `sign_tx`, which every transaction the gateway sends goes through (AreaLedger's and
+LocalSigner's, the deployer's included).
 
 A gateway never uses a node's unlocked accounts: it signs with its own key (eth-account) and
 submits raw transactions, so the same code runs against the embedded chain, anvil and Besu.
@@ -7,18 +9,20 @@ submits raw transactions, so the same code runs against the embedded chain, anvi
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.contract.contract import ContractConstructor, ContractFunction
 from web3.types import TxReceipt
 
+from clients.bindings.reverts import DEFAULT_GAS, replay_failure
 from clients.errors import InputFileError
-from clients.ledger_bindings import replay_failure
 
-DEFAULT_GAS = 3_000_000
+TRANSFER_GAS = 21_000
 
 
 def read_key_file(path: Path) -> bytes:
@@ -62,6 +66,55 @@ def fees(base_fee: int) -> dict[str, int]:
     return {"maxFeePerGas": 2 * base_fee + 1, "maxPriorityFeePerGas": 1}
 
 
+def head_base_fee(w3: Web3) -> int:
+    """The head block's base fee (0 on a chain without one, e.g. Besu with zero gas)."""
+    return int(w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction ready to submit (or re-submit, byte for byte)."""
+
+    raw: bytes
+    tx_hash: str
+    nonce: int
+
+
+def call_tx(
+    fn: ContractFunction | ContractConstructor,
+    sender: str,
+    *,
+    gas: int,
+    chain_id: int,
+    nonce: int,
+    base_fee: int,
+) -> dict[str, Any]:
+    """The unsigned transaction of a contract call or deployment."""
+    tx = {"from": sender, "gas": gas, "chainId": chain_id, "nonce": nonce, **fees(base_fee)}
+    return dict(fn.build_transaction(tx))  # type: ignore[arg-type]
+
+
+def transfer_tx(
+    sender: str, to: str, value: int, *, chain_id: int, nonce: int, base_fee: int
+) -> dict[str, Any]:
+    """The unsigned transaction of an ether transfer."""
+    return {
+        "from": sender,
+        "to": to,
+        "value": value,
+        "gas": TRANSFER_GAS,
+        "chainId": chain_id,
+        "nonce": nonce,
+        **fees(base_fee),
+    }
+
+
+def sign_tx(account: LocalAccount, tx: dict[str, Any]) -> SignedTx:
+    """Sign a transaction built by `call_tx` or `transfer_tx` (nothing is sent)."""
+    signed = account.sign_transaction(tx)
+    return SignedTx(bytes(signed.raw_transaction), "0x" + bytes(signed.hash).hex(), tx["nonce"])
+
+
 class LocalSigner:
     """Signs and sends transactions for one account, numbering nonces itself."""
 
@@ -83,21 +136,18 @@ class LocalSigner:
         self._nonce += 1
         return nonce
 
-    def _fees(self) -> dict[str, int]:
-        return fees(int(self.ledger.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0))
+    def _tx_args(self) -> dict[str, int]:
+        w3 = self.ledger.w3
+        return {
+            "chain_id": int(w3.eth.chain_id),
+            "base_fee": head_base_fee(w3),
+            "nonce": self._next_nonce(),
+        }
 
     def send(self, fn: ContractFunction | ContractConstructor, gas: int = DEFAULT_GAS) -> TxReceipt:
         """Sign and send a contract call or deployment; a revert raises ContractRevert."""
         with self._lock:
-            tx: dict[str, Any] = {
-                "from": self._account.address,
-                "gas": gas,
-                "chainId": int(self.ledger.w3.eth.chain_id),
-                **self._fees(),
-            }
-            tx["nonce"] = self._next_nonce()
-            built = dict(fn.build_transaction(tx))  # type: ignore[arg-type]
-            receipt = self._submit(built)
+            receipt = self._submit(call_tx(fn, self.address, gas=gas, **self._tx_args()))
         if receipt["status"] != 1:
             raise replay_failure(self.ledger.w3, receipt["transactionHash"], receipt)
         return receipt
@@ -105,21 +155,12 @@ class LocalSigner:
     def transfer(self, to: str, value: int) -> TxReceipt:
         """Send ether (gas money on a chain that charges it)."""
         with self._lock:
-            tx = {
-                "from": self._account.address,
-                "to": to,
-                "value": value,
-                "gas": 21_000,
-                "chainId": int(self.ledger.w3.eth.chain_id),
-                "nonce": self._next_nonce(),
-                **self._fees(),
-            }
-            return self._submit(tx)
+            return self._submit(transfer_tx(self.address, to, value, **self._tx_args()))
 
     def _submit(self, tx: dict[str, Any]) -> TxReceipt:
-        signed = self._account.sign_transaction(tx)
+        signed = sign_tx(self._account, tx)
         try:
-            return self.ledger.send_raw_transaction(bytes(signed.raw_transaction))
+            return self.ledger.send_raw_transaction(signed.raw)
         except Exception:
             self._nonce = None  # re-read from the ledger: the nonce may or may not be used
             raise
