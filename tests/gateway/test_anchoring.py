@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from node_gateway.pipeline import anchoring
 from node_gateway.store import batches, index, migrate, open_db, outbox
 from node_gateway.store.db import utc_now
