@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _finite(
+    default: float, *, description: str, le: float, ge: float | None = None, gt: float | None = None
+) -> Any:
+    """A float setting: a finite number (no inf or NaN) within its bounds."""
+    return Field(default=default, ge=ge, gt=gt, le=le, allow_inf_nan=False, description=description)
 
 
 class GatewaySettings(BaseSettings):
@@ -42,11 +49,10 @@ class GatewaySettings(BaseSettings):
     # traffic needs (a bulk of 10,000 records is one request; the whole gateway confirms ~15-25
     # return steps/s) yet keeps one runaway key from taking every API thread; a burst of 200
     # lets a client catch up after an outage, or page through a list, without waiting.
-    rate_limit_per_second: float = Field(
-        default=50.0,
+    rate_limit_per_second: float = _finite(
+        50.0,
         ge=0,
         le=100_000,
-        allow_inf_nan=False,
         description="requests per second each API key earns (sustained); 0 turns the limit off",
     )
     rate_limit_burst: int = Field(
@@ -66,11 +72,10 @@ class GatewaySettings(BaseSettings):
     rpc_max_batch: int = Field(
         default=100, ge=1, le=1000, description="requests in one JSON-RPC batch to /v1/ledger/rpc"
     )
-    rpc_time_budget_s: float = Field(
-        default=2.0,
+    rpc_time_budget_s: float = _finite(
+        2.0,
         gt=0,
         le=60,
-        allow_inf_nan=False,
         description="seconds a /v1/ledger/rpc request may run before its batch's rest is refused",
     )
     send_window: int = Field(
@@ -90,29 +95,26 @@ class GatewaySettings(BaseSettings):
         description="attempts per return before the origin disputes it (reason: what failed) "
         "and the centre records an expectations problem",
     )
-    recognition_retry_base_s: float = Field(
-        default=30.0,
+    recognition_retry_base_s: float = _finite(
+        30.0,
         gt=0,
         le=86_400,
-        allow_inf_nan=False,
         description="seconds before a failed return's first retry (doubling after each)",
     )
-    recognition_retry_cap_s: float = Field(
-        default=3_600.0,
+    recognition_retry_cap_s: float = _finite(
+        3_600.0,
         gt=0,
         le=7 * 86_400,
-        allow_inf_nan=False,
         description="the longest wait between two attempts of one return",
     )
     # The peer API, per requester and subject (services/disclosure.py). Automatic recognition
     # asks twice per attempt, an auditor tracing a return five times (one per document type);
     # 60/min with bursts of 20 leaves both untouched and stops a member from turning requests
     # into seals and ledger writes at will.
-    peer_rate_per_minute: float = Field(
-        default=60.0,
+    peer_rate_per_minute: float = _finite(
+        60.0,
         ge=0,
         le=600_000,
-        allow_inf_nan=False,
         description="peer requests a minute one requester earns per subject; 0 turns it off",
     )
     peer_rate_burst: int = Field(

@@ -8,7 +8,7 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from node_gateway.api.problems import PROBLEM_JSON
+from node_gateway.api.problems import PROBLEM_JSON, TOO_DEEP, problem_body
 from node_gateway.json_guard import MAX_DEPTH, json_depth
 
 
@@ -28,14 +28,7 @@ class BodyLimit:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(
-                scope,
-                send,
-                413,
-                "body_too_large",
-                "Body too large",
-                f"request bodies are limited to {self.max_bytes} bytes",
-            )
+            await self._too_large(scope, send)
             return
         chunks: list[bytes] = []
         seen = 0
@@ -46,14 +39,7 @@ class BodyLimit:
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.max_bytes:
-                await self._reject(
-                    scope,
-                    send,
-                    413,
-                    "body_too_large",
-                    "Body too large",
-                    f"request bodies are limited to {self.max_bytes} bytes",
-                )
+                await self._too_large(scope, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -66,7 +52,7 @@ class BodyLimit:
                 scope,
                 send,
                 422,
-                "too_deep",
+                TOO_DEEP,
                 "JSON nested too deep",
                 f"JSON bodies may nest at most {self.max_depth} levels",
             )
@@ -82,19 +68,15 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
+    async def _too_large(self, scope: Scope, send: Send) -> None:
+        detail = f"request bodies are limited to {self.max_bytes} bytes"
+        await self._reject(scope, send, 413, "body_too_large", "Body too large", detail)
+
     async def _reject(
         self, scope: Scope, send: Send, status: int, code: str, title: str, detail: str
     ) -> None:
-        payload = json.dumps(
-            {
-                "type": f"https://crossreturn.example/problems/{code}",
-                "title": title,
-                "status": status,
-                "detail": detail,
-                "code": code,
-                "instance": scope.get("path", ""),
-            }
-        ).encode()
+        body = problem_body(status, code, title, detail, scope.get("path", ""))
+        payload = json.dumps(body).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -4,7 +4,7 @@ Loading the command line takes about a second (the SDK's command groups, web3, p
 signal in that time would end the program with a traceback, so until it is loaded a signal is
 only noted; the program then stops before doing anything, exit 0. From there on the foreground
 commands (`up`, `serve`, `node anvil`) handle signals themselves
-(node_gateway.cli.commands), and the others get Python's usual Ctrl-C.
+(node_gateway.cli.run), and the others get Python's usual Ctrl-C.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def main() -> None:
             previous[sig] = handler
             signal.signal(sig, note)
 
-    from node_gateway.cli.commands import main as command_line
+    from node_gateway.cli.main import main as command_line
 
     if noted:
         print("stopped", flush=True)  # noqa: T201 — before the command line's output layer

@@ -1,7 +1,7 @@
 """The indexer: follows the contracts' events from the store's checkpoint into the store.
 
 Events are enriched here with what the projections need and only the ledger can tell (block
-time, the customs code behind a member id), then written with `store.index.apply_events`.
+time, the customs code behind a member id), then written with `pipeline.projections`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any
 
 from node_gateway.ledger.area_ledger import AreaLedger
+from node_gateway.pipeline import projections
 from node_gateway.store import index
 
 MAX_RANGE = 2_000
@@ -43,7 +44,7 @@ class Indexer:
                 times[block] = self.ledger.block_time(block)
             ev["blockTime"] = times[block]
             self._enrich(ev)
-        index.apply_events(self.conn, events, end, self._own_code() if events else 0)
+        projections.apply_events(self.conn, events, end, self._own_code() if events else 0)
         return len(events)
 
     def catch_up(self) -> int:

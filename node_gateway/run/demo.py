@@ -15,10 +15,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from clients.applications import application_body
 from clients.records import canonical
+from clients.records.lines import lines_of
 from clients.records.samples import (
     sample_arrival_record,
     sample_inspection_report,
@@ -54,168 +55,220 @@ def run_story(
     """Load the demo data into a (fresh) consortium; returns a summary. `check` is called
     between steps (every record, application and return step): it may raise to stop the story
     there, at a safe point (`crossreturn up` stops on Ctrl-C this way)."""
-    rng = random.Random(2900)
-    centre = c.centre
-    now = centre.ledger.now()
-    release = _when(now - 2 * 86400)
-    system = {
-        code: Principal(gw.settings.area_label, "system", "demo") for code, gw in c.gateways.items()
-    }
-    officer = {
-        code: Principal(gw.settings.area_label, "officer", "demo")
-        for code, gw in c.gateways.items()
-    }
-    platform = Principal(PLATFORM, "platform", "demo")
-    if messages is not None:
-        messages.mkdir(parents=True, exist_ok=True)
+    story = _Story(c, returns_per_stage, messages, progress, check)
+    story.ingest_tax_records(records_per_origin)
+    story.apply_for_returns(auto_returns)
+    story.carry_by_hand()
+    story.carry_automatic()
+    return summary(c)
 
-    def keep(name: str, doc: dict[str, Any]) -> None:
+
+# One action of the story on a return: (return id, its tax assessment, the origin area's code).
+Action = Callable[[str, Any, str], None]
+
+
+class _Story:
+    """The story's state between its steps: the consortium, the clock, who acts, the cases."""
+
+    def __init__(
+        self,
+        c: Consortium,
+        returns_per_stage: int,
+        messages: Path | None,
+        progress: Callable[[str], None],
+        check: Callable[[], None],
+    ) -> None:
+        self.c, self.centre = c, c.centre
+        self.returns_per_stage = returns_per_stage
+        self.messages, self.progress, self.check = messages, progress, check
+        self.rng = random.Random(2900)
+        self.now = self.centre.ledger.now()
+        self.system = {
+            code: Principal(gw.settings.area_label, "system", "demo")
+            for code, gw in c.gateways.items()
+        }
+        self.officer = {
+            code: Principal(gw.settings.area_label, "officer", "demo")
+            for code, gw in c.gateways.items()
+        }
+        self.platform = Principal(PLATFORM, "platform", "demo")
+        self.assessments: dict[str, list[Any]] = {}
+        # Zhengzhou (officer-only recognition) carries returns to every state by hand; Ningbo
+        # (automatic recognition) recognises and settles by itself.
+        self.cases: list[tuple[str, Any, str]] = []
+        self.auto: list[tuple[str, Any, str]] = []
+        self.applied: dict[str, list[int]] = {}
         if messages is not None:
-            (messages / name).write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+            messages.mkdir(parents=True, exist_ok=True)
 
-    assessments: dict[str, list[Any]] = {}
-    for code in ORIGINS:
-        gw = c.gateways[code]
-        items = []
-        for serial in range(1, records_per_origin + 1):
-            check()
-            a = sample_tax_assessment(serial, code, lines=rng.randint(1, 4))
-            a = a.model_copy(update={"release_time": release + timedelta(seconds=serial)})
-            items.append(a)
-            keep(f"tax_assessment-{a.invt_no}.json", canonical(a))
-        conn = gw.connections.get()
-        for start in range(0, len(items), 500):
-            check()
-            chunk = items[start : start + 500]
-            tax_records.ingest(
-                gw.context, conn, [{"platform": PLATFORM, "record": canonical(a)} for a in chunk]
-            )
-        assessments[code] = items
-        progress(f"{code}: {len(items)} tax records accepted")
-    check()
-    c.drain()
-    progress("tax record batches anchored")
+    def keep(self, name: str, doc: dict[str, Any]) -> None:
+        """Write a source document under DIR/messages/ (if the story keeps them)."""
+        if self.messages is not None:
+            text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+            (self.messages / name).write_text(text)
 
-    # Zhengzhou (officer-only recognition) carries returns to every state by hand; Ningbo
-    # (automatic recognition) recognises and settles by itself. One application asks back
-    # more pieces than were declared: Hangzhou refuses it before it reaches the ledger, and
-    # the platform applies again for part of the declared pieces (settled pro rata).
-    total = returns_per_stage * len(STAGES)
-    cases: list[tuple[str, Any, str]] = []
-    auto: list[tuple[str, Any, str]] = []
+    def drain(self) -> None:
+        """Let every area's pipeline catch up (a safe point to stop at, before and after)."""
+        self.check()
+        self.c.drain()
 
-    def apply(code: str, a: Any, gnums: list[int], qty: dict[int, int] | None = None) -> str:
-        check()
+    def ingest_tax_records(self, per_origin: int) -> None:
+        """Release `per_origin` tax records in Ningbo and in Zhengzhou, and anchor them."""
+        release = _when(self.now - 2 * 86400)
+        for code in ORIGINS:
+            gw = self.c.gateways[code]
+            items = []
+            for serial in range(1, per_origin + 1):
+                self.check()
+                a = sample_tax_assessment(serial, code, lines=self.rng.randint(1, 4))
+                a = a.model_copy(update={"release_time": release + timedelta(seconds=serial)})
+                items.append(a)
+                self.keep(f"tax_assessment-{a.invt_no}.json", canonical(a))
+            conn = gw.connections.get()
+            for start in range(0, len(items), 500):
+                self.check()
+                chunk = [
+                    {"platform": PLATFORM, "record": canonical(a)}
+                    for a in items[start : start + 500]
+                ]
+                tax_records.ingest(gw.context, conn, chunk)
+            self.assessments[code] = items
+            self.progress(f"{code}: {len(items)} tax records accepted")
+        self.drain()
+        self.progress("tax record batches anchored")
+
+    def apply(self, code: str, a: Any, gnums: list[int], qty: dict[int, int] | None = None) -> str:
+        """The platform applies at Hangzhou to return `gnums` of `a`; the new return's id."""
+        self.check()
         app = sample_return_application(a, gnums=gnums, qty=qty)
-        app = app.model_copy(update={"applied_time": _when(now)})
-        gw = c.gateways[code]
+        app = app.model_copy(update={"applied_time": _when(self.now)})
+        gw = self.c.gateways[code]
         case_id = tax_records.case_id_of(gw.context, a.invt_no)
         body = application_body(
             tax_records.header_of(gw.context, gw.connections.get(), case_id),
             app,
-            centre.context.member_hex,
-            c.client_key(PLATFORM),
-            deadline=now + 7 * 86400,
+            self.centre.context.member_hex,
+            self.c.client_key(PLATFORM),
+            deadline=self.now + 7 * 86400,
         )
-        keep(f"return_application-{a.invt_no}.json", canonical(app))
+        self.keep(f"return_application-{a.invt_no}.json", canonical(app))
         done = returns.apply(
-            centre.context,
-            centre.connections.get(),
-            platform,
+            self.centre.context,
+            self.centre.connections.get(),
+            self.platform,
             ReturnApplicationIn.model_validate(body),
         )
         return str(done["returnId"])
 
-    for i in range(total):
-        a = assessments["4600"][i]
-        gnums = [line.gnum for line in a.lines]
-        cases.append((apply("4600", a, gnums[: max(1, len(gnums) - i % 2)]), a, "4600"))
-    for i in range(auto_returns):
-        a = assessments["3100"][i]
-        gnums = [line.gnum for line in a.lines]
-        part = None
-        if i == auto_returns - 1:
-            try:
-                apply("3100", a, gnums, {gnums[0]: a.lines[0].qty + 3})
-            except (DeclarationMismatch, PiecesExceedDeclared) as refused:
-                progress(f"2900 refused an application of {a.invt_no}: {refused.detail}")
-            # then it returns only part of its first line's pieces: settled pro rata
-            part = {gnums[0]: max(1, a.lines[0].qty - 1)}
-        auto.append((apply("3100", a, gnums, part), a, "3100"))
-    check()
-    c.drain()
-    progress(f"{total + auto_returns} return applications on the ledger")
+    def apply_for_returns(self, auto_returns: int) -> None:
+        """Returns of Zhengzhou records (to be carried by hand) and of Ningbo records (carried
+        automatically); one Ningbo application asks back more pieces than were declared:
+        Hangzhou refuses it before it reaches the ledger, and the platform applies again for
+        part of the declared pieces (settled pro rata)."""
+        total = self.returns_per_stage * len(STAGES)
+        for i in range(total):
+            a = self.assessments["4600"][i]
+            gnums = [line.gnum for line in a.lines]
+            self.cases.append(
+                (self.apply("4600", a, gnums[: max(1, len(gnums) - i % 2)]), a, "4600")
+            )
+        for i in range(auto_returns):
+            a = self.assessments["3100"][i]
+            gnums = [line.gnum for line in a.lines]
+            part = None
+            if i == auto_returns - 1:
+                self.refused_application(a, gnums)
+                part = {gnums[0]: max(1, a.lines[0].qty - 1)}
+            self.auto.append((self.apply("3100", a, gnums, part), a, "3100"))
+        self.drain()
+        self.progress(f"{total + auto_returns} return applications on the ledger")
+        every = self.cases + self.auto
+        self.applied = {rid: sorted(int(g) for g in _lines(rid, self.c)) for rid, _, _ in every}
 
-    def step(stage: str, fn: Callable[[str, Any, str], None]) -> None:
-        first = STAGES.index(stage) * returns_per_stage
-        for return_id, a, code in cases[first:]:
-            check()
-            fn(return_id, a, code)
-        check()
-        c.drain()
-        progress(f"{len(cases) - first} returns {stage}")
+    def refused_application(self, a: Any, gnums: list[int]) -> None:
+        """An application for more pieces of its first line than were declared: refused."""
+        try:
+            self.apply("3100", a, gnums, {gnums[0]: a.lines[0].qty + 3})
+        except (DeclarationMismatch, PiecesExceedDeclared) as refused:
+            self.progress(f"2900 refused an application of {a.invt_no}: {refused.detail}")
 
-    cconn = centre.connections.get()
-    applied = {rid: sorted(int(g) for g in _lines(rid, c)) for rid, _, _ in cases + auto}
+    def carry_by_hand(self) -> None:
+        """Carry Zhengzhou's returns through every state, leaving `returns_per_stage` at each."""
+        self.step("arrived", self.arrive)
+        self.step("inspected", self.inspect)
+        self.step("disputed", lambda rid, a, code: self.decide(rid, code, "disputed"))
+        self.step("recognized", lambda rid, a, code: self.decide(rid, code, "recognized"))
+        self.step("settled", self.settle)
 
-    def arrive(rid: str, a: Any, code: str) -> None:
+    def carry_automatic(self) -> None:
+        """Ningbo's returns arrive and are inspected by hand; its engine decides by itself."""
+        for action in (self.arrive, self.inspect):
+            for rid, a, code in self.auto:
+                self.check()
+                action(rid, a, code)
+            self.drain()
+        self.drain()  # Ningbo's engine fetches the reports from Hangzhou and decides
+        self.progress(f"{len(self.auto)} Ningbo returns decided automatically")
+
+    def step(self, stage: str, action: Action) -> None:
+        """Take `action` on every hand-carried case from `stage`'s share on."""
+        first = STAGES.index(stage) * self.returns_per_stage
+        for return_id, a, code in self.cases[first:]:
+            self.check()
+            action(return_id, a, code)
+        self.drain()
+        self.progress(f"{len(self.cases) - first} returns {stage}")
+
+    def accepted_lines(self, rid: str) -> list[int]:
+        """The lines an inspection accepts: all but the last of several."""
+        lines = self.applied[rid]
+        return lines if len(lines) == 1 else lines[:-1]
+
+    def arrive(self, rid: str, a: Any, code: str) -> None:
         app = sample_return_application(a)
-        rec = sample_arrival_record(app, rid).model_copy(update={"arrived_time": _when(now)})
-        returns.arrival(centre.context, cconn, officer["2900"], rid, canonical(rec))
-
-    def inspect(rid: str, a: Any, code: str) -> None:
-        lines = applied[rid]
-        accepted = lines if len(lines) == 1 else lines[:-1]
-        rec = sample_inspection_report(rid, lines, accepted=accepted, inspected_time=_when(now))
-        returns.inspection(centre.context, cconn, officer["2900"], rid, canonical(rec))
-
-    def dispute(rid: str, a: Any, code: str) -> None:
-        rec = sample_recognition_decision(rid, code, "disputed", "officer", _when(now))
-        gw = c.gateways[code]
-        returns.decide(
-            gw.context, gw.connections.get(), officer[code], rid, canonical(rec), "disputed"
+        rec = sample_arrival_record(app, rid).model_copy(update={"arrived_time": _when(self.now)})
+        returns.arrival(
+            self.centre.context,
+            self.centre.connections.get(),
+            self.officer["2900"],
+            rid,
+            canonical(rec),
         )
 
-    def recognize(rid: str, a: Any, code: str) -> None:
-        rec = sample_recognition_decision(rid, code, "recognized", "officer", _when(now))
-        gw = c.gateways[code]
-        returns.decide(
-            gw.context, gw.connections.get(), officer[code], rid, canonical(rec), "recognized"
+    def inspect(self, rid: str, a: Any, code: str) -> None:
+        rec = sample_inspection_report(
+            rid,
+            self.applied[rid],
+            accepted=self.accepted_lines(rid),
+            inspected_time=_when(self.now),
+        )
+        returns.inspection(
+            self.centre.context,
+            self.centre.connections.get(),
+            self.officer["2900"],
+            rid,
+            canonical(rec),
         )
 
-    def settle(rid: str, a: Any, code: str) -> None:
-        lines = applied[rid]
-        accepted = lines if len(lines) == 1 else lines[:-1]
-        rec = sample_settlement_record(a, rid, accepted, settled_time=_when(now))
-        gw = c.gateways[code]
-        returns.settle(gw.context, gw.connections.get(), system[code], rid, canonical(rec))
+    def decide(self, rid: str, code: str, decision: Literal["recognized", "disputed"]) -> None:
+        rec = sample_recognition_decision(rid, code, decision, "officer", _when(self.now))
+        gw = self.c.gateways[code]
+        returns.decide(
+            gw.context, gw.connections.get(), self.officer[code], rid, canonical(rec), decision
+        )
 
-    step("arrived", arrive)
-    step("inspected", inspect)
-    step("disputed", dispute)
-    step("recognized", recognize)
-    step("settled", settle)
-
-    for rid, a, code in auto:
-        check()
-        arrive(rid, a, code)
-    check()
-    c.drain()
-    for rid, a, code in auto:
-        check()
-        inspect(rid, a, code)
-    check()
-    c.drain()  # Ningbo's engine fetches the reports from Hangzhou and decides
-    check()
-    c.drain()
-    progress(f"{len(auto)} Ningbo returns decided automatically")
-    return summary(c)
+    def settle(self, rid: str, a: Any, code: str) -> None:
+        rec = sample_settlement_record(
+            a, rid, self.accepted_lines(rid), settled_time=_when(self.now)
+        )
+        gw = self.c.gateways[code]
+        returns.settle(gw.context, gw.connections.get(), self.system[code], rid, canonical(rec))
 
 
 def _lines(return_id: str, c: Consortium) -> list[int]:
     r = c.centre.ledger.get_return(bytes.fromhex(return_id[2:]))
     assert r is not None
-    return [bit + 1 for bit in range(r.line_mask.bit_length()) if r.line_mask >> bit & 1]
+    return lines_of(r.line_mask)
 
 
 def _automatic(c: Consortium) -> dict[str, int]:

@@ -68,6 +68,49 @@ def _recognition(setting: str | dict[str, str], code: str) -> Literal["automatic
     return "automatic" if value == "automatic" else "officer"
 
 
+def _signing_keys(data_dir: Path) -> dict[str, bytes]:
+    """Every member's signing key by label (the areas', the platform's, the auditor's),
+    created on first use."""
+    keys = {
+        label: load_or_create_key(data_dir / "areas" / str(code) / "keys" / "account.key")
+        for label, code, _, _ in AREAS
+    }
+    for label in (PLATFORM, AUDITOR):
+        keys[label] = load_or_create_key(data_dir / "clients" / f"{label}.key")
+    return keys
+
+
+def _found_consortium(
+    backend: EmbeddedChain | RpcNode,
+    funder_key: bytes | None,
+    keys: dict[str, bytes],
+    manifest_path: Path,
+    base_port: int,
+) -> None:
+    """Deploy and found the consortium on `backend`; write its manifest with the areas' ports."""
+    members = [
+        MemberSpec(label, MemberKind.CUSTOMS, address_of(keys[label]), code, role)
+        for label, code, role, _ in AREAS
+    ]
+    members.append(
+        MemberSpec(
+            PLATFORM, MemberKind.PLATFORM, address_of(keys[PLATFORM]), sponsor=PLATFORM_SPONSOR
+        )
+    )
+    members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, address_of(keys[AUDITOR])))
+    # The platform and the auditor sign their own registrations.
+    if isinstance(backend, EmbeddedChain):
+        deployment = found(backend, backend.funded_key(), members, THRESHOLD, signing_keys=keys)
+    else:
+        assert funder_key is not None  # checked by Consortium.open
+        deployment = found_on_node(backend, funder_key, members, THRESHOLD, keys)
+    areas = [
+        {"label": label, "code": f"{code}", "role": role, "name": name, "port": base_port + i}
+        for i, (label, code, role, name) in enumerate(AREAS)
+    ]
+    Manifest.of(deployment, members, THRESHOLD).write(manifest_path, {"areas": areas})
+
+
 @dataclass
 class Consortium:
     """The demo consortium rooted in one data dir."""
@@ -116,57 +159,18 @@ class Consortium:
             raise ValueError("founding on a JSON-RPC node needs a funder_key")
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         backend = EmbeddedChain(data_dir / "ledger", genesis_timestamp) if node is None else node
-        keys = {
-            label: load_or_create_key(data_dir / "areas" / str(code) / "keys" / "account.key")
-            for label, code, _, _ in AREAS
-        }
-        platform_key = load_or_create_key(data_dir / "clients" / f"{PLATFORM}.key")
-        auditor_key = load_or_create_key(data_dir / "clients" / f"{AUDITOR}.key")
+        keys = _signing_keys(data_dir)
         if fresh:
-            members = [
-                MemberSpec(label, MemberKind.CUSTOMS, address_of(keys[label]), code, role)
-                for label, code, role, _ in AREAS
-            ]
-            members.append(
-                MemberSpec(
-                    PLATFORM,
-                    MemberKind.PLATFORM,
-                    address_of(platform_key),
-                    sponsor=PLATFORM_SPONSOR,
-                )
-            )
-            members.append(MemberSpec(AUDITOR, MemberKind.AUDITOR, address_of(auditor_key)))
-            # The platform and the auditor sign their own registrations.
-            signing = keys | {PLATFORM: platform_key, AUDITOR: auditor_key}
-            if isinstance(backend, EmbeddedChain):
-                deployment = found(
-                    backend, backend.funded_key(), members, THRESHOLD, signing_keys=signing
-                )
-            else:
-                assert funder_key is not None  # checked above
-                deployment = found_on_node(backend, funder_key, members, THRESHOLD, signing)
-            areas = [
-                {
-                    "label": label,
-                    "code": f"{code}",
-                    "role": role,
-                    "name": name,
-                    "port": base_port + i,
-                }
-                for i, (label, code, role, name) in enumerate(AREAS)
-            ]
-            Manifest.of(deployment, members, THRESHOLD).write(manifest_path, {"areas": areas})
+            _found_consortium(backend, funder_key, keys, manifest_path, base_port)
         elif isinstance(backend, RpcNode):
             described = Manifest.load(manifest_path)
             check_chain(backend.w3, described.chain_id, described.addresses)
         manifest = json.loads(manifest_path.read_text())
-        self = cls(data_dir, backend, manifest, {}, fresh=fresh)
+        self = cls(data_dir, backend, manifest, {}, fresh=fresh, transport=DirectTransport())
         # The settings a gateway on that node would be served with (serve.py).
         on_node: dict[str, Any] = (
             {} if node is None else {"ledger": node.url, "deployment_file": manifest_path}
         )
-        transport = DirectTransport()
-        self.transport = transport
         for area in manifest["areas"]:
             settings = GatewaySettings(
                 area_label=area["label"],
@@ -180,13 +184,17 @@ class Consortium:
                 rate_limit_per_second=rate_limit_per_second,
                 **on_node,
             )
-            gw = Gateway(settings, backend, manifest["addresses"], keys[area["label"]], transport)
-            url = f"http://127.0.0.1:{settings.port}"
-            transport.handlers[url] = gw.answer_peer
-            gw.publish_profile(url)
-            self.gateways[area["code"]] = gw
+            self._add_gateway(settings, keys[area["label"]])
         self.credentials = self._credentials()
         return self
+
+    def _add_gateway(self, settings: GatewaySettings, key: bytes) -> None:
+        """Build one area's gateway, reachable by its peers through the direct transport."""
+        gw = Gateway(settings, self.backend, self.manifest["addresses"], key, self.transport)
+        url = f"http://127.0.0.1:{settings.port}"
+        self.transport.handlers[url] = gw.answer_peer
+        gw.publish_profile(url)
+        self.gateways[settings.customs_code] = gw
 
     def _credentials(self) -> dict[str, dict[str, str]]:
         path = self.data_dir / "credentials.json"
@@ -223,6 +231,16 @@ class Consortium:
         `crossreturn` client commands — under DATA_DIR/env/ (mode 0600; they hold API keys),
         and the demo platform's encrypted keystore; returns the env directory."""
         env_dir = self.data_dir / "env"
+        for name, values in self._client_env(urls).items():
+            lines = [
+                f"# crossreturn demo consortium: {name}",
+                *(f"export {k}={shlex.quote(v)}" for k, v in values.items()),
+            ]
+            write_private(env_dir / f"{name}.env", ("\n".join(lines) + "\n").encode())
+        return env_dir
+
+    def _platform_keystore(self) -> tuple[Path, str]:
+        """The demo platform's encrypted keystore and its password, created on first use."""
         keystore = self.data_dir / "clients" / f"{PLATFORM}.keystore.json"
         password_file = self.data_dir / "clients" / f"{PLATFORM}.password"
         if not keystore.exists():
@@ -231,54 +249,42 @@ class Consortium:
             password = secrets.token_urlsafe(18)
             write_private(password_file, password.encode())
             create_keystore(keystore, password, self.client_key(PLATFORM))
-        password = password_file.read_text().strip()
+        return keystore, password_file.read_text().strip()
 
-        def write(name: str, values: dict[str, str]) -> None:
-            lines = [
-                f"# crossreturn demo consortium: {name}",
-                *(f"export {k}={shlex.quote(v)}" for k, v in values.items()),
-            ]
-            write_private(env_dir / f"{name}.env", ("\n".join(lines) + "\n").encode())
-
+    def _client_env(self, urls: dict[str, str]) -> dict[str, dict[str, str]]:
+        """Each demo user's CROSSRETURN_* settings, by env file name."""
+        keystore, password = self._platform_keystore()
         creds = self.credentials
         centre = self.centre.settings.customs_code
+        env: dict[str, dict[str, str]] = {}
         for code in urls:
-            write(
-                f"officer-{code}",
-                {
-                    "CROSSRETURN_GATEWAY": urls[code],
-                    "CROSSRETURN_API_KEY": creds[code]["officer"],
-                    "CROSSRETURN_OFFICER": f"{code}0001",
-                },
-            )
-            write(
-                f"admin-{code}",
-                {"CROSSRETURN_GATEWAY": urls[code], "CROSSRETURN_API_KEY": creds[code]["admin"]},
-            )
+            env[f"officer-{code}"] = {
+                "CROSSRETURN_GATEWAY": urls[code],
+                "CROSSRETURN_API_KEY": creds[code]["officer"],
+                "CROSSRETURN_OFFICER": f"{code}0001",
+            }
+            env[f"admin-{code}"] = {
+                "CROSSRETURN_GATEWAY": urls[code],
+                "CROSSRETURN_API_KEY": creds[code]["admin"],
+            }
             if code != centre:
-                write(
-                    f"platform-{code}",
-                    {
-                        "CROSSRETURN_GATEWAY": urls[centre],
-                        "CROSSRETURN_API_KEY": creds[centre]["platform"],
-                        "CROSSRETURN_ORIGIN": urls[code],
-                        "CROSSRETURN_ORIGIN_API_KEY": creds[code]["platform"],
-                        "CROSSRETURN_KEYSTORE": str(keystore),
-                        "CROSSRETURN_KEYSTORE_PASSWORD": password,
-                    },
-                )
+                env[f"platform-{code}"] = {
+                    "CROSSRETURN_GATEWAY": urls[centre],
+                    "CROSSRETURN_API_KEY": creds[centre]["platform"],
+                    "CROSSRETURN_ORIGIN": urls[code],
+                    "CROSSRETURN_ORIGIN_API_KEY": creds[code]["platform"],
+                    "CROSSRETURN_KEYSTORE": str(keystore),
+                    "CROSSRETURN_KEYSTORE_PASSWORD": password,
+                }
         home = next(code for code in urls if code != centre)
-        write(
-            "auditor",
-            {
-                "CROSSRETURN_GATEWAY": urls[home],
-                "CROSSRETURN_API_KEY": creds[home]["auditor"],
-                "CROSSRETURN_AREA_KEYS": " ".join(
-                    f"{code}={creds[code]['auditor']}" for code in urls if code != home
-                ),
-            },
-        )
-        return env_dir
+        env["auditor"] = {
+            "CROSSRETURN_GATEWAY": urls[home],
+            "CROSSRETURN_API_KEY": creds[home]["auditor"],
+            "CROSSRETURN_AREA_KEYS": " ".join(
+                f"{code}={creds[code]['auditor']}" for code in urls if code != home
+            ),
+        }
+        return env
 
     @property
     def centre(self) -> Gateway:

@@ -9,20 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from clients.audit import jsonable
+from clients.records.lines import lines_of
 from node_gateway import failpoints
 from node_gateway.store.db import transaction
 
 INDEXER = "indexer"
-
-_STATE_OF_EVENT = {
-    "ArrivalRecorded": "arrived",
-    "InspectionRecorded": "inspected",
-    "ReturnRecognized": "recognized",
-    "ReturnDisputed": "disputed",
-}
 
 
 def checkpoint(conn: sqlite3.Connection, name: str = INDEXER) -> int:
@@ -34,11 +29,15 @@ def checkpoint(conn: sqlite3.Connection, name: str = INDEXER) -> int:
 def set_checkpoint(conn: sqlite3.Connection, name: str, block: int) -> None:
     """Record that follower `name` has processed everything up to `block`."""
     with transaction(conn):
-        conn.execute(
-            "INSERT INTO index_checkpoint (name, block_number) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
-            (name, max(block, 0)),
-        )
+        _write_checkpoint(conn, name, max(block, 0))
+
+
+def _write_checkpoint(conn: sqlite3.Connection, name: str, block: int) -> None:
+    conn.execute(
+        "INSERT INTO index_checkpoint (name, block_number) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
+        (name, block),
+    )
 
 
 def events_after(
@@ -57,11 +56,16 @@ def events_after(
     ]
 
 
+# Writes what one event changes in the projections: (conn, event name, its JSON-able args, the
+# enriched event). The decisions live in node_gateway.pipeline.projections.
+Projection = Callable[[sqlite3.Connection, str, dict[str, Any], dict[str, Any]], None]
+
+
 def apply_events(
-    conn: sqlite3.Connection, events: list[dict[str, Any]], to_block: int, area_code: int
+    conn: sqlite3.Connection, events: list[dict[str, Any]], to_block: int, project: Projection
 ) -> None:
     """Index `events` (decoded, enriched by the ledger package) up to and including `to_block`,
-    for the gateway of the customs area `area_code` (whose own batches its RootAnchored mark)."""
+    each projected by `project`, in one transaction with the new checkpoint."""
     with transaction(conn):
         for ev in events:
             args = jsonable(ev["args"])
@@ -79,107 +83,137 @@ def apply_events(
                     json.dumps({**args, "blockTime": ev.get("blockTime")}),
                 ),
             )
-            _project(conn, ev["event"], args, ev, area_code)
+            project(conn, ev["event"], args, ev)
         if events:
             failpoints.reach(failpoints.INDEXING)
-        conn.execute(
-            "INSERT INTO index_checkpoint (name, block_number) VALUES (?, ?)"
-            " ON CONFLICT (name) DO UPDATE SET block_number = excluded.block_number",
-            (INDEXER, to_block),
-        )
+        _write_checkpoint(conn, INDEXER, to_block)
 
 
-def _project(
-    conn: sqlite3.Connection, name: str, a: dict[str, Any], ev: dict[str, Any], area_code: int
+# ---------------------------------------------------------------------- projection writes
+
+
+def insert_case(
+    conn: sqlite3.Connection,
+    case_id: str,
+    origin_code: int,
+    platform: str,
+    release_time: int,
+    line_count: int,
+    declared: list[int],
+    block: int,
 ) -> None:
-    block, when = int(ev["block"]), int(ev.get("blockTime") or 0)
-    if name == "CaseOpened":
-        conn.execute(
-            "INSERT OR IGNORE INTO cases_view (case_id, origin_code, platform, release_time,"
-            " line_count, declared, opened_block) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                a["caseId"],
-                ev.get("originCode", 0),
-                a["platform"],
-                a["releaseTime"],
-                a["lineCount"],
-                json.dumps([int(n) for n in a["pieces"]]),
-                block,
-            ),
-        )
-    elif name == "ReturnApplied":
-        case = conn.execute(
-            "SELECT origin_code, platform FROM cases_view WHERE case_id = ?", (a["caseId"],)
-        ).fetchone()
-        conn.execute(
-            "INSERT OR IGNORE INTO returns_view (return_id, case_id, origin_code, centre_code,"
-            " platform, state, line_mask, pieces, applied_at, updated_at, updated_block)"
-            " VALUES (?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?)",
-            (
-                a["returnId"],
-                a["caseId"],
-                case["origin_code"] if case else 0,
-                ev.get("centreCode", 0),
-                case["platform"] if case else "",
-                str(a["lineMask"]),
-                _pieces_json(int(a["lineMask"]), a["pieces"]),
-                when,
-                when,
-                block,
-            ),
-        )
-    elif name in _STATE_OF_EVENT:
-        extra, params = "", list[Any]()
-        if name == "ArrivalRecorded":
-            extra, params = ", late = ?", [int(bool(a["late"]))]
-        elif name == "InspectionRecorded":
-            extra = ", accepted_mask = ?, accepted_pieces = ?"
-            params = [
-                str(a["acceptedMask"]),
-                _pieces_json(int(a["acceptedMask"]), a["acceptedPieces"]),
-            ]
-        conn.execute(
-            f"UPDATE returns_view SET state = ?, updated_at = ?, updated_block = ?{extra}"
-            " WHERE return_id = ?",
-            [_STATE_OF_EVENT[name], when, block, *params, a["returnId"]],
-        )
-    elif name == "LinesSettled":
-        r = conn.execute(
-            "SELECT settled_mask, accepted_mask, accepted_pieces, settled_pieces FROM returns_view"
-            " WHERE return_id = ?",
-            (a["returnId"],),
-        ).fetchone()
-        if r is not None:
-            accepted = _pieces(r["accepted_pieces"])
-            settled = _pieces(r["settled_pieces"])
-            mask = int(r["settled_mask"])
-            for gnum, n in zip(_mask_lines(int(a["lineMask"])), a["pieces"], strict=True):
-                settled[gnum] = settled.get(gnum, 0) + int(n)
-                if settled[gnum] >= accepted.get(gnum, 0):
-                    mask |= 1 << (gnum - 1)
-            state = "settled" if mask == int(r["accepted_mask"]) else "recognized"
-            conn.execute(
-                "UPDATE returns_view SET settled_mask = ?, settled_pieces = ?, state = ?,"
-                " updated_at = ?, updated_block = ? WHERE return_id = ?",
-                (str(mask), _dump_pieces(settled), state, when, block, a["returnId"]),
-            )
-    elif name == "RootAnchored":
-        root, anchored_by = str(a["root"]).lower(), int(a["areaCode"])
-        conn.execute(
-            "INSERT OR IGNORE INTO anchored_roots (area_code, root, kind, leaf_count,"
-            " block_number, tx_hash) VALUES (?, ?, ?, ?, ?, ?)",
-            (anchored_by, root, int(a["kind"]), int(a["leafCount"]), block, ev["txHash"]),
-        )
-        # Roots are per area: the same bytes anchored by another area do not anchor our batch.
-        if anchored_by == area_code:
-            conn.execute(
-                "UPDATE batches SET status = 'anchored' WHERE root = ? AND status = 'sealed'",
-                (root,),
-            )
+    """A case opened on the ledger (kept as first seen)."""
+    conn.execute(
+        "INSERT OR IGNORE INTO cases_view (case_id, origin_code, platform, release_time,"
+        " line_count, declared, opened_block) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (case_id, origin_code, platform, release_time, line_count, json.dumps(declared), block),
+    )
 
 
-def _pieces_json(mask: int, pieces: list[Any]) -> str:
-    return _dump_pieces(dict(zip(_mask_lines(mask), (int(n) for n in pieces), strict=True)))
+def case_parties(conn: sqlite3.Connection, case_id: str) -> tuple[int, str] | None:
+    """The origin area's code and the platform of an indexed case."""
+    r = conn.execute(
+        "SELECT origin_code, platform FROM cases_view WHERE case_id = ?", (case_id,)
+    ).fetchone()
+    return None if r is None else (int(r["origin_code"]), str(r["platform"]))
+
+
+def insert_return(
+    conn: sqlite3.Connection,
+    return_id: str,
+    case_id: str,
+    codes: tuple[int, int],
+    platform: str,
+    line_mask: int,
+    pieces: dict[int, int],
+    when: int,
+    block: int,
+) -> None:
+    """A return applied for, in state 'applied'; `codes` are its (origin, centre) areas'."""
+    conn.execute(
+        "INSERT OR IGNORE INTO returns_view (return_id, case_id, origin_code, centre_code,"
+        " platform, state, line_mask, pieces, applied_at, updated_at, updated_block)"
+        " VALUES (?, ?, ?, ?, ?, 'applied', ?, ?, ?, ?, ?)",
+        (
+            return_id,
+            case_id,
+            *codes,
+            platform,
+            str(line_mask),
+            _dump_pieces(pieces),
+            when,
+            when,
+            block,
+        ),
+    )
+
+
+def update_return(
+    conn: sqlite3.Connection,
+    return_id: str,
+    state: str,
+    when: int,
+    block: int,
+    *,
+    late: bool | None = None,
+    accepted: tuple[int, dict[int, int]] | None = None,
+    settled: tuple[int, dict[int, int]] | None = None,
+) -> None:
+    """Move a return to `state`; with `late`, and the (mask, pieces) `accepted` or `settled`."""
+    columns: dict[str, Any] = {"state": state, "updated_at": when, "updated_block": block}
+    if late is not None:
+        columns["late"] = int(late)
+    for name, lines in (("accepted", accepted), ("settled", settled)):
+        if lines is not None:
+            columns[f"{name}_mask"] = str(lines[0])
+            columns[f"{name}_pieces"] = _dump_pieces(lines[1])
+    assignments = ", ".join(f"{column} = ?" for column in columns)
+    conn.execute(
+        f"UPDATE returns_view SET {assignments} WHERE return_id = ?",
+        [*columns.values(), return_id],
+    )
+
+
+def settlement(conn: sqlite3.Connection, return_id: str) -> dict[str, Any] | None:
+    """A return's accepted and settled lines so far: {acceptedMask, acceptedPieces,
+    settledMask, settledPieces} (masks as int, pieces as {gnum: n})."""
+    r = conn.execute(
+        "SELECT settled_mask, accepted_mask, accepted_pieces, settled_pieces FROM returns_view"
+        " WHERE return_id = ?",
+        (return_id,),
+    ).fetchone()
+    if r is None:
+        return None
+    return {
+        "acceptedMask": int(r["accepted_mask"]),
+        "acceptedPieces": _pieces(r["accepted_pieces"]),
+        "settledMask": int(r["settled_mask"]),
+        "settledPieces": _pieces(r["settled_pieces"]),
+    }
+
+
+def insert_anchored_root(
+    conn: sqlite3.Connection,
+    area_code: int,
+    root: str,
+    kind: int,
+    leaf_count: int,
+    block: int,
+    tx_hash: str,
+) -> None:
+    """A root anchored by the customs area `area_code`."""
+    conn.execute(
+        "INSERT OR IGNORE INTO anchored_roots (area_code, root, kind, leaf_count,"
+        " block_number, tx_hash) VALUES (?, ?, ?, ?, ?, ?)",
+        (area_code, root, kind, leaf_count, block, tx_hash),
+    )
+
+
+def mark_batch_anchored(conn: sqlite3.Connection, root: str) -> None:
+    """This gateway's sealed batch of `root` is on the ledger."""
+    conn.execute(
+        "UPDATE batches SET status = 'anchored' WHERE root = ? AND status = 'sealed'", (root,)
+    )
 
 
 def _dump_pieces(pieces: dict[int, int]) -> str:
@@ -191,20 +225,18 @@ def _pieces(text: str) -> dict[int, int]:
     return {int(g): int(n) for g, n in json.loads(text).items()}
 
 
+# ---------------------------------------------------------------------- reads
+
+
 def events_of(
     conn: sqlite3.Connection, *, case_id: str | None = None, return_id: str | None = None
 ) -> list[dict[str, Any]]:
     """Indexed events of a case (including its returns') or of one return, in ledger order."""
-    if case_id is not None:
-        rows = conn.execute(
-            "SELECT * FROM ledger_index WHERE case_id = ? ORDER BY block_number, log_index",
-            (case_id,),
-        ).fetchall()
-    else:
-        rows = conn.execute(
-            "SELECT * FROM ledger_index WHERE return_id = ? ORDER BY block_number, log_index",
-            (return_id,),
-        ).fetchall()
+    column, value = ("case_id", case_id) if case_id is not None else ("return_id", return_id)
+    rows = conn.execute(
+        f"SELECT * FROM ledger_index WHERE {column} = ? ORDER BY block_number, log_index",
+        (value,),
+    ).fetchall()
     return [_event_json(r) for r in rows]
 
 
@@ -325,10 +357,6 @@ def state_counts(conn: sqlite3.Connection) -> dict[str, int]:
     return {r["state"]: int(r["n"]) for r in rows.fetchall()}
 
 
-def _mask_lines(mask: int) -> list[int]:
-    return [bit + 1 for bit in range(mask.bit_length()) if mask >> bit & 1]
-
-
 def _return_json(r: sqlite3.Row) -> dict[str, Any]:
     return {
         "returnId": r["return_id"],
@@ -337,9 +365,9 @@ def _return_json(r: sqlite3.Row) -> dict[str, Any]:
         "centreCode": f"{r['centre_code']:04d}",
         "platform": r["platform"],
         "state": r["state"],
-        "lines": _mask_lines(int(r["line_mask"])),
-        "acceptedLines": _mask_lines(int(r["accepted_mask"])),
-        "settledLines": _mask_lines(int(r["settled_mask"])),
+        "lines": lines_of(int(r["line_mask"])),
+        "acceptedLines": lines_of(int(r["accepted_mask"])),
+        "settledLines": lines_of(int(r["settled_mask"])),
         "pieces": {
             "applied": json.loads(r["pieces"]),
             "accepted": json.loads(r["accepted_pieces"]),
@@ -388,10 +416,8 @@ def case_pieces(conn: sqlite3.Connection, case_id: str) -> tuple[list[int], list
         return None
     declared = [int(n) for n in json.loads(case["declared"])]
     applied = [0] * len(declared)
-    for (text,) in conn.execute(
-        "SELECT pieces FROM returns_view WHERE case_id = ?", (case_id,)
-    ).fetchall():
-        for gnum, n in _pieces(text).items():
+    for pieces in _pieces_of_returns(conn, case_id, "pieces"):
+        for gnum, n in pieces.items():
             if 0 < gnum <= len(applied):
                 applied[gnum - 1] += n
     return declared, applied
@@ -400,12 +426,20 @@ def case_pieces(conn: sqlite3.Connection, case_id: str) -> tuple[list[int], list
 def case_settled_pieces(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
     """{gnum: pieces} settled over every indexed return of a case."""
     total: dict[int, int] = {}
-    for (text,) in conn.execute(
-        "SELECT settled_pieces FROM returns_view WHERE case_id = ?", (case_id,)
-    ).fetchall():
-        for gnum, n in _pieces(text).items():
+    for pieces in _pieces_of_returns(conn, case_id, "settled_pieces"):
+        for gnum, n in pieces.items():
             total[gnum] = total.get(gnum, 0) + n
     return total
+
+
+def _pieces_of_returns(
+    conn: sqlite3.Connection, case_id: str, column: str
+) -> Iterator[dict[int, int]]:
+    """A piece column ({gnum: n}) of every indexed return of a case."""
+    for (text,) in conn.execute(
+        f"SELECT {column} FROM returns_view WHERE case_id = ?", (case_id,)
+    ).fetchall():
+        yield _pieces(text)
 
 
 def root_anchored(conn: sqlite3.Connection, area_code: int, root: str) -> bool:

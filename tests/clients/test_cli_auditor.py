@@ -14,7 +14,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from node_gateway.cli.commands import DEMO_RECOGNITION, main
+from node_gateway.cli.main import main
+from node_gateway.cli.run import DEMO_RECOGNITION
 from node_gateway.run.demo import run_story
 from node_gateway.run.local_consortium import Consortium, free_base_port
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import click
 from click.testing import CliRunner
 
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -20,7 +20,7 @@ from clients.cli.common import (
     EXIT_USAGE,
 )
 from clients.commitments.document import DisclosedDocument
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from node_gateway.run.local_consortium import free_base_port
 from node_gateway.services.auth import issue_key, revoke
 from tests.utils.served import CENTRE, NINGBO, Served

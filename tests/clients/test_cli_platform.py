@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from clients.cli.common import EXIT_AUTH, EXIT_OK, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_USAGE
 from clients.records import canonical
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from node_gateway.run.local_consortium import PLATFORM, free_base_port
 from node_gateway.services.auth import issue_key, revoke
 from tests.utils.ceb import ceb625

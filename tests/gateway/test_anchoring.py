@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from node_gateway.cli.commands import main
-from node_gateway.pipeline import anchoring
+from node_gateway.cli.main import main
+from node_gateway.pipeline import anchoring, projections
 from node_gateway.store import batches, index, migrate, open_db, outbox
 from node_gateway.store.db import utc_now
 
@@ -159,13 +159,13 @@ def test_root_anchored_by_another_area_does_not_anchor_our_batch(db: Path) -> No
     batch_id = anchoring.add_to_batches(conn, "assessment", _records(conn, 4), batch_size=4)[0]
     root = batches.anchor_of(conn, "tax-0")["root"]  # type: ignore[index]
     # Zhengzhou (4600) anchors our root's bytes first: not ours, the batch stays sealed.
-    index.apply_events(conn, [_root_anchored_event(root, 4600, 7)], 7, area_code=3100)
+    projections.apply_events(conn, [_root_anchored_event(root, 4600, 7)], 7, area_code=3100)
     assert batches.anchor_of(conn, "tax-0")["status"] == "sealed"  # type: ignore[index]
     assert index.root_anchored(conn, 4600, root) is True
     assert index.root_anchored(conn, 3100, root) is False
     assert index.root_anchoring(conn, 3100, root) == []
     # Our own anchoring of the same bytes is.
-    index.apply_events(conn, [_root_anchored_event(root, 3100, 8)], 8, area_code=3100)
+    projections.apply_events(conn, [_root_anchored_event(root, 3100, 8)], 8, area_code=3100)
     assert batches.anchor_of(conn, "tax-0")["status"] == "anchored"  # type: ignore[index]
     assert index.root_anchored(conn, 3100, root) is True
     assert [e["args"]["areaCode"] for e in index.root_anchoring(conn, 3100, root)] == [3100]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from clients.adapters.errors import AdapterError
 from node_gateway.api.problems import PROBLEM_JSON, Problem
 from node_gateway.config import GatewaySettings
 from node_gateway.errors import GatewayError
@@ -159,6 +161,22 @@ def test_openapi_documents_every_error_as_problem_json() -> None:
     schema = doc["components"]["schemas"]["Problem"]
     assert set(schema["required"]) == {"type", "title", "status", "detail", "instance", "code"}
     assert schema["additionalProperties"] is True
+
+
+def _subclasses(cls: type[Any]) -> Iterator[type[Any]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def test_openapi_lists_every_problem_code_as_enum() -> None:
+    doc = client().get("/openapi.json").json()
+    listed = doc["components"]["schemas"]["Problem"]["properties"]["code"]["enum"]
+    assert listed == sorted(set(listed))
+    defined = {cls.code for cls in _subclasses(GatewayError)}
+    adapters = {cls.code for cls in _subclasses(AdapterError)} | {AdapterError.code}
+    http = {"not_found", "method_not_allowed", "invalid_request", "body_too_large", "too_deep"}
+    assert defined | adapters | http | {"ledger_unavailable", "internal_error"} <= set(listed)
 
 
 def test_problem_answers_fit_the_documented_problem_schema() -> None:

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from clients.ledger_bindings import member_id
 from node_gateway.api.deps import Allow, peer_signed
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from node_gateway.config import GatewaySettings
 from node_gateway.main import create_app
 from node_gateway.services.auth import (

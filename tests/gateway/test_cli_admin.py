@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from node_gateway.run.local_consortium import AUDITOR, PLATFORM, Consortium, free_base_port
 
 EXIT_UNAVAILABLE, EXIT_AUTH, EXIT_REFUSED = 3, 4, 5

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 
 
 def test_demo_runs_story_to_every_state_with_automatic_recognition(tmp_path: Path) -> None:

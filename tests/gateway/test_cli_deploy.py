@@ -23,7 +23,7 @@ from clients.ledger_bindings import (
     attach_contracts,
     member_id,
 )
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from node_gateway.deploy.manifest import Manifest
 from node_gateway.ledger.backends.anvil import AnvilNode, free_port
 from node_gateway.ledger.backends.rpc_node import RpcNode

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from tests.gateway.test_embedded_ledger import start_story
 
 

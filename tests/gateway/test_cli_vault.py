@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from node_gateway.cli.commands import main
+from node_gateway.cli.main import main
 from node_gateway.store import Keyring, Vault, migrate, open_db
 
 
