@@ -122,7 +122,7 @@ def run_story(
             centre.context,
             centre.connections.get(),
             platform,
-            ReturnApplicationIn.model_validate(body),
+            ReturnApplicationIn.model_validate(body).to_input(),
         )
         return str(done["returnId"])
 

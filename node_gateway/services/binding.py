@@ -18,7 +18,6 @@ from typing import Any
 from clients.commitments.document import DisclosedDocument
 from clients.records import TaxAssessment
 from clients.signing import mask_lines
-from node_gateway.api.schemas import ReturnApplicationIn
 from node_gateway.errors import (
     DeclarationMismatch,
     GatewayError,
@@ -27,6 +26,7 @@ from node_gateway.errors import (
     PeerUnavailable,
 )
 from node_gateway.services.context import AreaContext
+from node_gateway.services.inputs import ReturnApplication
 from node_gateway.store import declarations, index, outbox
 
 TAIL_BLOCKS = 64  # beyond this lag, ask the contract rather than read the blocks' logs
@@ -270,17 +270,17 @@ def pieces_in_flight(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
     return total
 
 
-def _fetch(ctx: AreaContext, body: ReturnApplicationIn) -> DisclosedDocument:
+def _fetch(ctx: AreaContext, body: ReturnApplication) -> DisclosedDocument:
     """Ask the case's origin for its declaration on the authority of the signed application."""
     t, h = body.terms, body.header
     if ctx.peer is None:
         raise OriginUnavailable(
             "this gateway has no peer transport to ask the case's origin", RETRY_AFTER_S
         )
-    application = {"header": h.model_dump(), "terms": t.model_dump(), "signature": body.signature}
-    origin = bytes.fromhex(h.originArea[2:])
+    application = body.application.to_json()
+    origin = bytes.fromhex(h.origin_area[2:])
     try:
-        disclosure = ctx.peer.fetch_declaration(origin, t.caseId.lower(), application)
+        disclosure = ctx.peer.fetch_declaration(origin, t.case_id.lower(), application)
     except PeerUnavailable as exc:
         status, code = exc.extra.get("peerStatus"), exc.extra.get("peerCode")
         if status is not None and status < 500 and code not in RETRYABLE_PEER_CODES:
@@ -293,7 +293,7 @@ def _fetch(ctx: AreaContext, body: ReturnApplicationIn) -> DisclosedDocument:
         ) from exc
     docs = disclosure.documents
     doc = docs[0] if len(docs) == 1 else None
-    if doc is None or "0x" + doc.digest.hex() != h.recordDigest.lower():
+    if doc is None or "0x" + doc.digest.hex() != h.record_digest.lower():
         raise OriginRefused("the origin disclosed no declaration with the header's digest")
     if doc.compute_digest() != doc.digest:
         raise OriginRefused("the disclosed declaration does not hash to its digest")
@@ -301,10 +301,10 @@ def _fetch(ctx: AreaContext, body: ReturnApplicationIn) -> DisclosedDocument:
 
 
 def declaration_for(
-    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplicationIn
+    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplication
 ) -> Declaration:
     """The case's declaration: cached here, or disclosed by its origin (then cached)."""
-    case_id, digest = body.terms.caseId.lower(), body.header.recordDigest.lower()
+    case_id, digest = body.terms.case_id.lower(), body.header.record_digest.lower()
     cached = declarations.get(conn, ctx.keyring, case_id, digest)
     if cached is not None:
         return Declaration.of_json(cached)
@@ -320,7 +320,7 @@ def declaration_for(
 def prefetch(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    body: ReturnApplicationIn,
+    body: ReturnApplication,
     local_checks: Callable[[], object],
 ) -> None:
     """Ask the case's origin for its declaration (and cache it) before the application's write
@@ -345,12 +345,12 @@ def prefetch(
 
 
 def check_before_relay(
-    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplicationIn, doc: dict[str, Any]
+    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplication, doc: dict[str, Any]
 ) -> None:
     """The return centre's check: `doc` (the canonical application) is bound to its case, or
     DeclarationMismatch lists why; OriginUnavailable (503) while the origin cannot be asked."""
     declaration = declaration_for(ctx, conn, body)
-    remaining = pieces_left(ctx, conn, body.terms.caseId.lower(), declaration)
+    remaining = pieces_left(ctx, conn, body.terms.case_id.lower(), declaration)
     found = mismatches(doc, declaration, remaining)
     if found:
         shown = "; ".join(str(m) for m in found[:3])

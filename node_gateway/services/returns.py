@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from clients.commitments.document import CommitmentError, commit
-from clients.commitments.ledger_leaves import CaseHeader
 from clients.commitments.merkle import process_proof
 from clients.ledger_bindings import APPLY_WINDOW, ReturnState
 from clients.records import (
@@ -34,7 +33,6 @@ from clients.signing import (
     mask_lines,
     recover_applicant,
 )
-from node_gateway.api.schemas import ReturnApplicationIn
 from node_gateway.errors import (
     BadSignature,
     CaseMismatch,
@@ -58,6 +56,7 @@ from node_gateway.ledger.area_ledger import ReturnOnLedger
 from node_gateway.services import binding
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
+from node_gateway.services.inputs import ReturnApplication
 from node_gateway.services.tax_records import assessment, paid_tax, payment_proof, salts_json
 from node_gateway.store import Vault, index, outbox, records, transaction
 
@@ -119,20 +118,20 @@ def store_step(
 
 
 def apply(
-    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ReturnApplicationIn
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ReturnApplication
 ) -> dict[str, Any]:
     """Relay a return enterprise's signed application to the ledger."""
     t, h = body.terms, body.header
     doc, salts, kind = check_application(ctx, conn, principal, body)
     # Bound to its case: the origin's declaration, asked for now (services/binding.py).
     binding.check_before_relay(ctx, conn, body, doc)
-    application = t.model_dump()
+    application = t.to_json()
     application.update({k: v.lower() for k, v in application.items() if isinstance(v, str)})
 
     def payload(_digest: str) -> dict[str, Any]:
         p: dict[str, Any] = {"application": application, "signature": body.signature}
         if kind == "open_and_apply":
-            p.update(header=h.model_dump(), root=body.root, proof=body.proof)
+            p.update(header=h.to_json(), root=body.root, proof=list(body.proof))
         return p
 
     return store_step(
@@ -141,56 +140,56 @@ def apply(
         principal,
         doc=doc,
         salts=salts,
-        case_id=t.caseId.lower(),
-        return_id=t.returnId.lower(),
+        case_id=t.case_id.lower(),
+        return_id=t.return_id.lower(),
         kind=kind,
         payload=payload,
     )
 
 
 def check_application(
-    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ReturnApplicationIn
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ReturnApplication
 ) -> tuple[dict[str, Any], dict[str, bytes], str]:
     """Every check of an application this gateway can make by itself (document, signature,
     case, windows, pieces left), writing nothing: (canonical record, salts, outbox kind)."""
     t, h = body.terms, body.header
-    doc = _parse(DocType.RETURN_APPLICATION, body.document.record)
+    doc = _parse(DocType.RETURN_APPLICATION, dict(body.record))
     try:
-        salts = {path: bytes.fromhex(s) for path, s in body.document.salts.items()}
+        salts = {path: bytes.fromhex(s) for path, s in body.salts.items()}
     except ValueError as exc:
         raise InvalidRecord(f"/document/salts: salts must be hex: {exc}") from exc
     try:
         digest = commit(doc, salts).digest
     except CommitmentError as exc:
         raise DigestMismatch(f"/document: {exc}") from exc
-    if _h(digest) != t.applicationDigest.lower():
+    if _h(digest) != t.application_digest.lower():
         raise DigestMismatch(
             f"the document hashes to {_h(digest)}, the signed applicationDigest is "
-            f"{t.applicationDigest}"
+            f"{t.application_digest}"
         )
-    if t.returnCentre.lower() != ctx.member_hex or doc["returnCentreCode"] != ctx.code:
+    if t.return_centre.lower() != ctx.member_hex or doc["returnCentreCode"] != ctx.code:
         raise WrongArea(f"this gateway is return centre {ctx.code}; the application names another")
     gnums = [line["gnum"] for line in doc["lines"]]
-    if line_mask(gnums) != t.lineMask:
-        raise LinesMismatch(f"signed lineMask {t.lineMask} does not cover lines {gnums}")
+    if line_mask(gnums) != t.line_mask:
+        raise LinesMismatch(f"signed lineMask {t.line_mask} does not cover lines {gnums}")
     asked = {int(line["gnum"]): int(line["qty"]) for line in doc["lines"]}
     if mask_and_pieces(asked)[1] != tuple(t.pieces):
         raise LinesMismatch(
             f"signed pieces {t.pieces} are not the record's quantities "
             f"{[asked[g] for g in sorted(asked)]} (ascending gnum)"
         )
-    if len(h.pieces) != h.lineCount:
-        raise CaseMismatch(f"the header has {len(h.pieces)} piece counts for {h.lineCount} lines")
-    if t.caseId.lower() != h.caseId.lower() or t.originArea.lower() != h.originArea.lower():
+    if len(h.pieces) != h.line_count:
+        raise CaseMismatch(f"the header has {len(h.pieces)} piece counts for {h.line_count} lines")
+    if t.case_id.lower() != h.case_id.lower() or t.origin_area.lower() != h.origin_area.lower():
         raise CaseMismatch("the signed terms and the case header name different cases or origins")
-    _kind, _status, origin_code = ctx.ledger.member(_b(h.originArea))
+    _kind, _status, origin_code = ctx.ledger.member(_b(h.origin_area))
     if f"{origin_code:04d}" != doc["customsCode"]:
         raise CaseMismatch(
             f"the header's origin is area {origin_code:04d}, the application says "
             f"{doc['customsCode']}"
         )
-    if max(gnums) > h.lineCount:
-        raise LinesMismatch(f"the case has {h.lineCount} lines; the application names {gnums}")
+    if max(gnums) > h.line_count:
+        raise LinesMismatch(f"the case has {h.line_count} lines; the application names {gnums}")
 
     terms = t.signed_terms()
     try:
@@ -207,22 +206,14 @@ def check_application(
     now = ctx.ledger.now()
     if t.deadline < now:
         raise BadSignature(f"the signature expired at {t.deadline} (ledger time {now})")
-    if now > h.releaseTime + ctx.ledger.parameter(APPLY_WINDOW):
+    if now > h.release_time + ctx.ledger.parameter(APPLY_WINDOW):
         raise WindowClosed("the application window of this case has closed")
 
     # The header is proven under an anchored root whether or not the case is open yet: only
     # then is its platform (checked above against the signer and the caller) the case's own,
     # and only then may the case's state on the ledger (its pieces left) shape the answer. A
     # platform naming another platform's case id gets the answer a made-up id gets.
-    header = CaseHeader(
-        _b(h.caseId),
-        _b(h.originArea),
-        _b(h.platform),
-        h.releaseTime,
-        h.lineCount,
-        _b(h.recordDigest),
-        tuple(h.pieces),
-    )
+    header = h.leaf_header()
     proof = [_b(p) for p in body.proof]
     if process_proof(header.leaf(), proof) != _b(body.root):
         raise CaseMismatch("the Merkle proof does not lead from the case header to the root")
@@ -233,17 +224,17 @@ def check_application(
         raise NotAnchored(f"root {body.root} is not anchored by origin area {origin_code:04d}")
     # Only now, for a caller that holds an anchored header of a case of its own, whether a
     # return id is taken.
-    if index.return_known(conn, t.returnId.lower()) or outbox.open_for_subject(
-        conn, t.returnId.lower()
+    if index.return_known(conn, t.return_id.lower()) or outbox.open_for_subject(
+        conn, t.return_id.lower()
     ):
         raise DuplicateReturn("a return with this id exists")
-    on_ledger = binding.case_pieces(ctx, conn, t.caseId.lower())
-    if on_ledger is None and not _case_opening(conn, t.caseId.lower()):
+    on_ledger = binding.case_pieces(ctx, conn, t.case_id.lower())
+    if on_ledger is None and not _case_opening(conn, t.case_id.lower()):
         kind = "open_and_apply"
     else:
         kind = "apply"
     declared, applied = on_ledger or (list(h.pieces), [0] * len(h.pieces))
-    in_flight = binding.pieces_in_flight(conn, t.caseId.lower())
+    in_flight = binding.pieces_in_flight(conn, t.case_id.lower())
     for gnum, n in sorted(asked.items()):
         left = declared[gnum - 1] - applied[gnum - 1] - in_flight.get(gnum, 0)
         if n > left:

@@ -86,9 +86,9 @@ def _through_inspection(
     )
     conn = centre.connections.get()
     rid = str(
-        returns.apply(centre.context, conn, PLATFORM_KEY, ReturnApplicationIn.model_validate(body))[
-            "returnId"
-        ]
+        returns.apply(
+            centre.context, conn, PLATFORM_KEY, ReturnApplicationIn.model_validate(body).to_input()
+        )["returnId"]
     )
     c.drain()
     arrival = sample_arrival_record(app, rid).model_copy(update={"arrived_time": when})

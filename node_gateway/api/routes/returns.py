@@ -33,9 +33,12 @@ def post_return(
 ) -> Any:
     """The return enterprise's application with its EIP-712 signature; opens the case from its
     anchored header when it is the case's first return."""
+    application = body.to_input()
     # the origin is asked for its declaration outside the write transaction
-    binding.prefetch(ctx, db, body, lambda: returns.check_application(ctx, db, who, body))
-    return idempotent(response, db, who, write, lambda: returns.apply(ctx, db, who, body))
+    binding.prefetch(
+        ctx, db, application, lambda: returns.check_application(ctx, db, who, application)
+    )
+    return idempotent(response, db, who, write, lambda: returns.apply(ctx, db, who, application))
 
 
 @router.post("/{return_id}/arrival", status_code=202, summary="Record the parcel's arrival")
