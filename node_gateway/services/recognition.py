@@ -41,10 +41,9 @@ from clients.records import (
 )
 from clients.signing import mask_and_pieces, mask_lines
 from node_gateway.errors import NotAnchored, RefundExceedsPayment
-from node_gateway.peer.client import PeerClient
 from node_gateway.services import binding, follow, returns, suspension
 from node_gateway.services.auth import Principal
-from node_gateway.services.context import AreaContext
+from node_gateway.services.context import AreaContext, PeerRequester
 from node_gateway.services.tax_records import assessment, payment_proof
 from node_gateway.store import index, outbox, transaction
 
@@ -83,7 +82,7 @@ def _event(conn: sqlite3.Connection, return_id: str, name: str) -> dict[str, Any
 def check_return(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient,
+    peer: PeerRequester,
     return_id: str,
     state: dict[str, Any],
     inspected: dict[str, Any],
@@ -161,7 +160,7 @@ def _accepted_on_ledger(inspected: dict[str, Any]) -> dict[int, int]:
 def decide(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient,
+    peer: PeerRequester,
     return_id: str,
     state: dict[str, Any],
     inspected: dict[str, Any],
@@ -256,7 +255,9 @@ def _pending(ctx: AreaContext, conn: sqlite3.Connection, return_id: str) -> bool
     return state["state"] == "inspected" and not outbox.open_for_subject(conn, return_id)
 
 
-def _attempt(ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient, return_id: str) -> str:
+def _attempt(
+    ctx: AreaContext, conn: sqlite3.Connection, peer: PeerRequester, return_id: str
+) -> str:
     """Fetch, check and decide one inspected return (raises when it cannot be decided now)."""
     state = index.return_state(conn, return_id)
     inspected = _event(conn, return_id, "InspectionRecorded")
@@ -283,7 +284,7 @@ def _give_up(
 def run_once(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient | None,
+    peer: PeerRequester | None,
     now: float | None = None,
 ) -> int:
     """Decide every newly inspected return of this origin, and retry those whose earlier
