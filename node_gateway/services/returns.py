@@ -229,7 +229,7 @@ def check_application(
     ):
         raise DuplicateReturn("a return with this id exists")
     on_ledger = binding.case_pieces(ctx, conn, t.case_id.lower())
-    if on_ledger is None and not _case_opening(conn, t.case_id.lower()):
+    if on_ledger is None and not outbox.case_opening(conn, t.case_id.lower()):
         kind = "open_and_apply"
     else:
         kind = "apply"
@@ -263,15 +263,6 @@ def _member(label: str) -> bytes:
     from clients.ledger_bindings import member_id
 
     return member_id(label)
-
-
-def _case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM outbox WHERE kind = 'open_and_apply' AND status IN ('pending', 'sent')"
-        " AND json_extract(payload, '$.header.caseId') = ?",
-        (case_id,),
-    ).fetchone()
-    return row is not None
 
 
 def _indexed(conn: sqlite3.Connection, rid: bytes) -> ReturnOnLedger | None:

@@ -400,26 +400,23 @@ def recommit(
     with transaction(conn):
         if kind == "assessment":
             for record_id, _leaf in pairs:
-                row = conn.execute(
-                    "SELECT * FROM tax_records WHERE record_id = ?", (record_id,)
-                ).fetchone()
+                row = records.tax_record_of(conn, record_id)
+                assert row is not None
                 data, c = _recommitted(vault, record_id)
-                new_id = f"{vault_id(row['case_id'])}:{c.digest.hex()}"
+                new_id = f"{vault_id(row['caseId'])}:{c.digest.hex()}"
                 vault.put(new_id, TAX_DOC, data)
                 header = CaseHeader(
-                    bytes.fromhex(row["case_id"][2:]),
+                    bytes.fromhex(row["caseId"][2:]),
                     ctx.member,
                     member_id(row["platform"]),
-                    int(row["release_time"]),
-                    int(row["line_count"]),
+                    int(row["releaseTime"]),
+                    int(row["lineCount"]),
                     c.digest,
                     declared_pieces(data["record"]),
                 )
                 header_leaf = "0x" + header.leaf().hex()
-                conn.execute(
-                    "UPDATE tax_records SET record_id = ?, record_digest = ?, leaf = ?,"
-                    " batch_id = ? WHERE case_id = ?",
-                    (new_id, "0x" + c.digest.hex(), header_leaf, batch_id, row["case_id"]),
+                records.move_tax_record(
+                    conn, row["caseId"], new_id, "0x" + c.digest.hex(), header_leaf, batch_id
                 )
                 fresh.append((new_id, header_leaf))
             return fresh
@@ -434,15 +431,9 @@ def recommit(
             new_id = f"tax_payment:{digest}"
             vault.put(new_id, DocType.TAX_PAYMENT.value, data)
             for old_leaf in leaves:
-                case_id = conn.execute(
-                    "SELECT case_id FROM tax_payments WHERE leaf = ?", (old_leaf,)
-                ).fetchone()["case_id"]
+                case_id = records.payment_case(conn, old_leaf)
                 paid = payment_leaf(bytes.fromhex(case_id[2:]), int(ctx.code), c.digest)
-                conn.execute(
-                    "UPDATE tax_payments SET record_id = ?, payment_digest = ?, leaf = ?,"
-                    " batch_id = ? WHERE case_id = ?",
-                    (new_id, digest, "0x" + paid.hex(), batch_id, case_id),
-                )
+                records.move_payment(conn, case_id, new_id, digest, "0x" + paid.hex(), batch_id)
                 fresh.append((new_id, "0x" + paid.hex()))
     return fresh
 

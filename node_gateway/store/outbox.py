@@ -169,6 +169,16 @@ def open_payloads(
     return [json.loads(r[0]) for r in rows]
 
 
+def case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
+    """Whether a write opening case `case_id` (with its first application) is pending or sent."""
+    row = conn.execute(
+        "SELECT 1 FROM outbox WHERE kind = 'open_and_apply' AND status IN ('pending', 'sent')"
+        " AND json_extract(payload, '$.header.caseId') = ?",
+        (case_id,),
+    ).fetchone()
+    return row is not None
+
+
 def last_nonce(conn: sqlite3.Connection, account: str) -> int | None:
     """The highest nonce this store ever gave the account's transactions."""
     r = conn.execute("SELECT max(nonce) FROM outbox WHERE account = ?", (account,)).fetchone()
