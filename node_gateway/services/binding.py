@@ -25,6 +25,7 @@ from node_gateway.errors import (
     OriginUnavailable,
     PeerUnavailable,
 )
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services.context import AreaContext
 from node_gateway.services.inputs import ReturnApplication
 from node_gateway.store import declarations, index, outbox
@@ -261,7 +262,7 @@ def pieces_in_flight(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
     """{gnum: pieces} of the case in applications this gateway accepted but has not yet sent."""
     total: dict[int, int] = {}
     for payload in outbox.open_payloads(
-        conn, ("apply", "open_and_apply"), application_case=case_id
+        conn, (OutboxKind.APPLY, OutboxKind.OPEN_AND_APPLY), application_case=case_id
     ):
         application = payload["application"]
         lines = mask_lines(int(application["lineMask"]))

@@ -40,6 +40,7 @@ from clients.peer import (
 from clients.records import DocType
 from clients.verify import return_anchor
 from node_gateway.errors import NotFound, NotInvolved, PeerRateLimited, PolicyDenied
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services import suspension
 from node_gateway.services.context import AreaContext
 from node_gateway.services.tax_records import evidence_of, header_of
@@ -234,7 +235,7 @@ def deliver(
             for document_digest in covered:
                 outbox.enqueue(
                     conn,
-                    "disclose",
+                    OutboxKind.DISCLOSE,
                     {
                         "caseId": case_id,
                         "requesterCommitment": commitment,

@@ -27,6 +27,7 @@ from node_gateway.errors import (
     UnknownProposal,
 )
 from node_gateway.ledger.area_ledger import MemberOnLedger, ProposalOnLedger
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.inputs import Proposal
@@ -266,7 +267,7 @@ def _queue(
     ctx: AreaContext,
     conn: sqlite3.Connection,
     principal: Principal,
-    kind: str,
+    kind: OutboxKind,
     payload: dict[str, Any],
     subject: str | None,
     what: str,
@@ -290,7 +291,9 @@ def propose(
     """Queue a proposal by this area (its approval counts at once); the proposal's id is known
     once the operation is confirmed (list the proposals)."""
     payload = _payload(body)
-    accepted = _queue(ctx, conn, principal, "propose", payload, None, f"this {body.kind} proposal")
+    accepted = _queue(
+        ctx, conn, principal, OutboxKind.PROPOSE, payload, None, f"this {body.kind} proposal"
+    )
     return {**accepted, "proposal": body.to_json()}
 
 
@@ -300,11 +303,13 @@ def vote(
     """Queue this area's approval of a proposal; the approval that reaches the threshold
     executes it."""
     subject = f"proposal:{proposal_id}"
-    if any(row.kind == "vote" for row in outbox.open_for_subject(conn, subject)):
+    if any(row.kind == OutboxKind.VOTE for row in outbox.open_for_subject(conn, subject)):
         raise AlreadyVoted(
             f"a vote of this area on proposal {proposal_id} is on its way to the ledger",
             rule="AlreadyVoted",
         )
     payload = {"proposalId": proposal_id}
-    accepted = _queue(ctx, conn, principal, "vote", payload, subject, f"a vote on {proposal_id}")
+    accepted = _queue(
+        ctx, conn, principal, OutboxKind.VOTE, payload, subject, f"a vote on {proposal_id}"
+    )
     return {**accepted, "proposalId": proposal_id}

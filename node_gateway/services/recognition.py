@@ -41,6 +41,7 @@ from clients.records import (
 )
 from clients.signing import mask_and_pieces, mask_lines
 from node_gateway.errors import NotAnchored, RefundExceedsPayment
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services import binding, follow, returns, suspension
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext, PeerRequester
@@ -194,7 +195,7 @@ def queue_decision(
         officer=None,
         reason="; ".join(problems)[:MAX_REASON],
     )
-    kind = "dispute" if problems else "recognition"
+    kind = OutboxKind.DISPUTE if problems else OutboxKind.RECOGNITION
     with transaction(conn):
         returns.queue_step(
             ctx, conn, engine, state["caseId"], return_id, canonical(decision), kind, {}
@@ -241,7 +242,7 @@ def _settle(
         state["caseId"],
         return_id,
         canonical(record),
-        "settle_refunded" if paid else "settle_not_levied",
+        OutboxKind.SETTLE_REFUNDED if paid else OutboxKind.SETTLE_NOT_LEVIED,
         fields,
     )
 

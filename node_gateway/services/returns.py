@@ -53,6 +53,7 @@ from node_gateway.errors import (
     WrongArea,
 )
 from node_gateway.ledger.area_ledger import ReturnOnLedger
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services import binding
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
@@ -87,7 +88,7 @@ def store_step(
     salts: dict[str, bytes] | None,
     case_id: str,
     return_id: str,
-    kind: str,
+    kind: OutboxKind,
     payload: Callable[[str], dict[str, Any]],
 ) -> dict[str, Any]:
     """Commit, vault, queue: the one write path of every return step."""
@@ -130,7 +131,7 @@ def apply(
 
     def payload(_digest: str) -> dict[str, Any]:
         p: dict[str, Any] = {"application": application, "signature": body.signature}
-        if kind == "open_and_apply":
+        if kind == OutboxKind.OPEN_AND_APPLY:
             p.update(header=h.to_json(), root=body.root, proof=list(body.proof))
         return p
 
@@ -149,7 +150,7 @@ def apply(
 
 def check_application(
     ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ReturnApplication
-) -> tuple[dict[str, Any], dict[str, bytes], str]:
+) -> tuple[dict[str, Any], dict[str, bytes], OutboxKind]:
     """Every check of an application this gateway can make by itself (document, signature,
     case, windows, pieces left), writing nothing: (canonical record, salts, outbox kind)."""
     t, h = body.terms, body.header
@@ -230,9 +231,9 @@ def check_application(
         raise DuplicateReturn("a return with this id exists")
     on_ledger = binding.case_pieces(ctx, conn, t.case_id.lower())
     if on_ledger is None and not outbox.case_opening(conn, t.case_id.lower()):
-        kind = "open_and_apply"
+        kind = OutboxKind.OPEN_AND_APPLY
     else:
-        kind = "apply"
+        kind = OutboxKind.APPLY
     declared, applied = on_ledger or (list(h.pieces), [0] * len(h.pieces))
     in_flight = binding.pieces_in_flight(conn, t.case_id.lower())
     for gnum, n in sorted(asked.items()):
@@ -349,7 +350,7 @@ def queue_step(
     case_id: str,
     return_id: str,
     doc: dict[str, Any],
-    kind: str,
+    kind: OutboxKind,
     fields: dict[str, Any],
 ) -> dict[str, Any]:
     """Vault a step's record and queue its ledger write: `fields` plus the record's digest."""
@@ -372,7 +373,7 @@ def _write(
     principal: Principal,
     r: ReturnOnLedger,
     doc: dict[str, Any],
-    kind: str,
+    kind: OutboxKind,
     fields: dict[str, Any],
 ) -> dict[str, Any]:
     return queue_step(ctx, conn, principal, _h(r.case_id), _h(r.return_id), doc, kind, fields)
@@ -393,7 +394,7 @@ def arrival(
     r, doc = _step_record(
         ctx, conn, return_id, {ReturnState.APPLIED}, "centre", DocType.ARRIVAL, record
     )
-    return _write(ctx, conn, principal, r, doc, "arrival", {})
+    return _write(ctx, conn, principal, r, doc, OutboxKind.ARRIVAL, {})
 
 
 def inspection(
@@ -428,7 +429,7 @@ def inspection(
         principal,
         r,
         doc,
-        "inspection",
+        OutboxKind.INSPECTION,
         {"acceptedMask": mask, "acceptedPieces": list(pieces)},
     )
 
@@ -494,7 +495,7 @@ def settled_before(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
     total = index.case_settled_pieces(conn, case_id)
     subjects = [r["returnId"] for r in index.returns_of_case(conn, case_id)]
     for payload in outbox.open_payloads(
-        conn, ("settle_not_levied", "settle_refunded"), subjects=subjects
+        conn, (OutboxKind.SETTLE_NOT_LEVIED, OutboxKind.SETTLE_REFUNDED), subjects=subjects
     ):
         lines = mask_lines(int(payload["lineMask"]))
         for gnum, n in zip(lines, payload["pieces"], strict=True):
@@ -520,7 +521,7 @@ def decide(
     r, doc = _step_record(ctx, conn, return_id, states, "origin", DocType.RECOGNITION, record)
     if doc["decision"] != decision:
         raise CaseMismatch(f"the record's decision is {doc['decision']!r}, this route {decision!r}")
-    kind = "recognition" if decision == "recognized" else "dispute"
+    kind = OutboxKind.RECOGNITION if decision == "recognized" else OutboxKind.DISPUTE
     return _write(ctx, conn, principal, r, doc, kind, {})
 
 
@@ -572,5 +573,7 @@ def settle(
         "quotaAdjusted": doc.get("quota") is not None,
     }
     if paid is None:
-        return _write(ctx, conn, principal, r, doc, "settle_not_levied", fields)
-    return _write(ctx, conn, principal, r, doc, "settle_refunded", {**fields, "payment": paid})
+        return _write(ctx, conn, principal, r, doc, OutboxKind.SETTLE_NOT_LEVIED, fields)
+    return _write(
+        ctx, conn, principal, r, doc, OutboxKind.SETTLE_REFUNDED, {**fields, "payment": paid}
+    )
