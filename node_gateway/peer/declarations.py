@@ -22,7 +22,6 @@ from pydantic import ValidationError
 from clients.commitments.document import commit
 from clients.ledger_bindings import MemberKind, member_id
 from clients.records import DocType
-from clients.signing import recover_applicant
 from node_gateway.errors import BadPeerRequest, NotFound, NotInvolved, PolicyDenied
 from node_gateway.peer.auth import verify_request
 from node_gateway.peer.wire import SignedApplicationIn
@@ -35,10 +34,6 @@ from node_gateway.store import Vault, records
 
 ROLE = "named_centre"
 BODY_FIELDS = frozenset({"request", "signature", "application"})
-
-
-def _b(value: str) -> bytes:
-    return bytes.fromhex(value[2:])
 
 
 def _application(body: Any) -> SignedApplication:
@@ -70,12 +65,9 @@ def _authorise(
         raise NotInvolved("the application's header is not this area's header of the case")
     if own["anchorStatus"] != "anchored":
         raise NotFound("the tax record of this case is not anchored yet")
-    terms = t.signed_terms()
     try:
-        signer = recover_applicant(
-            terms, _b(app.signature), ctx.ledger.chain_id, ctx.ledger.return_ledger_address
-        )
-    except Exception as exc:  # eth-account raises several types for a malformed signature
+        signer = app.signer(ctx.ledger.chain_id, ctx.ledger.return_ledger_address)
+    except ValueError as exc:
         raise NotInvolved(f"the application's signature cannot be recovered: {exc}") from exc
     if ctx.ledger.member_of_account(signer, fresh=True) != member_id(tax["platform"]):
         raise NotInvolved("the application is not signed by an account of the case's platform")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clients.commitments.ledger_leaves import CaseHeader
-from clients.signing import ReturnApplicationTerms
+from clients.signing import ReturnApplicationTerms, recover_applicant
 
 
 def _b(value: str) -> bytes:
@@ -133,6 +133,16 @@ class SignedApplication:
     def of_json(cls, data: Mapping[str, Any]) -> SignedApplication:
         """From its wire JSON `{header, terms, signature}` (already validated)."""
         return cls(Header.of_json(data["header"]), Terms.of_json(data["terms"]), data["signature"])
+
+    def signer(self, chain_id: int, return_ledger: str) -> str:
+        """The account that signed the terms (EIP-712 for ReturnLedger at `return_ledger`);
+        ValueError when the signature cannot be recovered."""
+        try:
+            return recover_applicant(
+                self.terms.signed_terms(), _b(self.signature), chain_id, return_ledger
+            )
+        except Exception as exc:  # eth-account raises several types for a malformed signature
+            raise ValueError(str(exc)) from exc
 
     def to_json(self) -> dict[str, Any]:
         """Its wire JSON `{header, terms, signature}`."""
