@@ -17,7 +17,7 @@ from typing import Any
 
 from clients.commitments.document import DisclosedDocument
 from clients.records import TaxAssessment
-from clients.signing import mask_lines
+from clients.records.lines import lines_of
 from node_gateway.errors import (
     DeclarationMismatch,
     GatewayError,
@@ -253,7 +253,7 @@ def case_pieces(
             declared = [int(n) for n in args["pieces"]]
             pieces = (declared, [0] * len(declared))
         elif ev["event"] == "ReturnApplied" and pieces is not None:
-            for gnum, n in zip(mask_lines(int(args["lineMask"])), args["pieces"], strict=True):
+            for gnum, n in zip(lines_of(int(args["lineMask"])), args["pieces"], strict=True):
                 pieces[1][gnum - 1] += int(n)
     return pieces
 
@@ -265,7 +265,7 @@ def pieces_in_flight(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
         conn, (OutboxKind.APPLY, OutboxKind.OPEN_AND_APPLY), application_case=case_id
     ):
         application = payload["application"]
-        lines = mask_lines(int(application["lineMask"]))
+        lines = lines_of(int(application["lineMask"]))
         for gnum, n in zip(lines, application["pieces"], strict=True):
             total[gnum] = total.get(gnum, 0) + int(n)
     return total

@@ -24,7 +24,7 @@ from node_gateway.ledger.area_ledger import ReturnOnLedger
 from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
-from node_gateway.services.tax_records import salts_json
+from node_gateway.services.tax_records import invalid_record, salts_json
 from node_gateway.store import Vault, index, outbox, records, transaction
 
 
@@ -44,8 +44,7 @@ def parse(doc_type: DocType, data: dict[str, Any]) -> dict[str, Any]:
         return canonical(parse_record(doc_type, data))
     except RecordValidationError as exc:
         errors = [{"path": e.path, "rule": e.rule, "message": e.message} for e in exc.errors]
-        shown = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
-        raise InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors) from exc
+        raise invalid_record(errors) from exc
 
 
 def store_step(
