@@ -131,10 +131,5 @@ def run_once(
     returns finished. One return whose origin cannot be asked never holds back another."""
     if peer is None:
         return 0
-    follower = follow.Follower(
-        FOLLOWER,
-        pending=lambda rid: _pending(ctx, conn, rid),
-        attempt=lambda rid: _attempt(ctx, conn, peer, rid),
-        give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
-    )
-    return follow.follow_event(conn, follower, "ReturnApplied", ctx.settings, now)
+    work = (_pending, _attempt, _give_up)
+    return follow.follow_area(ctx, conn, peer, (FOLLOWER, "ReturnApplied"), work, now)

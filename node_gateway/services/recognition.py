@@ -320,10 +320,5 @@ def run_once(
     (services/follow.py)."""
     if ctx.settings.recognition != "automatic" or peer is None:
         return 0
-    follower = follow.Follower(
-        FOLLOWER,
-        pending=lambda rid: _pending(ctx, conn, rid),
-        attempt=lambda rid: _attempt(ctx, conn, peer, rid),
-        give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
-    )
-    return follow.follow_event(conn, follower, "InspectionRecorded", ctx.settings, now)
+    work = (_pending, _attempt, _give_up)
+    return follow.follow_area(ctx, conn, peer, (FOLLOWER, "InspectionRecorded"), work, now)
