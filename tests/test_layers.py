@@ -75,7 +75,4 @@ def test_only_the_store_runs_sql() -> None:
         for path in sorted(gateway.rglob("*.py"))
         if (gateway / "store") not in path.parents and (lines := _sql_calls(path))
     }
-    # Being moved into the store.
-    for known in ("node_gateway/services/returns.py", "node_gateway/services/tax_records.py"):
-        outside.pop(known, None)
     assert outside == {}

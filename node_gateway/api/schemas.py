@@ -1,4 +1,5 @@
-"""Request and response bodies of the gateway API (pydantic), shared by routes and services.
+"""Request and response bodies of the gateway API (pydantic); routes hand services their
+plain inputs (services.inputs) through `to_input`.
 
 Records inside bodies stay plain JSON objects here: they are validated by the records library
 (clients.records), whose errors name each field by JSON pointer.
@@ -8,21 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from clients.signing import ReturnApplicationTerms
-
-# Ids have one spelling, lowercase hex, so that no store or index sees one id spelt twice.
-HEX32 = r"^0x[0-9a-f]{64}$"
-LABEL = r"^[\x21-\x7e]{1,32}$"
-MEMBER_REF = r"^(?:[\x21-\x7e]{1,32}|0x[0-9a-fA-F]{64})$"
-ACCOUNT = r"^0x[0-9a-fA-F]{40}$"
-
-
-class Body(BaseModel):
-    """Strict bodies: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid")
+from node_gateway.peer.wire import ACCOUNT, LABEL, MEMBER_REF, Body, CaseHeaderIn, TermsIn
+from node_gateway.peer.wire import HEX32 as HEX32
+from node_gateway.services.inputs import Proposal, ReturnApplication
 
 
 class TaxRecordIn(Body):
@@ -47,48 +38,6 @@ class CebTaxRecordsIn(Body):
     ceb816: str = Field(min_length=1, description="the CEB816Message (XML) of their tax bills")
 
 
-class CaseHeaderIn(Body):
-    """ReturnLedger.CaseHeader as served by the origin gateway."""
-
-    caseId: str = Field(pattern=HEX32)
-    originArea: str = Field(pattern=HEX32)
-    platform: str = Field(pattern=HEX32)
-    releaseTime: int = Field(gt=0, lt=2**64)
-    lineCount: int = Field(ge=1, le=255)
-    pieces: list[Annotated[int, Field(ge=1, lt=2**32)]] = Field(
-        min_length=1, max_length=255, description="declared pieces of lines 1..lineCount"
-    )
-    recordDigest: str = Field(pattern=HEX32)
-
-
-class TermsIn(Body):
-    """ReturnLedger.ReturnApplication: what the return enterprise signed."""
-
-    returnId: str = Field(pattern=HEX32)
-    caseId: str = Field(pattern=HEX32)
-    originArea: str = Field(pattern=HEX32)
-    lineMask: int = Field(gt=0, lt=2**128)
-    pieces: list[Annotated[int, Field(ge=1, lt=2**32)]] = Field(
-        min_length=1, max_length=128, description="pieces asked back per line of lineMask"
-    )
-    applicationDigest: str = Field(pattern=HEX32)
-    returnCentre: str = Field(pattern=HEX32)
-    deadline: int = Field(gt=0, lt=2**64)
-
-    def signed_terms(self) -> ReturnApplicationTerms:
-        """The EIP-712 ReturnApplication these fields stand for (what the platform signed)."""
-        return ReturnApplicationTerms(
-            return_id=bytes.fromhex(self.returnId[2:]),
-            case_id=bytes.fromhex(self.caseId[2:]),
-            origin_area=bytes.fromhex(self.originArea[2:]),
-            line_mask=self.lineMask,
-            pieces=tuple(self.pieces),
-            application_digest=bytes.fromhex(self.applicationDigest[2:]),
-            return_centre=bytes.fromhex(self.returnCentre[2:]),
-            deadline=self.deadline,
-        )
-
-
 class CommittedDocumentIn(Body):
     """A canonical record with the salt of every field (hex, by JSON pointer)."""
 
@@ -105,6 +54,10 @@ class ReturnApplicationIn(Body):
     terms: TermsIn
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 signature")
     document: CommittedDocumentIn
+
+    def to_input(self) -> ReturnApplication:
+        """The service input these fields stand for."""
+        return ReturnApplication.of_json(self.model_dump())
 
 
 class StepIn(Body):
@@ -220,3 +173,8 @@ ProposalIn = Annotated[
     | AdmissionIn,
     Field(discriminator="kind"),
 ]
+
+
+def proposal_input(body: ProposalIn) -> Proposal:
+    """The service input a validated proposal body stands for."""
+    return Proposal.of_json(body.model_dump())

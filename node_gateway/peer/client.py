@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -21,7 +20,7 @@ from clients.envelope import EnvelopeError, open_envelope
 from clients.peer import DisclosureRequest, disclosure_digest
 from clients.records import DocType
 from node_gateway.errors import PeerUnavailable
-from node_gateway.services.context import AreaContext
+from node_gateway.services.context import AreaContext, Disclosure
 
 PATH = "/peer/v1/disclosures"
 DECLARATIONS_PATH = "/peer/v1/declarations"  # a case's declaration, on a signed application
@@ -78,18 +77,9 @@ class DirectTransport:
         return handler(body, path)
 
 
-@dataclass(frozen=True)
-class Disclosure:
-    """An opened answer: its documents, the digest the holder logged, and the salt of the
-    commitment that names this area in the holder's ledger entries (None if it gave none)."""
-
-    documents: list[DisclosedDocument]
-    digest: str
-    requester_salt: str | None = None
-
-
 class PeerClient:
-    """Asks other members' gateways for what the policy lets this area see."""
+    """Asks other members' gateways for what the policy lets this area see (the services'
+    PeerRequester)."""
 
     def __init__(self, ctx: AreaContext, transport: PeerTransport) -> None:
         self.ctx = ctx

@@ -17,18 +17,18 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
 from clients.commitments.document import commit
 from clients.ledger_bindings import MemberKind, member_id
 from clients.records import DocType
-from clients.signing import recover_applicant
-from node_gateway.api.schemas import Body, CaseHeaderIn, TermsIn
 from node_gateway.errors import BadPeerRequest, NotFound, NotInvolved, PolicyDenied
 from node_gateway.peer.auth import verify_request
+from node_gateway.peer.wire import SignedApplicationIn
 from node_gateway.services.binding import is_binding_path
 from node_gateway.services.context import AreaContext
 from node_gateway.services.disclosure import admit, deliver
+from node_gateway.services.inputs import SignedApplication
 from node_gateway.services.tax_records import evidence_of, header_of
 from node_gateway.store import Vault, records
 
@@ -36,23 +36,11 @@ ROLE = "named_centre"
 BODY_FIELDS = frozenset({"request", "signature", "application"})
 
 
-class SignedApplication(Body):
-    """What the return enterprise signed and sent to the return centre (minus the document)."""
-
-    header: CaseHeaderIn
-    terms: TermsIn
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
-
-
-def _b(value: str) -> bytes:
-    return bytes.fromhex(value[2:])
-
-
 def _application(body: Any) -> SignedApplication:
     if not isinstance(body, dict) or body.keys() != BODY_FIELDS:
         raise BadPeerRequest("expected {request, signature, application}")
     try:
-        return SignedApplication.model_validate(body["application"])
+        return SignedApplicationIn.model_validate(body["application"]).to_input()
     except ValidationError as exc:
         raise BadPeerRequest(f"application: {exc.errors()[0]['msg']}") from exc
 
@@ -62,27 +50,24 @@ def _authorise(
 ) -> dict[str, Any]:
     """The case's tax record row, if `app` gives `requester` the right to see its declaration."""
     t, h = app.terms, app.header
-    case_id = t.caseId.lower()
-    if t.returnCentre.lower() != requester:
+    case_id = t.case_id.lower()
+    if t.return_centre.lower() != requester:
         raise NotInvolved("the application names another return centre")
-    if h.caseId.lower() != case_id or t.originArea.lower() != h.originArea.lower():
+    if h.case_id.lower() != case_id or t.origin_area.lower() != h.origin_area.lower():
         raise BadPeerRequest("the terms and the header name different cases or origins")
-    if h.originArea.lower() != ctx.member_hex:
+    if h.origin_area.lower() != ctx.member_hex:
         raise NotInvolved("the application is about another origin's case")
     tax = records.tax_record(conn, case_id)
     if tax is None:
         raise NotFound("no tax record of this case here")
     own = header_of(ctx, conn, case_id)
-    if own["header"] != h.model_dump():  # ids are lowercase hex (schemas.HEX32)
+    if own["header"] != h.to_json():  # ids are lowercase hex (wire.HEX32)
         raise NotInvolved("the application's header is not this area's header of the case")
     if own["anchorStatus"] != "anchored":
         raise NotFound("the tax record of this case is not anchored yet")
-    terms = t.signed_terms()
     try:
-        signer = recover_applicant(
-            terms, _b(app.signature), ctx.ledger.chain_id, ctx.ledger.return_ledger_address
-        )
-    except Exception as exc:  # eth-account raises several types for a malformed signature
+        signer = app.signer(ctx.ledger.chain_id, ctx.ledger.return_ledger_address)
+    except ValueError as exc:
         raise NotInvolved(f"the application's signature cannot be recovered: {exc}") from exc
     if ctx.ledger.member_of_account(signer, fresh=True) != member_id(tax["platform"]):
         raise NotInvolved("the application is not signed by an account of the case's platform")
@@ -101,7 +86,7 @@ def answer(ctx: AreaContext, conn: sqlite3.Connection, body: Any) -> dict[str, A
         raise NotInvolved("only a customs area relays applications")
     if request.doc_type != DocType.TAX_ASSESSMENT.value:
         raise BadPeerRequest("a declaration is a tax_assessment")
-    if request.subject != app.terms.caseId.lower():
+    if request.subject != app.terms.case_id.lower():
         raise BadPeerRequest("the request and the application name different cases")
     tax = _authorise(ctx, conn, app, request.requester)
     if not ctx.policy.classes(ROLE, DocType.TAX_ASSESSMENT.value):

@@ -156,7 +156,7 @@ class _Story:
             self.centre.context,
             self.centre.connections.get(),
             self.platform,
-            ReturnApplicationIn.model_validate(body),
+            ReturnApplicationIn.model_validate(body).to_input(),
         )
         return str(done["returnId"])
 

@@ -19,12 +19,12 @@ from node_gateway.config import GatewaySettings
 from node_gateway.errors import GatewayError
 from node_gateway.ledger.area_ledger import AreaLedger, Backend
 from node_gateway.main import create_app
-from node_gateway.peer import declarations
+from node_gateway.peer import declarations, disclosures
 from node_gateway.peer.client import DECLARATIONS_PATH, PATH, PeerClient, PeerTransport
 from node_gateway.pipeline.anchoring import seal_due
 from node_gateway.pipeline.indexer import Indexer
 from node_gateway.pipeline.sender import Sender
-from node_gateway.services import disclosure, expectations, recognition, tax_records
+from node_gateway.services import expectations, recognition, tax_records
 from node_gateway.services.context import AreaContext, make_context
 from node_gateway.store import outbox
 from node_gateway.store.pool import ThreadConnections
@@ -97,7 +97,7 @@ class Gateway:
 
     def answer_peer(self, body: dict[str, Any], path: str = PATH) -> tuple[int, dict[str, Any]]:
         """Answer a peer request in this process (DirectTransport), as the route would."""
-        answer = declarations.answer if path == DECLARATIONS_PATH else disclosure.answer
+        answer = declarations.answer if path == DECLARATIONS_PATH else disclosures.answer
         try:
             return 200, answer(self.context, self.connections.get(), body)
         except GatewayError as exc:

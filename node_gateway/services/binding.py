@@ -17,8 +17,7 @@ from typing import Any
 
 from clients.commitments.document import DisclosedDocument
 from clients.records import TaxAssessment
-from clients.signing import mask_lines
-from node_gateway.api.schemas import ReturnApplicationIn
+from clients.records.lines import lines_of
 from node_gateway.errors import (
     DeclarationMismatch,
     GatewayError,
@@ -26,7 +25,9 @@ from node_gateway.errors import (
     OriginUnavailable,
     PeerUnavailable,
 )
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services.context import AreaContext
+from node_gateway.services.inputs import ReturnApplication
 from node_gateway.store import declarations, index, outbox
 
 TAIL_BLOCKS = 64  # beyond this lag, ask the contract rather than read the blocks' logs
@@ -252,7 +253,7 @@ def case_pieces(
             declared = [int(n) for n in args["pieces"]]
             pieces = (declared, [0] * len(declared))
         elif ev["event"] == "ReturnApplied" and pieces is not None:
-            for gnum, n in zip(mask_lines(int(args["lineMask"])), args["pieces"], strict=True):
+            for gnum, n in zip(lines_of(int(args["lineMask"])), args["pieces"], strict=True):
                 pieces[1][gnum - 1] += int(n)
     return pieces
 
@@ -261,26 +262,26 @@ def pieces_in_flight(conn: sqlite3.Connection, case_id: str) -> dict[int, int]:
     """{gnum: pieces} of the case in applications this gateway accepted but has not yet sent."""
     total: dict[int, int] = {}
     for payload in outbox.open_payloads(
-        conn, ("apply", "open_and_apply"), application_case=case_id
+        conn, (OutboxKind.APPLY, OutboxKind.OPEN_AND_APPLY), application_case=case_id
     ):
         application = payload["application"]
-        lines = mask_lines(int(application["lineMask"]))
+        lines = lines_of(int(application["lineMask"]))
         for gnum, n in zip(lines, application["pieces"], strict=True):
             total[gnum] = total.get(gnum, 0) + int(n)
     return total
 
 
-def _fetch(ctx: AreaContext, body: ReturnApplicationIn) -> DisclosedDocument:
+def _fetch(ctx: AreaContext, body: ReturnApplication) -> DisclosedDocument:
     """Ask the case's origin for its declaration on the authority of the signed application."""
     t, h = body.terms, body.header
     if ctx.peer is None:
         raise OriginUnavailable(
             "this gateway has no peer transport to ask the case's origin", RETRY_AFTER_S
         )
-    application = {"header": h.model_dump(), "terms": t.model_dump(), "signature": body.signature}
-    origin = bytes.fromhex(h.originArea[2:])
+    application = body.application.to_json()
+    origin = bytes.fromhex(h.origin_area[2:])
     try:
-        disclosure = ctx.peer.fetch_declaration(origin, t.caseId.lower(), application)
+        disclosure = ctx.peer.fetch_declaration(origin, t.case_id.lower(), application)
     except PeerUnavailable as exc:
         status, code = exc.extra.get("peerStatus"), exc.extra.get("peerCode")
         if status is not None and status < 500 and code not in RETRYABLE_PEER_CODES:
@@ -293,7 +294,7 @@ def _fetch(ctx: AreaContext, body: ReturnApplicationIn) -> DisclosedDocument:
         ) from exc
     docs = disclosure.documents
     doc = docs[0] if len(docs) == 1 else None
-    if doc is None or "0x" + doc.digest.hex() != h.recordDigest.lower():
+    if doc is None or "0x" + doc.digest.hex() != h.record_digest.lower():
         raise OriginRefused("the origin disclosed no declaration with the header's digest")
     if doc.compute_digest() != doc.digest:
         raise OriginRefused("the disclosed declaration does not hash to its digest")
@@ -301,10 +302,10 @@ def _fetch(ctx: AreaContext, body: ReturnApplicationIn) -> DisclosedDocument:
 
 
 def declaration_for(
-    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplicationIn
+    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplication
 ) -> Declaration:
     """The case's declaration: cached here, or disclosed by its origin (then cached)."""
-    case_id, digest = body.terms.caseId.lower(), body.header.recordDigest.lower()
+    case_id, digest = body.terms.case_id.lower(), body.header.record_digest.lower()
     cached = declarations.get(conn, ctx.keyring, case_id, digest)
     if cached is not None:
         return Declaration.of_json(cached)
@@ -320,7 +321,7 @@ def declaration_for(
 def prefetch(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    body: ReturnApplicationIn,
+    body: ReturnApplication,
     local_checks: Callable[[], object],
 ) -> None:
     """Ask the case's origin for its declaration (and cache it) before the application's write
@@ -345,12 +346,12 @@ def prefetch(
 
 
 def check_before_relay(
-    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplicationIn, doc: dict[str, Any]
+    ctx: AreaContext, conn: sqlite3.Connection, body: ReturnApplication, doc: dict[str, Any]
 ) -> None:
     """The return centre's check: `doc` (the canonical application) is bound to its case, or
     DeclarationMismatch lists why; OriginUnavailable (503) while the origin cannot be asked."""
     declaration = declaration_for(ctx, conn, body)
-    remaining = pieces_left(ctx, conn, body.terms.caseId.lower(), declaration)
+    remaining = pieces_left(ctx, conn, body.terms.case_id.lower(), declaration)
     found = mismatches(doc, declaration, remaining)
     if found:
         shown = "; ".join(str(m) for m in found[:3])

@@ -7,23 +7,47 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from clients.commitments.document import DisclosedDocument
 from clients.envelope import EncryptionKeys
 from clients.ledger_bindings import member_id
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.area_ledger import AreaLedger
-from node_gateway.peer.policy import DisclosurePolicy, load_policy
+from node_gateway.services.policy import DisclosurePolicy, load_policy
 from node_gateway.services.rate_limit import RateLimiter
 from node_gateway.store.files import create_private
 from node_gateway.store.keyring import Keyring
 
-if TYPE_CHECKING:  # the peer client itself needs an AreaContext
-    from node_gateway.peer.client import PeerClient
-
 ID_SECRET_FILE = "id-secret.bin"
 PEER_BUCKETS = 10_000  # requester/subject pairs kept before idle (full) buckets are dropped
 ENCRYPTION_KEY_FILE = "hpke.key"
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """An opened answer: its documents, the digest the holder logged, and the salt of the
+    commitment that names this area in the holder's ledger entries (None if it gave none)."""
+
+    documents: list[DisclosedDocument]
+    digest: str
+    requester_salt: str | None = None
+
+
+class PeerRequester(Protocol):
+    """What the services ask of another member's gateway (node_gateway.peer.client's PeerClient
+    asks it over the peer protocol); raises PeerUnavailable when the holder cannot answer."""
+
+    def fetch(self, holder: bytes, subject: str, doc_type: str) -> Disclosure:
+        """The documents of `doc_type` about `subject` that `holder` discloses to this area."""
+        ...
+
+    def fetch_declaration(
+        self, holder: bytes, case_id: str, application: dict[str, Any]
+    ) -> Disclosure:
+        """The origin `holder`'s declaration of case `case_id`, on the authority of the signed
+        `application` (`{header, terms, signature}`) naming this area as return centre."""
+        ...
 
 
 @dataclass
@@ -38,7 +62,7 @@ class AreaContext:
     encryption: EncryptionKeys
     wake: threading.Event = field(default_factory=threading.Event)
     # How this area asks other gateways (None when it runs without a peer transport).
-    peer: PeerClient | None = None
+    peer: PeerRequester | None = None
     # Peer requests per requester and subject (services/disclosure.py; None: unbounded).
     peer_limiter: RateLimiter | None = None
 

@@ -1,9 +1,10 @@
 """The holder side of gateway-to-gateway disclosure (DESIGN §4).
 
-An authenticated request (node_gateway.peer.auth) is answered only if the requester plays a
-role on the subject — the origin or the return centre of the return, the platform of the case,
-an auditor — and only with the fields the disclosure policy gives that role, as disclosed
-documents anyone can verify against the ledger, sealed to the requester's registered key.
+A request authenticated by the peer protocol (node_gateway.peer.disclosures) is answered only
+if the requester plays a role on the subject — the origin or the return centre of the return,
+the platform of the case, an auditor — and only with the fields the disclosure policy gives
+that role, as disclosed documents anyone can verify against the ledger, sealed to the
+requester's registered key.
 Every disclosure is logged in `disclosure_log` and anchored through ReturnLedger's disclosure
 log (via the outbox): one entry per document it covered, naming the document's digest and the
 requester only by a salted commitment whose salt both sides keep, so an auditor shown the salt
@@ -39,7 +40,7 @@ from clients.peer import (
 from clients.records import DocType
 from clients.verify import return_anchor
 from node_gateway.errors import NotFound, NotInvolved, PeerRateLimited, PolicyDenied
-from node_gateway.peer.auth import verify_request
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services import suspension
 from node_gateway.services.context import AreaContext
 from node_gateway.services.tax_records import evidence_of, header_of
@@ -159,11 +160,15 @@ def admit(ctx: AreaContext, request: DisclosureRequest) -> None:
         )
 
 
-def answer(ctx: AreaContext, conn: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
-    """Authenticate, bound, authorise, disclose, seal, log: the whole answer to one peer
-    request."""
-    request, kind, code = verify_request(ctx, conn, body)
-    admit(ctx, request)
+def disclose(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    request: DisclosureRequest,
+    kind: MemberKind,
+    code: int,
+) -> dict[str, Any]:
+    """Authorise, disclose, seal, log: the answer to an authenticated and admitted peer request
+    by a member of `kind` (customs `code`); node_gateway.peer.disclosures authenticates."""
     vault = Vault(conn, ctx.keyring)
     documents: list[dict[str, Any]] = []
     if request.doc_type in RETURN_DOCS:
@@ -230,7 +235,7 @@ def deliver(
             for document_digest in covered:
                 outbox.enqueue(
                     conn,
-                    "disclose",
+                    OutboxKind.DISCLOSE,
                     {
                         "caseId": case_id,
                         "requesterCommitment": commitment,
@@ -253,8 +258,3 @@ def deliver(
         "requesterSalt": "0x" + salt.hex(),
         "envelope": envelope,
     }
-
-
-def request_of(body: dict[str, Any]) -> DisclosureRequest:
-    """The request part of a peer body (for logging)."""
-    return DisclosureRequest.from_json(body["request"])

@@ -18,9 +18,8 @@ import sqlite3
 from typing import Any
 
 from clients.records import DocType
-from node_gateway.peer.client import PeerClient
 from node_gateway.services import follow
-from node_gateway.services.context import AreaContext
+from node_gateway.services.context import AreaContext, PeerRequester
 from node_gateway.store import Vault, expected, index, records
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def _lines(values: dict[str, Any]) -> dict[int, dict[str, Any]]:
 def expect(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient,
+    peer: PeerRequester,
     return_id: str,
     state: dict[str, Any],
 ) -> list[str]:
@@ -98,7 +97,7 @@ def _pending(ctx: AreaContext, conn: sqlite3.Connection, return_id: str) -> bool
 
 
 def _attempt(
-    ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient, return_id: str
+    ctx: AreaContext, conn: sqlite3.Connection, peer: PeerRequester, return_id: str
 ) -> list[str]:
     state = index.return_state(conn, return_id)
     if state is None:
@@ -124,7 +123,7 @@ def _give_up(
 def run_once(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient | None,
+    peer: PeerRequester | None,
     now: float | None = None,
 ) -> int:
     """Prepare the expectations of returns newly applied at this centre, and retry those whose
@@ -132,10 +131,5 @@ def run_once(
     returns finished. One return whose origin cannot be asked never holds back another."""
     if peer is None:
         return 0
-    follower = follow.Follower(
-        FOLLOWER,
-        pending=lambda rid: _pending(ctx, conn, rid),
-        attempt=lambda rid: _attempt(ctx, conn, peer, rid),
-        give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
-    )
-    return follow.follow_event(conn, follower, "ReturnApplied", ctx.settings, now)
+    work = (_pending, _attempt, _give_up)
+    return follow.follow_area(ctx, conn, peer, (FOLLOWER, "ReturnApplied"), work, now)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from node_gateway.config import GatewaySettings
 from node_gateway.errors import GatewayError
+from node_gateway.services.context import AreaContext, PeerRequester
 from node_gateway.store import index, retries
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,32 @@ def follow_event(
     if upto > after:
         index.set_checkpoint(conn, follower.name, upto)
     return done
+
+
+def follow_area(
+    ctx: AreaContext,
+    conn: sqlite3.Connection,
+    peer: PeerRequester,
+    follower: tuple[str, str],
+    work: tuple[
+        Callable[[AreaContext, sqlite3.Connection, str], bool],
+        Callable[[AreaContext, sqlite3.Connection, PeerRequester, str], object],
+        Callable[[AreaContext, sqlite3.Connection, str, int, str], None],
+    ],
+    now: float | None = None,
+) -> int:
+    """follow_event for one area's follower `(name, event)` that asks other gateways through
+    `peer`; `work` is its (pending, attempt, give_up), each also given the area, the
+    connection (and `attempt` the requester)."""
+    name, event = follower
+    pending, attempt, give_up = work
+    bound = Follower(
+        name,
+        pending=lambda rid: pending(ctx, conn, rid),
+        attempt=lambda rid: attempt(ctx, conn, peer, rid),
+        give_up=lambda rid, attempts, error: give_up(ctx, conn, rid, attempts, error),
+    )
+    return follow_event(conn, bound, event, ctx.settings, now)
 
 
 def run(

@@ -16,16 +16,6 @@ from typing import Any
 
 from clients.errors import ContractRevert
 from clients.ledger_bindings import PARAMETERS, MemberKind, ProposalKind, member_id, member_label
-from node_gateway.api.schemas import (
-    AccountAdditionIn,
-    AccountRemovalIn,
-    AdmissionIn,
-    ParameterIn,
-    ProposalIn,
-    ReinstatementIn,
-    SuspensionIn,
-    ThresholdIn,
-)
 from node_gateway.errors import (
     AlreadyVoted,
     GatewayError,
@@ -37,8 +27,10 @@ from node_gateway.errors import (
     UnknownProposal,
 )
 from node_gateway.ledger.area_ledger import MemberOnLedger, ProposalOnLedger
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
+from node_gateway.services.inputs import Proposal
 from node_gateway.store import outbox, transaction
 
 # API names of the proposal kinds (the `kind` of a request body and of a listed proposal).
@@ -195,48 +187,49 @@ def proposal(ctx: AreaContext, proposal_id: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------- writes
 
 
-def _payload(body: ProposalIn) -> dict[str, Any]:
+def _payload(body: Proposal) -> dict[str, Any]:
     """The outbox payload of a proposal: the Consortium call's arguments, as plain JSON."""
-    match body:
-        case SuspensionIn() | ReinstatementIn():
-            return {"kind": body.kind, "memberId": _h(_member_ref(body.member))}
-        case AccountAdditionIn():
+    f = body.fields
+    match body.kind:
+        case "suspension" | "reinstatement":
+            return {"kind": body.kind, "memberId": _h(_member_ref(f["member"]))}
+        case "account-addition":
             return {
                 "kind": body.kind,
-                "memberId": _h(_member_ref(body.member)),
-                "account": body.account.lower(),
-                "possession": body.possession.lower(),
+                "memberId": _h(_member_ref(f["member"])),
+                "account": f["account"].lower(),
+                "possession": f["possession"].lower(),
             }
-        case AccountRemovalIn():
+        case "account-removal":
             return {
                 "kind": body.kind,
-                "memberId": _h(_member_ref(body.member)),
-                "account": body.account.lower(),
+                "memberId": _h(_member_ref(f["member"])),
+                "account": f["account"].lower(),
             }
-        case ParameterIn():
-            key = PARAMETERS.get(body.parameter)
+        case "parameter":
+            key = PARAMETERS.get(f["parameter"])
             if key is None:
                 known = ", ".join(sorted(PARAMETERS))
                 raise InvalidProposal(
-                    f"/parameter: {body.parameter!r} is not a rule parameter; one of {known}",
+                    f"/parameter: {f['parameter']!r} is not a rule parameter; one of {known}",
                     rule="UnknownParameter",
                 )
-            return {"kind": body.kind, "key": _h(key), "value": body.value}
-        case ThresholdIn():
-            return {"kind": body.kind, "value": body.value}
-        case AdmissionIn():
-            kind = MemberKind.CUSTOMS if body.memberKind == "customs" else MemberKind.AUDITOR
+            return {"kind": body.kind, "key": _h(key), "value": f["value"]}
+        case "threshold":
+            return {"kind": body.kind, "value": f["value"]}
+        case "admission":
+            kind = MemberKind.CUSTOMS if f["memberKind"] == "customs" else MemberKind.AUDITOR
             return {
                 "kind": body.kind,
-                "memberId": _h(member_id(body.label)),
+                "memberId": _h(member_id(f["label"])),
                 "memberKind": int(kind),
-                "customsCode": int(body.customsCode or 0),
-                "account": body.account.lower(),
-                "encryptionKey": body.encryptionKey.lower(),
-                "gatewayUrl": body.gatewayUrl,
-                "registration": body.registration.lower(),
+                "customsCode": int(f["customsCode"] or 0),
+                "account": f["account"].lower(),
+                "encryptionKey": f["encryptionKey"].lower(),
+                "gatewayUrl": f["gatewayUrl"],
+                "registration": f["registration"].lower(),
             }
-    raise AssertionError(f"unhandled proposal body {type(body).__name__}")
+    raise AssertionError(f"unhandled proposal kind {body.kind!r}")
 
 
 def _refusal(revert: ContractRevert, what: str) -> GatewayError:
@@ -274,7 +267,7 @@ def _queue(
     ctx: AreaContext,
     conn: sqlite3.Connection,
     principal: Principal,
-    kind: str,
+    kind: OutboxKind,
     payload: dict[str, Any],
     subject: str | None,
     what: str,
@@ -293,13 +286,15 @@ def _queue(
 
 
 def propose(
-    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: ProposalIn
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, body: Proposal
 ) -> dict[str, Any]:
     """Queue a proposal by this area (its approval counts at once); the proposal's id is known
     once the operation is confirmed (list the proposals)."""
     payload = _payload(body)
-    accepted = _queue(ctx, conn, principal, "propose", payload, None, f"this {body.kind} proposal")
-    return {**accepted, "proposal": body.model_dump()}
+    accepted = _queue(
+        ctx, conn, principal, OutboxKind.PROPOSE, payload, None, f"this {body.kind} proposal"
+    )
+    return {**accepted, "proposal": body.to_json()}
 
 
 def vote(
@@ -308,11 +303,13 @@ def vote(
     """Queue this area's approval of a proposal; the approval that reaches the threshold
     executes it."""
     subject = f"proposal:{proposal_id}"
-    if any(row.kind == "vote" for row in outbox.open_for_subject(conn, subject)):
+    if any(row.kind == OutboxKind.VOTE for row in outbox.open_for_subject(conn, subject)):
         raise AlreadyVoted(
             f"a vote of this area on proposal {proposal_id} is on its way to the ledger",
             rule="AlreadyVoted",
         )
     payload = {"proposalId": proposal_id}
-    accepted = _queue(ctx, conn, principal, "vote", payload, subject, f"a vote on {proposal_id}")
+    accepted = _queue(
+        ctx, conn, principal, OutboxKind.VOTE, payload, subject, f"a vote on {proposal_id}"
+    )
     return {**accepted, "proposalId": proposal_id}

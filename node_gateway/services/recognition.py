@@ -39,12 +39,12 @@ from clients.records import (
     parse_record,
     settlement_for,
 )
-from clients.signing import mask_and_pieces, mask_lines
+from clients.records.lines import lines_of, mask_and_pieces
 from node_gateway.errors import NotAnchored, RefundExceedsPayment
-from node_gateway.peer.client import PeerClient
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services import binding, follow, returns, suspension
 from node_gateway.services.auth import Principal
-from node_gateway.services.context import AreaContext
+from node_gateway.services.context import AreaContext, PeerRequester
 from node_gateway.services.tax_records import assessment, payment_proof
 from node_gateway.store import index, outbox, transaction
 
@@ -56,6 +56,8 @@ MAX_REASON = 500
 
 
 def _mask(gnums: list[int]) -> int:
+    # Not clients.records.lines.mask_of: a line a peer disclosed outside 1..128 must make a
+    # mismatch (a dispute), not an error.
     mask = 0
     for g in gnums:
         mask |= 1 << (g - 1)
@@ -83,85 +85,109 @@ def _event(conn: sqlite3.Connection, return_id: str, name: str) -> dict[str, Any
 def check_return(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient,
+    peer: PeerRequester,
     return_id: str,
     state: dict[str, Any],
     inspected: dict[str, Any],
 ) -> list[str]:
     """Everything that keeps this area from recognising the result (empty: recognise)."""
-    problems: list[str] = []
     centre = ctx.ledger.customs_member(int(state["centreCode"]))
     tax = TaxAssessment.model_validate(assessment(ctx, conn, state["caseId"])["record"])
-    declared = {line.gnum: line.qty for line in tax.lines}
-    applied = [g for g in range(1, 129) if state["lineMask"] >> (g - 1) & 1]
-
     report_digest = str(inspected["reportDigest"]).lower()
-    reports = peer.fetch(centre, return_id, DocType.INSPECTION_REPORT.value).documents
-    report = next((d for d in reports if "0x" + d.digest.hex() == report_digest), None)
-    if report is None:
-        problems.append("the return centre disclosed no inspection report with the ledger's digest")
-    elif report.compute_digest() != report.digest:
-        problems.append("the inspection report's fields do not hash to its digest")
-    else:
-        gnums, results = _lines_of(report, "gnum"), _lines_of(report, "result")
-        if sorted(gnums.values()) != applied:
-            problems.append(f"the report covers lines {sorted(gnums.values())}, not {applied}")
-        accepted = [gnums[i] for i, r in results.items() if r == "accepted" and i in gnums]
-        if _mask(accepted) != int(inspected["acceptedMask"]):
-            problems.append("the report's accepted lines differ from those on the ledger")
-        on_ledger = _accepted_on_ledger(inspected)
-        for i, qty in _lines_of(report, "acceptedQty").items():
-            if i in gnums and qty is not None and on_ledger.get(gnums[i]) != int(qty):
-                problems.append(
-                    f"line {gnums[i]}: the report accepts {qty} pieces, the ledger "
-                    f"{on_ledger.get(gnums[i], 0)}"
-                )
-        unknown = sorted(set(gnums.values()) - set(declared))
-        if unknown:
-            problems.append(f"lines {unknown} are not in the declaration")
-        if state["late"] and accepted:
-            problems.append("the goods arrived after the arrival window but lines were accepted")
-
-    applied_event = _event(conn, return_id, "ReturnApplied")
-    application_digest = str((applied_event or {}).get("applicationDigest", "")).lower()
-    applications = peer.fetch(centre, return_id, DocType.RETURN_APPLICATION.value).documents
-    application = next(
-        (d for d in applications if "0x" + d.digest.hex() == application_digest), None
+    report = _disclosed(peer, centre, return_id, DocType.INSPECTION_REPORT, report_digest)
+    problems = _report_problems(report, state, inspected, tax)
+    applied_event = _event(conn, return_id, "ReturnApplied") or {}
+    application_digest = str(applied_event.get("applicationDigest", "")).lower()
+    application = _disclosed(
+        peer, centre, return_id, DocType.RETURN_APPLICATION, application_digest
     )
-    if application is None:
-        problems.append("the return centre disclosed no application with the ledger's digest")
-    elif application.compute_digest() != application.digest:
-        problems.append("the return application's fields do not hash to its digest")
-    else:
-        gnums, qtys = _lines_of(application, "gnum"), _lines_of(application, "qty")
-        signed = dict(
-            zip(
-                mask_lines(int((applied_event or {}).get("lineMask", 0))),
-                (int(n) for n in (applied_event or {}).get("pieces", [])),
-                strict=False,
-            )
-        )
-        for i, gnum in gnums.items():  # lines, goods and pieces against the declaration:
-            if int(qtys.get(i, 0)) != signed.get(gnum):  # binding.recheck below
-                problems.append(
-                    f"line {gnum}: the application returns {qtys.get(i)} pieces, the ledger "
-                    f"records {signed.get(gnum, 0)}"
-                )
+    problems += _application_problems(application, applied_event)
     # Bound to its case: list, order, platform, agent, goods, pieces (services/binding.py).
     problems += binding.recheck(application, tax)
     return problems
 
 
+def _disclosed(
+    peer: PeerRequester, centre: bytes, return_id: str, doc_type: DocType, digest: str
+) -> DisclosedDocument | None:
+    """The document of `doc_type` with `digest` the return centre discloses, if any."""
+    documents = peer.fetch(centre, return_id, doc_type.value).documents
+    return next((d for d in documents if "0x" + d.digest.hex() == digest), None)
+
+
+def _report_problems(
+    report: DisclosedDocument | None,
+    state: dict[str, Any],
+    inspected: dict[str, Any],
+    tax: TaxAssessment,
+) -> list[str]:
+    """Where the disclosed inspection report departs from the ledger's InspectionRecorded
+    event (`inspected`), the return's applied lines or the declaration."""
+    if report is None:
+        return ["the return centre disclosed no inspection report with the ledger's digest"]
+    if report.compute_digest() != report.digest:
+        return ["the inspection report's fields do not hash to its digest"]
+    problems: list[str] = []
+    declared = {line.gnum: line.qty for line in tax.lines}
+    applied = lines_of(int(state["lineMask"]))
+    gnums, results = _lines_of(report, "gnum"), _lines_of(report, "result")
+    if sorted(gnums.values()) != applied:
+        problems.append(f"the report covers lines {sorted(gnums.values())}, not {applied}")
+    accepted = [gnums[i] for i, r in results.items() if r == "accepted" and i in gnums]
+    if _mask(accepted) != int(inspected["acceptedMask"]):
+        problems.append("the report's accepted lines differ from those on the ledger")
+    on_ledger = _accepted_on_ledger(inspected)
+    for i, qty in _lines_of(report, "acceptedQty").items():
+        if i in gnums and qty is not None and on_ledger.get(gnums[i]) != int(qty):
+            problems.append(
+                f"line {gnums[i]}: the report accepts {qty} pieces, the ledger "
+                f"{on_ledger.get(gnums[i], 0)}"
+            )
+    unknown = sorted(set(gnums.values()) - set(declared))
+    if unknown:
+        problems.append(f"lines {unknown} are not in the declaration")
+    if state["late"] and accepted:
+        problems.append("the goods arrived after the arrival window but lines were accepted")
+    return problems
+
+
+def _application_problems(
+    application: DisclosedDocument | None, applied_event: dict[str, Any]
+) -> list[str]:
+    """Where the disclosed return application departs from the ledger's ReturnApplied event:
+    its digest and the pieces of each line (the rest is binding.recheck's)."""
+    if application is None:
+        return ["the return centre disclosed no application with the ledger's digest"]
+    if application.compute_digest() != application.digest:
+        return ["the return application's fields do not hash to its digest"]
+    problems: list[str] = []
+    gnums, qtys = _lines_of(application, "gnum"), _lines_of(application, "qty")
+    signed = dict(
+        zip(
+            lines_of(int(applied_event.get("lineMask", 0))),
+            (int(n) for n in applied_event.get("pieces", [])),
+            strict=False,
+        )
+    )
+    for i, gnum in gnums.items():  # lines, goods and pieces against the declaration:
+        if int(qtys.get(i, 0)) != signed.get(gnum):  # binding.recheck in check_return
+            problems.append(
+                f"line {gnum}: the application returns {qtys.get(i)} pieces, the ledger "
+                f"records {signed.get(gnum, 0)}"
+            )
+    return problems
+
+
 def _accepted_on_ledger(inspected: dict[str, Any]) -> dict[int, int]:
     """{gnum: pieces accepted} of an InspectionRecorded event."""
-    lines = mask_lines(int(inspected["acceptedMask"]))
+    lines = lines_of(int(inspected["acceptedMask"]))
     return dict(zip(lines, (int(n) for n in inspected.get("acceptedPieces", [])), strict=False))
 
 
 def decide(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient,
+    peer: PeerRequester,
     return_id: str,
     state: dict[str, Any],
     inspected: dict[str, Any],
@@ -195,7 +221,7 @@ def queue_decision(
         officer=None,
         reason="; ".join(problems)[:MAX_REASON],
     )
-    kind = "dispute" if problems else "recognition"
+    kind = OutboxKind.DISPUTE if problems else OutboxKind.RECOGNITION
     with transaction(conn):
         returns.queue_step(
             ctx, conn, engine, state["caseId"], return_id, canonical(decision), kind, {}
@@ -242,7 +268,7 @@ def _settle(
         state["caseId"],
         return_id,
         canonical(record),
-        "settle_refunded" if paid else "settle_not_levied",
+        OutboxKind.SETTLE_REFUNDED if paid else OutboxKind.SETTLE_NOT_LEVIED,
         fields,
     )
 
@@ -256,7 +282,9 @@ def _pending(ctx: AreaContext, conn: sqlite3.Connection, return_id: str) -> bool
     return state["state"] == "inspected" and not outbox.open_for_subject(conn, return_id)
 
 
-def _attempt(ctx: AreaContext, conn: sqlite3.Connection, peer: PeerClient, return_id: str) -> str:
+def _attempt(
+    ctx: AreaContext, conn: sqlite3.Connection, peer: PeerRequester, return_id: str
+) -> str:
     """Fetch, check and decide one inspected return (raises when it cannot be decided now)."""
     state = index.return_state(conn, return_id)
     inspected = _event(conn, return_id, "InspectionRecorded")
@@ -283,7 +311,7 @@ def _give_up(
 def run_once(
     ctx: AreaContext,
     conn: sqlite3.Connection,
-    peer: PeerClient | None,
+    peer: PeerRequester | None,
     now: float | None = None,
 ) -> int:
     """Decide every newly inspected return of this origin, and retry those whose earlier
@@ -292,10 +320,5 @@ def run_once(
     (services/follow.py)."""
     if ctx.settings.recognition != "automatic" or peer is None:
         return 0
-    follower = follow.Follower(
-        FOLLOWER,
-        pending=lambda rid: _pending(ctx, conn, rid),
-        attempt=lambda rid: _attempt(ctx, conn, peer, rid),
-        give_up=lambda rid, attempts, error: _give_up(ctx, conn, rid, attempts, error),
-    )
-    return follow.follow_event(conn, follower, "InspectionRecorded", ctx.settings, now)
+    work = (_pending, _attempt, _give_up)
+    return follow.follow_area(ctx, conn, peer, (FOLLOWER, "InspectionRecorded"), work, now)

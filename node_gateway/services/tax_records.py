@@ -86,6 +86,13 @@ def _platform_ok(ctx: AreaContext, label: str, cache: dict[str, bool]) -> bool:
     return cache[label]
 
 
+def invalid_record(errors: list[dict[str, Any]]) -> InvalidRecord:
+    """The InvalidRecord for some record problems (`{path, rule, message}`), the first few
+    in its detail."""
+    shown = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
+    return InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors)
+
+
 def ingest(
     ctx: AreaContext, conn: sqlite3.Connection, items: Sequence[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -94,16 +101,45 @@ def ingest(
         raise TooManyRecords(
             f"{len(items)} records; at most {ctx.settings.max_bulk_records} per request"
         )
+    prepared = _prepare(ctx, items)
+    existing = records.existing_cases(conn, [p["caseId"] for p in prepared])
+    if existing:
+        first = sorted(existing)[0]
+        raise DuplicateRecord(
+            f"{len(existing)} record(s) already held, e.g. case {first}", caseId=first
+        )
+    rows = [_committed_row(ctx, p) for p in prepared]
+    _store_assessments(ctx, conn, rows)
+    ctx.wake.set()
+    return [
+        {
+            "caseId": r["caseId"],
+            "recordDigest": r["recordDigest"],
+            "leaf": r["leaf"],
+            "batchId": r["batchId"],
+        }
+        for r in rows
+    ]
+
+
+def _latest_release(ctx: AreaContext) -> int:
+    """The latest release time a new record may have. A release after the batch's anchoring
+    could never open a case (ReleaseAfterAnchoring); the batch is anchored at or after both
+    clocks' "now"."""
+    try:
+        return max(ctx.ledger.now(), int(time.time()))
+    except LedgerError:  # the node is down: its time is the wall clock's, near enough
+        return int(time.time())
+
+
+def _prepare(ctx: AreaContext, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item validated (record problems gathered, naming the item's index): its canonical
+    record, case id, platform and parsed record."""
     errors: list[dict[str, Any]] = []
     prepared: list[dict[str, Any]] = []
     platforms: dict[str, bool] = {}
     seen: dict[str, int] = {}
-    # A release after the batch's anchoring could never open a case (ReleaseAfterAnchoring);
-    # the batch is anchored at or after both clocks' "now".
-    try:
-        latest = max(ctx.ledger.now(), int(time.time()))
-    except LedgerError:  # the node is down: its time is the wall clock's, near enough
-        latest = int(time.time())
+    latest = _latest_release(ctx)
     for i, item in enumerate(items):
         where = f"/records/{i}"
         try:
@@ -142,47 +178,47 @@ def ingest(
         seen[cid] = i
         prepared.append({"doc": doc, "caseId": cid, "platform": label, "record": record})
     if errors:
-        shown = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
-        raise InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors)
+        raise invalid_record(errors)
+    return prepared
 
-    existing = records.existing_cases(conn, [p["caseId"] for p in prepared])
-    if existing:
-        first = sorted(existing)[0]
-        raise DuplicateRecord(
-            f"{len(existing)} record(s) already held, e.g. case {first}", caseId=first
-        )
 
+def _committed_row(ctx: AreaContext, p: dict[str, Any]) -> dict[str, Any]:
+    """A prepared record committed under fresh salts: its tax-record row (case header fields
+    and leaf) with the record and salts to vault."""
+    try:
+        c = commit(p["doc"])
+    except CommitmentError as exc:  # the schema should make this impossible
+        raise InvalidRecord(str(exc)) from exc
+    released: datetime = p["record"].release_time
+    header = CaseHeader(
+        case_id=bytes.fromhex(p["caseId"][2:]),
+        origin_area=ctx.member,
+        platform=member_id(p["platform"]),
+        release_time=int(released.timestamp()),
+        line_count=len(p["doc"]["lines"]),
+        record_digest=c.digest,
+        pieces=declared_pieces(p["doc"]),
+    )
+    return {
+        "caseId": p["caseId"],
+        "recordId": vault_id(p["caseId"]),
+        "platform": p["platform"],
+        "releaseTime": header.release_time,
+        "lineCount": header.line_count,
+        "pieces": list(header.pieces),
+        "recordDigest": "0x" + c.digest.hex(),
+        "leaf": "0x" + header.leaf().hex(),
+        "doc": p["doc"],
+        "salts": salts_json(c.salts),
+    }
+
+
+def _store_assessments(
+    ctx: AreaContext, conn: sqlite3.Connection, rows: list[dict[str, Any]]
+) -> None:
+    """Vault the records, place their leaves in batches (setting each row's `batchId`) and
+    add their tax-record rows, in one transaction."""
     vault = Vault(conn, ctx.keyring)
-    rows: list[dict[str, Any]] = []
-    for p in prepared:
-        try:
-            c = commit(p["doc"])
-        except CommitmentError as exc:  # the schema should make this impossible
-            raise InvalidRecord(str(exc)) from exc
-        released: datetime = p["record"].release_time
-        header = CaseHeader(
-            case_id=bytes.fromhex(p["caseId"][2:]),
-            origin_area=ctx.member,
-            platform=member_id(p["platform"]),
-            release_time=int(released.timestamp()),
-            line_count=len(p["doc"]["lines"]),
-            record_digest=c.digest,
-            pieces=declared_pieces(p["doc"]),
-        )
-        rows.append(
-            {
-                "caseId": p["caseId"],
-                "recordId": vault_id(p["caseId"]),
-                "platform": p["platform"],
-                "releaseTime": header.release_time,
-                "lineCount": header.line_count,
-                "pieces": list(header.pieces),
-                "recordDigest": "0x" + c.digest.hex(),
-                "leaf": "0x" + header.leaf().hex(),
-                "doc": p["doc"],
-                "salts": salts_json(c.salts),
-            }
-        )
     with transaction(conn):
         for r in rows:
             vault.put(r["recordId"], TAX_DOC, {"record": r["doc"], "salts": r["salts"]})
@@ -195,16 +231,6 @@ def ingest(
         for r, batch_id in zip(rows, placed, strict=True):
             r["batchId"] = batch_id
         records.insert_tax_records(conn, rows)
-    ctx.wake.set()
-    return [
-        {
-            "caseId": r["caseId"],
-            "recordDigest": r["recordDigest"],
-            "leaf": r["leaf"],
-            "batchId": r["batchId"],
-        }
-        for r in rows
-    ]
 
 
 def _check_pays_assessment(
@@ -243,8 +269,7 @@ def ingest_payment(
         errors = [
             {"path": f"/record{e.path}", "rule": e.rule, "message": e.message} for e in exc.errors
         ]
-        shown = "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
-        raise InvalidRecord(f"{len(errors)} problem(s): {shown}", errors=errors) from exc
+        raise invalid_record(errors) from exc
     if payment["customsCode"] != ctx.code:
         raise WrongArea(f"customs code {payment['customsCode']} is not this area's ({ctx.code})")
     cases: list[str] = []
@@ -395,55 +420,62 @@ def recommit(
     salts, each into a new vault record (the old one is kept: the vault never loses a record),
     and point their cases at the new record, digest and leaf in batch `batch_id`; returns the
     new (record_id, leaf) pairs. Joins the caller's transaction."""
-    vault = Vault(conn, ctx.keyring)
-    fresh: list[tuple[str, str]] = []
     with transaction(conn):
         if kind == "assessment":
-            for record_id, _leaf in pairs:
-                row = conn.execute(
-                    "SELECT * FROM tax_records WHERE record_id = ?", (record_id,)
-                ).fetchone()
-                data, c = _recommitted(vault, record_id)
-                new_id = f"{vault_id(row['case_id'])}:{c.digest.hex()}"
-                vault.put(new_id, TAX_DOC, data)
-                header = CaseHeader(
-                    bytes.fromhex(row["case_id"][2:]),
-                    ctx.member,
-                    member_id(row["platform"]),
-                    int(row["release_time"]),
-                    int(row["line_count"]),
-                    c.digest,
-                    declared_pieces(data["record"]),
-                )
-                header_leaf = "0x" + header.leaf().hex()
-                conn.execute(
-                    "UPDATE tax_records SET record_id = ?, record_digest = ?, leaf = ?,"
-                    " batch_id = ? WHERE case_id = ?",
-                    (new_id, "0x" + c.digest.hex(), header_leaf, batch_id, row["case_id"]),
-                )
-                fresh.append((new_id, header_leaf))
-            return fresh
-        # A payment record has one leaf per case, possibly spread over several batches: only
-        # the cases of this batch move to the new record; the others keep the old one.
-        by_record: dict[str, list[str]] = {}
-        for record_id, old_leaf in pairs:
-            by_record.setdefault(record_id, []).append(old_leaf)
-        for record_id, leaves in by_record.items():
-            data, c = _recommitted(vault, record_id)
-            digest = "0x" + c.digest.hex()
-            new_id = f"tax_payment:{digest}"
-            vault.put(new_id, DocType.TAX_PAYMENT.value, data)
-            for old_leaf in leaves:
-                case_id = conn.execute(
-                    "SELECT case_id FROM tax_payments WHERE leaf = ?", (old_leaf,)
-                ).fetchone()["case_id"]
-                paid = payment_leaf(bytes.fromhex(case_id[2:]), int(ctx.code), c.digest)
-                conn.execute(
-                    "UPDATE tax_payments SET record_id = ?, payment_digest = ?, leaf = ?,"
-                    " batch_id = ? WHERE case_id = ?",
-                    (new_id, digest, "0x" + paid.hex(), batch_id, case_id),
-                )
-                fresh.append((new_id, "0x" + paid.hex()))
+            return _recommit_assessments(ctx, conn, batch_id, pairs)
+        return _recommit_payments(ctx, conn, batch_id, pairs)
+
+
+def _recommit_assessments(
+    ctx: AreaContext, conn: sqlite3.Connection, batch_id: str, pairs: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """recommit for tax assessments: one case, one header leaf per record."""
+    vault = Vault(conn, ctx.keyring)
+    fresh: list[tuple[str, str]] = []
+    for record_id, _leaf in pairs:
+        row = records.tax_record_of(conn, record_id)
+        assert row is not None
+        data, c = _recommitted(vault, record_id)
+        new_id = f"{vault_id(row['caseId'])}:{c.digest.hex()}"
+        vault.put(new_id, TAX_DOC, data)
+        header = CaseHeader(
+            bytes.fromhex(row["caseId"][2:]),
+            ctx.member,
+            member_id(row["platform"]),
+            int(row["releaseTime"]),
+            int(row["lineCount"]),
+            c.digest,
+            declared_pieces(data["record"]),
+        )
+        header_leaf = "0x" + header.leaf().hex()
+        records.move_tax_record(
+            conn, row["caseId"], new_id, "0x" + c.digest.hex(), header_leaf, batch_id
+        )
+        fresh.append((new_id, header_leaf))
+    return fresh
+
+
+def _recommit_payments(
+    ctx: AreaContext, conn: sqlite3.Connection, batch_id: str, pairs: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """recommit for tax payments. A payment record has one leaf per case, possibly spread over
+    several batches: only the cases of this batch move to the new record; the others keep the
+    old one."""
+    vault = Vault(conn, ctx.keyring)
+    fresh: list[tuple[str, str]] = []
+    by_record: dict[str, list[str]] = {}
+    for record_id, old_leaf in pairs:
+        by_record.setdefault(record_id, []).append(old_leaf)
+    for record_id, leaves in by_record.items():
+        data, c = _recommitted(vault, record_id)
+        digest = "0x" + c.digest.hex()
+        new_id = f"tax_payment:{digest}"
+        vault.put(new_id, DocType.TAX_PAYMENT.value, data)
+        for old_leaf in leaves:
+            case_id = records.payment_case(conn, old_leaf)
+            paid = payment_leaf(bytes.fromhex(case_id[2:]), int(ctx.code), c.digest)
+            records.move_payment(conn, case_id, new_id, digest, "0x" + paid.hex(), batch_id)
+            fresh.append((new_id, "0x" + paid.hex()))
     return fresh
 
 

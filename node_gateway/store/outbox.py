@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.store.db import transaction, utc_now
 
 
@@ -167,6 +168,16 @@ def open_payloads(
         params += subjects
     rows = conn.execute(sql + " ORDER BY id", params).fetchall()
     return [json.loads(r[0]) for r in rows]
+
+
+def case_opening(conn: sqlite3.Connection, case_id: str) -> bool:
+    """Whether a write opening case `case_id` (with its first application) is pending or sent."""
+    row = conn.execute(
+        "SELECT 1 FROM outbox WHERE kind = ? AND status IN ('pending', 'sent')"
+        " AND json_extract(payload, '$.header.caseId') = ?",
+        (OutboxKind.OPEN_AND_APPLY, case_id),
+    ).fetchone()
+    return row is not None
 
 
 def last_nonce(conn: sqlite3.Connection, account: str) -> int | None:

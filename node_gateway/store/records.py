@@ -50,9 +50,7 @@ def existing_cases(conn: sqlite3.Connection, case_ids: list[str]) -> set[str]:
     return found
 
 
-def tax_record(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
-    """A tax record's public header fields and vault id."""
-    r = conn.execute("SELECT * FROM tax_records WHERE case_id = ?", (case_id,)).fetchone()
+def _tax_record(r: sqlite3.Row | None) -> dict[str, Any] | None:
     if r is None:
         return None
     return {
@@ -67,6 +65,35 @@ def tax_record(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
         "batchId": r["batch_id"],
         "createdAt": r["created_at"],
     }
+
+
+def tax_record(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
+    """A tax record's public header fields and vault id."""
+    r = conn.execute("SELECT * FROM tax_records WHERE case_id = ?", (case_id,)).fetchone()
+    return _tax_record(r)
+
+
+def tax_record_of(conn: sqlite3.Connection, record_id: str) -> dict[str, Any] | None:
+    """The tax record whose vault record is `record_id` (as `tax_record`)."""
+    r = conn.execute("SELECT * FROM tax_records WHERE record_id = ?", (record_id,)).fetchone()
+    return _tax_record(r)
+
+
+def move_tax_record(
+    conn: sqlite3.Connection,
+    case_id: str,
+    record_id: str,
+    record_digest: str,
+    leaf: str,
+    batch_id: str,
+) -> None:
+    """Point a case's tax record at a recommitted vault record, its digest and header leaf in
+    batch `batch_id` (a refused batch rebuilt)."""
+    conn.execute(
+        "UPDATE tax_records SET record_id = ?, record_digest = ?, leaf = ?,"
+        " batch_id = ? WHERE case_id = ?",
+        (record_id, record_digest, leaf, batch_id, case_id),
+    )
 
 
 def count_tax_records(conn: sqlite3.Connection) -> int:
@@ -150,3 +177,26 @@ def payment_of(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
         "leaf": r["leaf"],
         "batchId": r["batch_id"],
     }
+
+
+def payment_case(conn: sqlite3.Connection, leaf: str) -> str:
+    """The case of a payment leaf."""
+    row = conn.execute("SELECT case_id FROM tax_payments WHERE leaf = ?", (leaf,)).fetchone()
+    return str(row["case_id"])
+
+
+def move_payment(
+    conn: sqlite3.Connection,
+    case_id: str,
+    record_id: str,
+    payment_digest: str,
+    leaf: str,
+    batch_id: str,
+) -> None:
+    """Point a case's payment leaf at a recommitted payment record, its digest and leaf in
+    batch `batch_id` (a refused batch rebuilt)."""
+    conn.execute(
+        "UPDATE tax_payments SET record_id = ?, payment_digest = ?, leaf = ?,"
+        " batch_id = ? WHERE case_id = ?",
+        (record_id, payment_digest, leaf, batch_id, case_id),
+    )

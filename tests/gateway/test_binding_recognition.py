@@ -73,7 +73,7 @@ def _through_inspection(
     )
     conn = centre.connections.get()
     if checked:
-        model = ReturnApplicationIn.model_validate(body)
+        model = ReturnApplicationIn.model_validate(body).to_input()
         rid = str(returns.apply(centre.context, conn, PLATFORM_KEY, model)["returnId"])
     else:
         rid = str(relay_unchecked(centre.context, conn, PLATFORM_KEY, body)["returnId"])

@@ -20,6 +20,7 @@ from node_gateway.pipeline.sender import Sender
 from node_gateway.run.local_consortium import PLATFORM, Consortium
 from node_gateway.services import returns, tax_records
 from node_gateway.services.auth import Principal
+from node_gateway.services.inputs import ReturnApplication
 from node_gateway.store import index, outbox
 
 PLATFORM_KEY = Principal(PLATFORM, "platform", "t")
@@ -40,7 +41,7 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
     c.stop()
 
 
-def _body(w: dict[str, Any], gnums: list[int]) -> ReturnApplicationIn:
+def _body(w: dict[str, Any], gnums: list[int]) -> ReturnApplication:
     c: Consortium = w["c"]
     ningbo = c.gateways["3100"]
     now = c.centre.ledger.now()
@@ -52,7 +53,7 @@ def _body(w: dict[str, Any], gnums: list[int]) -> ReturnApplicationIn:
     body = application_body(
         case, app, c.centre.context.member_hex, c.client_key(PLATFORM), deadline=now + 86_400
     )
-    return ReturnApplicationIn.model_validate(body)
+    return ReturnApplicationIn.model_validate(body).to_input()
 
 
 def test_case_opened_in_unindexed_blocks_is_known(world: dict[str, Any]) -> None:

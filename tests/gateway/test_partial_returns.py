@@ -115,7 +115,7 @@ def _apply(w: dict[str, Any], a: TaxAssessment, pieces: dict[int, int]) -> str:
         centre.context,
         centre.connections.get(),
         PLATFORM_KEY,
-        ReturnApplicationIn.model_validate(body),
+        ReturnApplicationIn.model_validate(body).to_input(),
     )
     c.drain()
     return str(done["returnId"])

@@ -77,9 +77,9 @@ def _returned_and_recognized(w: dict[str, Any], a: Any) -> str:
     centre_officer = Principal("customs-2900", "officer", "t")
     origin_officer = Principal("customs-3100", "officer", "t")
     cconn = centre.connections.get()
-    rid = returns.apply(centre.context, cconn, platform, ReturnApplicationIn.model_validate(body))[
-        "returnId"
-    ]
+    rid = returns.apply(
+        centre.context, cconn, platform, ReturnApplicationIn.model_validate(body).to_input()
+    )["returnId"]
     c.drain()
     arrival = sample_arrival_record(app, rid).model_copy(update={"arrived_time": when})
     returns.arrival(centre.context, cconn, centre_officer, rid, canonical(arrival))

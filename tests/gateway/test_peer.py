@@ -66,7 +66,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         centre.context,
         centre.connections.get(),
         Principal(PLATFORM, "platform", "t"),
-        ReturnApplicationIn.model_validate(body),
+        ReturnApplicationIn.model_validate(body).to_input(),
     )["returnId"]
     c.drain()
     # The auditor publishes an encryption key so that holders can seal answers to it.

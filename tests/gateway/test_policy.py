@@ -9,7 +9,7 @@ import pytest
 from clients.commitments.document import commit
 from clients.records import DocType, FieldClass, canonical
 from clients.records.samples import sample_tax_assessment
-from node_gateway.peer.policy import PolicyError, load_policy, parse_policy
+from node_gateway.services.policy import PolicyError, load_policy, parse_policy
 
 POLICY = load_policy()
 # One representative tax-assessment path per field class.

@@ -86,9 +86,9 @@ def _through_inspection(
     )
     conn = centre.connections.get()
     rid = str(
-        returns.apply(centre.context, conn, PLATFORM_KEY, ReturnApplicationIn.model_validate(body))[
-            "returnId"
-        ]
+        returns.apply(
+            centre.context, conn, PLATFORM_KEY, ReturnApplicationIn.model_validate(body).to_input()
+        )["returnId"]
     )
     c.drain()
     arrival = sample_arrival_record(app, rid).model_copy(update={"arrived_time": when})
@@ -229,8 +229,9 @@ def test_disclosure_not_matching_the_ledger_digest_is_a_problem(world: dict[str,
     """A report whose fields were changed (or that is not the one on the ledger) is never
     recognised: the engine names the mismatch."""
     from clients.commitments.document import RevealedField
-    from node_gateway.peer.client import Disclosure, PeerClient
+    from node_gateway.peer.client import PeerClient
     from node_gateway.services import recognition
+    from node_gateway.services.context import Disclosure
 
     c = world["c"]
     rid = _through_inspection(world, world["lists"]["4600"][1], accepted=[1])  # officer area

@@ -76,7 +76,7 @@ def _apply(c: Consortium, a: TaxAssessment) -> tuple[str, Any]:
     body = application_body(
         case, app, centre.context.member_hex, c.client_key(PLATFORM), now + 86_400
     )
-    model = ReturnApplicationIn.model_validate(body)
+    model = ReturnApplicationIn.model_validate(body).to_input()
     conn = centre.connections.get()
     rid = str(returns.apply(centre.context, conn, PLATFORM_KEY, model)["returnId"])
     c.drain()

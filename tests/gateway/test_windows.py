@@ -69,7 +69,7 @@ def _apply(w: dict[str, Any], a: Any) -> dict[str, Any]:
     )
     return {
         "app": app,
-        "body": ReturnApplicationIn.model_validate(body),
+        "body": ReturnApplicationIn.model_validate(body).to_input(),
     }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from clients.records import DocType, canonical, parse_record
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services import returns
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
@@ -34,6 +35,6 @@ def relay_unchecked(
         salts=salts,
         case_id=t["caseId"],
         return_id=t["returnId"],
-        kind="apply" if opened else "open_and_apply",
+        kind=OutboxKind.APPLY if opened else OutboxKind.OPEN_AND_APPLY,
         payload=lambda _digest: payload,
     )

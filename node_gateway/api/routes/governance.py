@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
-from node_gateway.api.schemas import ProposalIn
+from node_gateway.api.schemas import ProposalIn, proposal_input
 from node_gateway.services import governance
 from node_gateway.services.auth import Principal
 
@@ -54,7 +54,8 @@ def post_proposal(
 ) -> Any:
     """Suspension, reinstatement, account addition or removal, a rule parameter, the
     threshold, or the admission of a customs area or auditor; this area's approval counts."""
-    return idempotent(response, db, who, write, lambda: governance.propose(ctx, db, who, body))
+    proposal = proposal_input(body)
+    return idempotent(response, db, who, write, lambda: governance.propose(ctx, db, who, proposal))
 
 
 @router.post("/proposals/{proposal_id}/votes", status_code=202, summary="Approve a proposal")

@@ -8,8 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends
 
 from node_gateway.api.deps import CtxDep, DbDep, peer_signed
-from node_gateway.peer import declarations
-from node_gateway.services import disclosure
+from node_gateway.peer import declarations, disclosures
 
 router = APIRouter(prefix="/peer/v1", tags=["peer"], dependencies=[Depends(peer_signed)])
 
@@ -25,7 +24,7 @@ def post_disclosure(
 ) -> dict[str, Any]:
     """Answers `{request, digest, envelope}`: the allowed fields as disclosed documents, sealed
     with HPKE to the requester's registered key; the digest is logged on the ledger."""
-    return disclosure.answer(ctx, db, body)
+    return disclosures.answer(ctx, db, body)
 
 
 @router.post(

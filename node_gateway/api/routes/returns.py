@@ -4,6 +4,7 @@ dispute, settlement; return views and lists."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -33,9 +34,12 @@ def post_return(
 ) -> Any:
     """The return enterprise's application with its EIP-712 signature; opens the case from its
     anchored header when it is the case's first return."""
+    application = body.to_input()
     # the origin is asked for its declaration outside the write transaction
-    binding.prefetch(ctx, db, body, lambda: returns.check_application(ctx, db, who, body))
-    return idempotent(response, db, who, write, lambda: returns.apply(ctx, db, who, body))
+    binding.prefetch(
+        ctx, db, application, lambda: returns.check_application(ctx, db, who, application)
+    )
+    return idempotent(response, db, who, write, partial(returns.apply, ctx, db, who, application))
 
 
 @router.post("/{return_id}/arrival", status_code=202, summary="Record the parcel's arrival")
@@ -49,10 +53,9 @@ def post_arrival(
     response: Response,
 ) -> Any:
     """Return centre only."""
-    rid = return_id  # ReturnId admits one spelling: lowercase
-    return idempotent(
-        response, db, who, write, lambda: returns.arrival(ctx, db, who, rid, body.record)
-    )
+    # ReturnId admits one spelling: lowercase
+    step = partial(returns.arrival, ctx, db, who, return_id, body.record)
+    return idempotent(response, db, who, write, step)
 
 
 @router.post("/{return_id}/inspection", status_code=202, summary="Record the inspection result")
@@ -66,10 +69,8 @@ def post_inspection(
     response: Response,
 ) -> Any:
     """Return centre only; the report covers every applied line."""
-    rid = return_id
-    return idempotent(
-        response, db, who, write, lambda: returns.inspection(ctx, db, who, rid, body.record)
-    )
+    step = partial(returns.inspection, ctx, db, who, return_id, body.record)
+    return idempotent(response, db, who, write, step)
 
 
 @router.post("/{return_id}/recognition", status_code=202, summary="Recognise the result")
@@ -83,14 +84,8 @@ def post_recognition(
     response: Response,
 ) -> Any:
     """Origin only, by an officer: recognise the return centre's inspection result."""
-    rid = return_id
-    return idempotent(
-        response,
-        db,
-        who,
-        write,
-        lambda: returns.decide(ctx, db, who, rid, body.record, "recognized"),
-    )
+    step = partial(returns.decide, ctx, db, who, return_id, body.record, "recognized")
+    return idempotent(response, db, who, write, step)
 
 
 @router.post("/{return_id}/dispute", status_code=202, summary="Dispute the result")
@@ -104,14 +99,8 @@ def post_dispute(
     response: Response,
 ) -> Any:
     """Origin only, by an officer: the reason is committed, kept off the ledger."""
-    rid = return_id
-    return idempotent(
-        response,
-        db,
-        who,
-        write,
-        lambda: returns.decide(ctx, db, who, rid, body.record, "disputed"),
-    )
+    step = partial(returns.decide, ctx, db, who, return_id, body.record, "disputed")
+    return idempotent(response, db, who, write, step)
 
 
 @router.post("/{return_id}/settlement", status_code=202, summary="Settle accepted lines")
@@ -125,10 +114,8 @@ def post_settlement(
     response: Response,
 ) -> Any:
     """Origin only: tax not levied on the accepted lines, quota adjusted."""
-    rid = return_id
-    return idempotent(
-        response, db, who, write, lambda: returns.settle(ctx, db, who, rid, body.record)
-    )
+    step = partial(returns.settle, ctx, db, who, return_id, body.record)
+    return idempotent(response, db, who, write, step)
 
 
 @router.get("", summary="List returns")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -12,6 +14,7 @@ from node_gateway.api.schemas import HEX32, CebTaxRecordsIn, StepIn, TaxRecordIn
 from node_gateway.errors import NotFound
 from node_gateway.services import tax_records, views
 from node_gateway.services.auth import Principal
+from node_gateway.services.context import AreaContext
 
 router = APIRouter(prefix="/v1", tags=["tax records"])
 
@@ -19,18 +22,19 @@ Writer = Annotated[Principal, Depends(Allow("system", "officer"))]
 Reader = Annotated[Principal, Depends(Allow("system", "officer", "platform", "auditor"))]
 
 
+def _ingest(
+    ctx: AreaContext, db: sqlite3.Connection, bodies: Sequence[TaxRecordIn]
+) -> list[dict[str, Any]]:
+    """Accept tax-record bodies, all or nothing (services.tax_records.ingest)."""
+    return tax_records.ingest(ctx, db, [body.model_dump() for body in bodies])
+
+
 @router.post("/tax-records", status_code=202, summary="Accept one tax assessment")
 def post_tax_record(
     body: TaxRecordIn, ctx: CtxDep, db: DbDep, who: Writer, write: WriteDep, response: Response
 ) -> Any:
     """Vault and commit one released inventory list; it is anchored with the next batch."""
-    return idempotent(
-        response,
-        db,
-        who,
-        write,
-        lambda: tax_records.ingest(ctx, db, [body.model_dump()])[0],
-    )
+    return idempotent(response, db, who, write, lambda: _ingest(ctx, db, [body])[0])
 
 
 @router.post("/tax-records/bulk", status_code=202, summary="Accept many tax assessments")
@@ -39,11 +43,7 @@ def post_tax_records(
 ) -> Any:
     """All or nothing: every record is validated before any is written."""
     return idempotent(
-        response,
-        db,
-        who,
-        write,
-        lambda: {"accepted": tax_records.ingest(ctx, db, [r.model_dump() for r in body.records])},
+        response, db, who, write, lambda: {"accepted": _ingest(ctx, db, body.records)}
     )
 
 
