@@ -37,6 +37,7 @@ from node_gateway.ledger.transactions import (
     Transactions,
     gas_limit,
 )
+from node_gateway.outbox_kinds import OutboxKind
 
 
 class AreaLedger(Transactions, Reads):
@@ -59,7 +60,7 @@ class AreaLedger(Transactions, Reads):
         """ReturnLedger's address (the EIP-712 verifying contract)."""
         return str(self.contracts.return_ledger.address)
 
-    def kinds(self) -> frozenset[str]:
+    def kinds(self) -> frozenset[OutboxKind]:
         """The outbox kinds this ledger can send."""
         return self._calls.kinds()
 

@@ -15,6 +15,7 @@ from web3.contract.contract import ContractFunction
 
 from clients.errors import LedgerError
 from clients.ledger_bindings import Contracts
+from node_gateway.outbox_kinds import OutboxKind
 
 # One outbox kind: its payload -> the contract function it stands for.
 Builder = Callable[[dict[str, Any]], ContractFunction]
@@ -100,31 +101,35 @@ def _payment(p: dict[str, Any]) -> tuple[Any, ...]:
     return (_b(p["root"]), _b(p["paymentDigest"]), _proof(p["proof"]))
 
 
-def _return_ledger_calls(rl: Any) -> dict[str, Builder]:
+def _return_ledger_calls(rl: Any) -> dict[OutboxKind, Builder]:
     """The ReturnLedger kinds: a case's application, arrival, inspection and settlement."""
     return {
-        "open_and_apply": lambda p: rl.openCaseAndApply(
+        OutboxKind.OPEN_AND_APPLY: lambda p: rl.openCaseAndApply(
             _header(p["header"]),
             _b(p["root"]),
             _proof(p["proof"]),
             _application(p["application"]),
             _b(p["signature"]),
         ),
-        "apply": lambda p: rl.applyForReturn(_application(p["application"]), _b(p["signature"])),
-        "arrival": lambda p: rl.recordArrival(_b(p["returnId"]), _b(p["digest"])),
-        "inspection": lambda p: rl.recordInspection(
+        OutboxKind.APPLY: lambda p: rl.applyForReturn(
+            _application(p["application"]), _b(p["signature"])
+        ),
+        OutboxKind.ARRIVAL: lambda p: rl.recordArrival(_b(p["returnId"]), _b(p["digest"])),
+        OutboxKind.INSPECTION: lambda p: rl.recordInspection(
             _b(p["returnId"]), int(p["acceptedMask"]), _ints(p["acceptedPieces"]), _b(p["digest"])
         ),
-        "recognition": lambda p: rl.recordRecognition(_b(p["returnId"]), _b(p["digest"])),
-        "dispute": lambda p: rl.recordDispute(_b(p["returnId"]), _b(p["digest"])),
-        "settle_not_levied": lambda p: rl.settleNotLevied(*_settlement(p)),
-        "disclose": lambda p: rl.logDisclosure(
+        OutboxKind.RECOGNITION: lambda p: rl.recordRecognition(_b(p["returnId"]), _b(p["digest"])),
+        OutboxKind.DISPUTE: lambda p: rl.recordDispute(_b(p["returnId"]), _b(p["digest"])),
+        OutboxKind.SETTLE_NOT_LEVIED: lambda p: rl.settleNotLevied(*_settlement(p)),
+        OutboxKind.DISCLOSE: lambda p: rl.logDisclosure(
             _b(p["caseId"]),
             _b(p["requesterCommitment"]),
             _b(p["documentDigest"]),
             _b(p["digest"]),
         ),
-        "settle_refunded": lambda p: rl.settleRefunded(*_settlement(p), _payment(p["payment"])),
+        OutboxKind.SETTLE_REFUNDED: lambda p: rl.settleRefunded(
+            *_settlement(p), _payment(p["payment"])
+        ),
     }
 
 
@@ -134,20 +139,22 @@ class Calls:
     def __init__(self, contracts: Contracts) -> None:
         ta = contracts.tax_anchor.functions
         cs = contracts.consortium.functions
-        self._builders: dict[str, Builder] = {
-            "anchor": lambda p: ta.anchor(_b(p["root"]), int(p["kind"]), int(p["leafCount"])),
+        self._builders: dict[OutboxKind, Builder] = {
+            OutboxKind.ANCHOR: lambda p: ta.anchor(
+                _b(p["root"]), int(p["kind"]), int(p["leafCount"])
+            ),
             **_return_ledger_calls(contracts.return_ledger.functions),
-            "propose": lambda p: _PROPOSALS[p["kind"]](cs, p),
-            "vote": lambda p: cs.vote(int(p["proposalId"])),
+            OutboxKind.PROPOSE: lambda p: _PROPOSALS[p["kind"]](cs, p),
+            OutboxKind.VOTE: lambda p: cs.vote(int(p["proposalId"])),
         }
 
-    def kinds(self) -> frozenset[str]:
+    def kinds(self) -> frozenset[OutboxKind]:
         """The outbox kinds this ledger can send."""
         return frozenset(self._builders)
 
     def build(self, kind: str, payload: dict[str, Any]) -> ContractFunction:
         """The contract function an outbox row stands for."""
         try:
-            return self._builders[kind](payload)
-        except KeyError as exc:
+            return self._builders[OutboxKind(kind)](payload)
+        except (KeyError, ValueError) as exc:
             raise LedgerError(f"outbox row of unknown kind or malformed payload: {exc}") from exc

@@ -16,6 +16,7 @@ from typing import Any
 from clients.commitments.merkle import MerkleTree
 from clients.ledger_bindings import BatchKind
 from node_gateway import failpoints
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.store import batches, outbox, transaction
 
 KIND_CODES = {"assessment": int(BatchKind.ASSESSMENT), "payment": int(BatchKind.PAYMENT)}
@@ -74,7 +75,7 @@ def seal(conn: sqlite3.Connection, batch_id: str, kind: str) -> str | None:
         failpoints.reach(failpoints.BATCH_SEAL)
         outbox.enqueue(
             conn,
-            "anchor",
+            OutboxKind.ANCHOR,
             {"root": root, "kind": KIND_CODES[kind], "leafCount": len(pairs), "batchId": batch_id},
             subject=batch_id,
         )
@@ -104,7 +105,7 @@ def retry_failed_anchorings(
                 continue
             if is_refusal(stuck["error"]):  # sent unchanged it is refused again: rebuilt instead
                 continue
-            outbox.enqueue(conn, "anchor", stuck["payload"], subject=stuck["batchId"])
+            outbox.enqueue(conn, OutboxKind.ANCHOR, stuck["payload"], subject=stuck["batchId"])
             queued.append(stuck["batchId"])
     return queued
 

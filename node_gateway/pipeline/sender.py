@@ -35,6 +35,7 @@ from clients.errors import ContractRevert, LedgerError, NodeRefused
 from clients.ledger_bindings import APPLY_WINDOW
 from node_gateway import failpoints
 from node_gateway.ledger.area_ledger import AreaLedger, Mined, SignedTx
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.store import outbox
 from node_gateway.store.db import transaction
 from node_gateway.store.outbox import OutboxRow
@@ -42,7 +43,7 @@ from node_gateway.store.outbox import OutboxRow
 log = logging.getLogger(__name__)
 
 SEND_WINDOW = 32
-FILLER = "nonce_filler"  # the outbox kind of a transfer that takes a refused row's nonce
+FILLER = OutboxKind.NONCE_FILLER  # a transfer that takes a refused row's nonce
 
 Signed = tuple[int, SignedTx]  # an outbox row id and its signed transaction
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.store.db import transaction, utc_now
 
 
@@ -172,8 +173,9 @@ def failed_anchorings(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "SELECT b.batch_id, b.kind, b.root, b.leaf_count, o.id AS outbox_id, o.payload,"
         " o.error, o.updated_at FROM batches b"
         " JOIN outbox o ON o.id = (SELECT max(id) FROM outbox"
-        "   WHERE kind = 'anchor' AND subject = b.batch_id)"
-        " WHERE b.status = 'sealed' AND o.status = 'failed' ORDER BY b.created_at"
+        "   WHERE kind = ? AND subject = b.batch_id)"
+        " WHERE b.status = 'sealed' AND o.status = 'failed' ORDER BY b.created_at",
+        (OutboxKind.ANCHOR,),
     ).fetchall()
     return [
         {

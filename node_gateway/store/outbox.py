@@ -102,7 +102,7 @@ def with_status(conn: sqlite3.Connection, status: str, limit: int = 100) -> list
 # an origin discloses its declaration to a return centre before that centre opens the case. Such
 # an entry stays pending, held back, until this gateway's index has seen the case opened.
 _HELD = (
-    "kind = 'disclose' AND NOT EXISTS (SELECT 1 FROM cases_view c"
+    f"kind = '{OutboxKind.DISCLOSE.value}' AND NOT EXISTS (SELECT 1 FROM cases_view c"
     " WHERE c.case_id = json_extract(outbox.payload, '$.caseId'))"
 )
 
