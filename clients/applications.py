@@ -10,12 +10,8 @@ from typing import Any
 
 from clients.commitments.document import commit
 from clients.records import ReturnApplication, canonical
-from clients.signing import (
-    ReturnApplicationTerms,
-    Signer,
-    mask_and_pieces,
-    sign_return_application,
-)
+from clients.records.lines import mask_and_pieces
+from clients.signing import ReturnApplicationTerms, Signer, sign_return_application
 
 
 def _b(text: str) -> bytes:

@@ -17,16 +17,16 @@ from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from clients import audit
-from clients.commitments.document import CommitmentError, DisclosedDocument
-from clients.errors import ApiError, GatewayUnreachable, InputFileError
-from clients.http import GatewayClient
-from clients.ledger_bindings import (
+from clients.bindings import (
     ARRIVAL_WINDOW,
     MemberKind,
     attach_contracts,
     ledger_errors,
     rpc_web3,
 )
+from clients.commitments.document import CommitmentError, DisclosedDocument
+from clients.errors import ApiError, GatewayUnreachable, InputFileError
+from clients.http import GatewayClient
 from clients.verify import LedgerView, VerificationResult, Verifier
 
 P = ParamSpec("P")

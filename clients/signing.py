@@ -14,7 +14,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 
-from clients.records.lines import lines_of, mask_and_pieces, mask_of
+from clients.records.lines import lines_of, mask_of
 
 DOMAIN_NAME = "CrossReturn ReturnLedger"
 DOMAIN_VERSION = "1"
@@ -30,8 +30,6 @@ RETURN_APPLICATION_TYPE = [
 ]
 
 # Kept for existing callers: the line mask helpers live in clients.records.lines.
-line_mask = mask_of
-mask_lines = lines_of
 
 # Who signs: a raw private key (bytes or hex) or an unlocked account (clients.keystore).
 Signer = bytes | str | LocalAccount
@@ -162,10 +160,7 @@ __all__ = [
     "RETURN_APPLICATION_TYPE",
     "ReturnApplicationTerms",
     "Signer",
-    "line_mask",
     "lines_of",
-    "mask_and_pieces",
-    "mask_lines",
     "mask_of",
     "recover_applicant",
     "recover_typed",

@@ -92,7 +92,7 @@ def _bench_verifier(docs: list[dict[str, Any]], batches: int, per_batch: int) ->
     from eth_tester import EthereumTester, PyEVMBackend
     from web3 import EthereumTesterProvider, Web3
 
-    from clients.ledger_bindings import (
+    from clients.bindings import (
         BatchKind,
         Founder,
         deploy_contracts,

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from clients.ledger_bindings import BatchKind
+from clients.bindings import BatchKind
 from node_gateway.ledger.backends.anvil import DEV_KEY, AnvilNode
 from node_gateway.ledger.backends.rpc_node import RpcNode
 from node_gateway.run.local_consortium import Consortium, free_base_port

@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 from clients.applications import application_body
-from clients.ledger_bindings import BatchKind, ReturnState
+from clients.bindings import BatchKind, ReturnState
 from clients.peer import requester_commitment
 from clients.records import TaxAssessment, canonical
 from clients.records.samples import (

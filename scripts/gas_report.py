@@ -21,10 +21,7 @@ from web3 import EthereumTesterProvider, Web3
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from clients.bindings.reads import ReturnRecord, read  # noqa: E402
-from clients.commitments.ledger_leaves import CaseHeader, payment_leaf  # noqa: E402
-from clients.commitments.merkle import MerkleTree  # noqa: E402
-from clients.ledger_bindings import (  # noqa: E402
+from clients.bindings import (  # noqa: E402
     MAX_LINES,
     BatchKind,
     Founder,
@@ -33,12 +30,12 @@ from clients.ledger_bindings import (  # noqa: E402
     member_id,
     transact,
 )
+from clients.bindings.reads import ReturnRecord, read  # noqa: E402
+from clients.commitments.ledger_leaves import CaseHeader, payment_leaf  # noqa: E402
+from clients.commitments.merkle import MerkleTree  # noqa: E402
 from clients.member_signing import MemberRegistration, sign_member_message  # noqa: E402
-from clients.signing import (  # noqa: E402
-    ReturnApplicationTerms,
-    mask_and_pieces,
-    sign_return_application,
-)
+from clients.records.lines import mask_and_pieces  # noqa: E402
+from clients.signing import ReturnApplicationTerms, sign_return_application  # noqa: E402
 
 LIFECYCLE = (
     "openCaseAndApply",

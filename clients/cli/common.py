@@ -30,6 +30,7 @@ from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
 
+from clients.bindings import ReturnState
 from clients.errors import (
     ApiError,
     AuthenticationFailed,
@@ -45,7 +46,6 @@ from clients.errors import (
 )
 from clients.http import GatewayClient
 from clients.keystore import load_account
-from clients.ledger_bindings import ReturnState
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1

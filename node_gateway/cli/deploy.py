@@ -97,7 +97,7 @@ def join(
 
 def _check_join_inputs(label: str, customs_code: str, gateway_url: str) -> bytes:
     """The new member's id, once the options are checked (exit 2 on a bad one)."""
-    from clients.ledger_bindings import member_id
+    from clients.bindings import member_id
 
     if not (customs_code.isdigit() and len(customs_code) == 4):
         fail(f"--customs-code wants 4 digits, got {customs_code!r}")

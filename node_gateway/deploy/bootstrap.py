@@ -14,9 +14,7 @@ from eth_account import Account
 from eth_utils.address import is_address, to_checksum_address
 from web3.exceptions import Web3Exception
 
-from clients.bindings.reads import MemberInfo
-from clients.errors import LedgerError, NodeRefused
-from clients.ledger_bindings import (
+from clients.bindings import (
     Contracts,
     Founder,
     MemberKind,
@@ -24,6 +22,8 @@ from clients.ledger_bindings import (
     member_id,
     revert_from_exception,
 )
+from clients.bindings.reads import MemberInfo
+from clients.errors import LedgerError, NodeRefused
 from clients.member_signing import MemberRegistration, sign_member_message
 from node_gateway.deploy.contracts import Deployment, contracts_of, deploy
 from node_gateway.ledger.signer import LocalSigner, RawSender, head_base_fee

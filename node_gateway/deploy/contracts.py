@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from web3.contract.contract import ContractConstructor
 from web3.types import TxReceipt
 
-from clients.bindings.deploy import DEPLOY_GAS, deploy_receipts
-from clients.ledger_bindings import (
+from clients.bindings import (
     CONTRACT_NAMES,
     Contracts,
     Founder,
     attach_contracts,
     load_artifact,
 )
+from clients.bindings.deploy import DEPLOY_GAS, deploy_receipts
 from node_gateway.ledger.signer import LocalSigner
 
 __all__ = ["DEPLOY_GAS", "Deployment", "contracts_of", "deploy"]

@@ -36,8 +36,8 @@ from typing import Any
 from eth_account import Account
 from eth_utils.address import is_address, to_checksum_address
 
+from clients.bindings import MemberKind
 from clients.errors import InputFileError
-from clients.ledger_bindings import MemberKind
 from node_gateway.deploy.bootstrap import MemberSpec, check_members
 from node_gateway.ledger.signer import read_key_file
 

@@ -29,8 +29,8 @@ from typing import Any
 
 from eth_utils.address import is_address, to_checksum_address
 
+from clients.bindings import CONTRACT_NAMES, MemberKind, member_id
 from clients.errors import LedgerError
-from clients.ledger_bindings import CONTRACT_NAMES, MemberKind, member_id
 from node_gateway.deploy.bootstrap import MemberSpec, check_members
 from node_gateway.deploy.contracts import Deployment
 

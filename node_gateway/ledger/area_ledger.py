@@ -14,7 +14,7 @@ from eth_account import Account
 from web3.contract.contract import ContractFunction
 from web3.types import TxParams
 
-from clients.ledger_bindings import Contracts, attach_contracts
+from clients.bindings import Contracts, attach_contracts
 from clients.verify import LedgerView, Verifier
 from node_gateway.ledger.backends.read_only_rpc import ReadOnlyRpc, RpcLimits
 from node_gateway.ledger.calls import Calls

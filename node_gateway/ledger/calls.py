@@ -13,8 +13,8 @@ from typing import Any
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 
+from clients.bindings import Contracts
 from clients.errors import LedgerError
-from clients.ledger_bindings import Contracts
 from node_gateway.outbox_kinds import OutboxKind
 
 # One outbox kind: its payload -> the contract function it stands for.

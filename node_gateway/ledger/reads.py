@@ -15,6 +15,15 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.types import TxParams
 
+from clients.bindings import (
+    Contracts,
+    MemberKind,
+    MemberStatus,
+    ProposalKind,
+    ReturnState,
+    answers,
+    event_record,
+)
 from clients.bindings.reads import (
     AccountInfo,
     CaseRecord,
@@ -25,15 +34,6 @@ from clients.bindings.reads import (
     RootRecord,
 )
 from clients.errors import LedgerError
-from clients.ledger_bindings import (
-    Contracts,
-    MemberKind,
-    MemberStatus,
-    ProposalKind,
-    ReturnState,
-    answers,
-    event_record,
-)
 
 CACHE_S = 5.0
 

@@ -13,8 +13,8 @@ from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.types import TxReceipt
 
+from clients.bindings import replay_failure, revert_from_exception
 from clients.errors import LedgerError, NodeRefused
-from clients.ledger_bindings import replay_failure, revert_from_exception
 from node_gateway.ledger.reads import ledger_read
 from node_gateway.ledger.signer import (
     TRANSFER_GAS,

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
-from clients.ledger_bindings import MemberKind, MemberStatus
+from clients.bindings import MemberKind, MemberStatus
 from clients.peer import MAX_SKEW_S, DisclosureRequest, parse_signature
 from node_gateway.errors import (
     BadPeerRequest,

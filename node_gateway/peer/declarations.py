@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from clients.bindings import MemberKind, member_id
 from clients.commitments.document import commit
-from clients.ledger_bindings import MemberKind, member_id
 from clients.records import DocType
 from node_gateway.errors import BadPeerRequest, NotFound, NotInvolved, PolicyDenied
 from node_gateway.peer.auth import verify_request

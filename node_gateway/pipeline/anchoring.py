@@ -13,8 +13,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from clients.bindings import BatchKind
 from clients.commitments.merkle import MerkleTree
-from clients.ledger_bindings import BatchKind
 from node_gateway import failpoints
 from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.store import batches, outbox, transaction

@@ -31,8 +31,8 @@ import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+from clients.bindings import APPLY_WINDOW
 from clients.errors import ContractRevert, LedgerError, NodeRefused
-from clients.ledger_bindings import APPLY_WINDOW
 from node_gateway import failpoints
 from node_gateway.ledger.area_ledger import AreaLedger, Mined, SignedTx
 from node_gateway.outbox_kinds import OutboxKind

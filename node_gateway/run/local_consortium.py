@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from clients.ledger_bindings import MemberKind
+from clients.bindings import MemberKind
 from node_gateway import ports
 from node_gateway.config import GatewaySettings
 from node_gateway.deploy.bootstrap import MemberSpec, found, found_on_node

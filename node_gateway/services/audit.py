@@ -11,8 +11,8 @@ import sqlite3
 from typing import Any
 
 from clients import audit
+from clients.bindings import ARRIVAL_WINDOW, MemberKind
 from clients.commitments.document import CommitmentError, DisclosedDocument
-from clients.ledger_bindings import ARRIVAL_WINDOW, MemberKind
 from node_gateway.errors import InvalidRecord, NotSupported
 from node_gateway.ledger.backends.read_only_rpc import RpcLimits, methods_for
 from node_gateway.services import views

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from clients.bindings import member_id
 from clients.commitments.document import DisclosedDocument
 from clients.envelope import EncryptionKeys
-from clients.ledger_bindings import member_id
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.area_ledger import AreaLedger
 from node_gateway.services.policy import DisclosurePolicy, load_policy

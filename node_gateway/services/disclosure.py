@@ -28,9 +28,9 @@ import sqlite3
 import time
 from typing import Any
 
+from clients.bindings import MemberKind, member_id
 from clients.commitments.document import commit
 from clients.envelope import EnvelopeError, seal
-from clients.ledger_bindings import MemberKind, member_id
 from clients.peer import (
     DisclosureRequest,
     answer_plaintext,

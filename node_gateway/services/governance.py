@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from clients.bindings import PARAMETERS, MemberKind, ProposalKind, member_id, member_label
 from clients.errors import ContractRevert
-from clients.ledger_bindings import PARAMETERS, MemberKind, ProposalKind, member_id, member_label
 from node_gateway.errors import (
     AlreadyVoted,
     GatewayError,

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clients.bindings import MemberStatus, member_id
 from clients.errors import LedgerError
-from clients.ledger_bindings import MemberStatus, member_id
 from node_gateway.errors import HolderSuspended, MemberSuspended, NotActiveMember
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext

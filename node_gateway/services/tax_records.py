@@ -18,11 +18,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from clients.bindings import MemberKind, MemberStatus, member_id
 from clients.commitments.document import Commitment, CommitmentError, commit
 from clients.commitments.ids import case_id as make_case_id
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.errors import LedgerError
-from clients.ledger_bindings import MemberKind, MemberStatus, member_id
 from clients.records import (
     DocType,
     RecordValidationError,

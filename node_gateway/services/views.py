@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from clients.bindings import member_id
 from clients.commitments.document import CommitmentError, DisclosedDocument, commit
-from clients.ledger_bindings import member_id
 from clients.verify import return_anchor
 from node_gateway.errors import InvalidRecord, NotFound
 from node_gateway.services.auth import Principal

@@ -58,11 +58,3 @@ def test_decode_with_names_not_in_abi_raises() -> None:
 def test_decode_with_wrong_arity_raises() -> None:
     with pytest.raises(ValueError):
         ReturnRecord.decode((b"\1" * 32, 1))
-
-
-def test_ledger_bindings_still_exports_everything() -> None:
-    import clients.bindings as bindings
-    import clients.ledger_bindings as old
-
-    assert old.__all__ == bindings.__all__
-    assert all(getattr(old, n) is getattr(bindings, n) for n in bindings.__all__)

@@ -44,9 +44,3 @@ def test_lines_of_mask_beyond_uint128_raises(mask: int) -> None:
 
 def test_mask_and_pieces_orders_pieces_by_line() -> None:
     assert mask_and_pieces({3: 7, 1: 2}) == (0b101, (2, 7))
-
-
-def test_signing_keeps_its_old_names() -> None:
-    from clients import signing
-
-    assert signing.line_mask is mask_of and signing.mask_lines is lines_of

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clients.bindings import BatchKind
 from clients.commitments.document import Commitment, DisclosedDocument, RevealedField, commit
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
 from clients.commitments.merkle import MerkleTree, merkle_root
-from clients.ledger_bindings import BatchKind
-from clients.signing import line_mask
+from clients.records.lines import mask_of
 from clients.verify import (
     CHECKS,
     LedgerView,
@@ -86,7 +86,7 @@ def test_verify_anchored_assessment_passes_every_check(world: World) -> None:
 
 def test_verify_assessment_after_case_opened_compares_header(world: World) -> None:
     a = anchor_assessment(world)
-    terms = world.terms(a.header.case_id, line_mask([1]))
+    terms = world.terms(a.header.case_id, mask_of([1]))
     fn = world.c.return_ledger.functions.openCaseAndApply(
         a.header.as_tuple(),
         a.tree.root,
@@ -367,7 +367,7 @@ def run_lifecycle(
             }
         ),
     }
-    terms = world.terms(a.header.case_id, line_mask([1, 2]), return_id=rid)
+    terms = world.terms(a.header.case_id, mask_of([1, 2]), return_id=rid)
     terms = replace(terms, application_digest=docs["return_application"].digest)
     rl = world.c.return_ledger.functions
     world.send(
@@ -383,7 +383,7 @@ def run_lifecycle(
     world.send(rl.recordArrival(rid, docs["arrival"].digest), world.hz)
     world.send(
         rl.recordInspection(
-            rid, line_mask(accepted), [1] * len(accepted), docs["inspection_report"].digest
+            rid, mask_of(accepted), [1] * len(accepted), docs["inspection_report"].digest
         ),
         world.hz,
     )
@@ -393,7 +393,7 @@ def run_lifecycle(
     settled = accepted if settle is None else settle
     if settled:
         fn = rl.settleNotLevied(
-            rid, line_mask(settled), [1] * len(settled), docs["settlement"].digest, True
+            rid, mask_of(settled), [1] * len(settled), docs["settlement"].digest, True
         )
         world.send(fn, world.nb)
     return Lifecycle(docs, rid)
@@ -482,7 +482,7 @@ def test_verify_settlement_listing_line_of_another_settlement_fails_ledger_state
     # later under another digest, so the return's overall settled mask covers both.
     life = run_lifecycle(world, accepted=[1, 2], settle=[1])
     fn = world.c.return_ledger.functions.settleNotLevied(
-        life.return_id, line_mask([2]), [1], random32(), True
+        life.return_id, mask_of([2]), [1], random32(), True
     )
     world.send(fn, world.nb)
     result = verify(world, step_doc(life, "settlement"))
@@ -505,7 +505,7 @@ def test_verify_settlement_digest_anchoring_two_events_fails_ledger_state(world:
     life = run_lifecycle(world, accepted=[1, 2], settle=[1])
     digest = life.docs["settlement"].digest
     fn = world.c.return_ledger.functions.settleNotLevied(
-        life.return_id, line_mask([2]), [1], digest, True
+        life.return_id, mask_of([2]), [1], digest, True
     )
     world.send(fn, world.nb)
     result = verify(world, step_doc(life, "settlement"))

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
+from clients.bindings import APPLY_WINDOW, DEFAULT_GAS, BatchKind, MemberKind, member_id
 from clients.commitments.merkle import MerkleTree
-from clients.ledger_bindings import APPLY_WINDOW, DEFAULT_GAS, BatchKind, MemberKind, member_id
 from clients.peer import requester_commitment
 from tests.utils.chain import (
     AUDITOR,

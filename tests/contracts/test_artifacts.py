@@ -11,7 +11,7 @@ from pathlib import Path
 from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 
-from clients.ledger_bindings import ARTIFACTS_DIR, CONTRACT_NAMES, Founder, load_artifact, member_id
+from clients.bindings import ARTIFACTS_DIR, CONTRACT_NAMES, Founder, load_artifact, member_id
 from scripts.compile_contracts import (
     EVM_VERSION,
     SOLC_VERSION,

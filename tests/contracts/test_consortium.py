@@ -16,8 +16,7 @@ import pytest
 from eth_utils.crypto import keccak
 from web3.types import TxReceipt
 
-from clients.errors import ContractRevert
-from clients.ledger_bindings import (
+from clients.bindings import (
     APPLY_WINDOW,
     ARRIVAL_WINDOW,
     MAX_LINES,
@@ -33,6 +32,7 @@ from clients.ledger_bindings import (
     member_id,
     replay_failure,
 )
+from clients.errors import ContractRevert
 from tests.utils.chain import AUDITOR, DAY, HZ, NB, PLATFORM_A, PLATFORM_B, ZZ, World
 
 ZERO32 = b"\x00" * 32

@@ -15,8 +15,8 @@ import pytest
 from eth_account import Account
 from eth_utils.crypto import keccak
 
+from clients.bindings import MemberKind, call, events, load_artifact, member_id
 from clients.errors import ContractRevert
-from clients.ledger_bindings import MemberKind, call, events, load_artifact, member_id
 from clients.member_signing import (
     AccountAddition,
     AccountPossession,

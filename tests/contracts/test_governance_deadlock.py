@@ -17,8 +17,7 @@ import pytest
 from eth_account import Account
 from web3.contract import Contract
 
-from clients.errors import ContractRevert
-from clients.ledger_bindings import (
+from clients.bindings import (
     Founder,
     MemberStatus,
     call,
@@ -26,6 +25,7 @@ from clients.ledger_bindings import (
     load_artifact,
     member_id,
 )
+from clients.errors import ContractRevert
 from clients.member_signing import AccountPossession, sign_member_message
 from tests.utils.chain import World
 

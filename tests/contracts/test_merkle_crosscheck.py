@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clients.bindings import BatchKind, call
 from clients.commitments.keccak import keccak256
 from clients.commitments.ledger_leaves import CaseHeader, payment_leaf, pieces_hash
 from clients.commitments.merkle import (
@@ -18,7 +19,6 @@ from clients.commitments.merkle import (
     process_proof,
     verify_proof,
 )
-from clients.ledger_bindings import BatchKind, call
 from tests.utils.chain import HZ, NB, PLATFORM_A, World
 
 SHAPES = [1, 2, 3, 5, 7, 8, 33, 257]

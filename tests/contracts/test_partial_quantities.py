@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from clients.bindings import BatchKind, LineState, ReturnState, call, events
 from clients.commitments.ledger_leaves import CaseHeader
 from clients.commitments.merkle import MerkleTree
-from clients.ledger_bindings import BatchKind, LineState, ReturnState, call, events
-from clients.signing import ReturnApplicationTerms, mask_and_pieces
+from clients.records.lines import mask_and_pieces
+from clients.signing import ReturnApplicationTerms
 from tests.utils.chain import (
     HZ,
     NB,

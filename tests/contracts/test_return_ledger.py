@@ -10,11 +10,7 @@ import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from clients.commitments.keccak import keccak256
-from clients.commitments.ledger_leaves import CaseHeader
-from clients.commitments.merkle import MerkleTree
-from clients.errors import ContractRevert
-from clients.ledger_bindings import (
+from clients.bindings import (
     BatchKind,
     LineState,
     ReturnState,
@@ -22,13 +18,13 @@ from clients.ledger_bindings import (
     call,
     events,
 )
+from clients.commitments.keccak import keccak256
+from clients.commitments.ledger_leaves import CaseHeader
+from clients.commitments.merkle import MerkleTree
+from clients.errors import ContractRevert
 from clients.peer import requester_commitment
-from clients.signing import (
-    ReturnApplicationTerms,
-    line_mask,
-    mask_and_pieces,
-    recover_applicant,
-)
+from clients.records.lines import mask_and_pieces, mask_of
+from clients.signing import ReturnApplicationTerms, recover_applicant
 from tests.utils.chain import (
     DAY,
     HZ,
@@ -43,7 +39,7 @@ from tests.utils.chain import (
     random32,
 )
 
-ALL3 = line_mask([1, 2, 3])
+ALL3 = mask_of([1, 2, 3])
 
 
 def ones(mask: int) -> list[int]:
@@ -119,13 +115,13 @@ def test_open_case_and_apply_records_case_and_return(world: World) -> None:
         "returnId": terms.return_id,
         "caseId": h.case_id,
         "returnCentre": HZ,
-        "lineMask": line_mask([1, 3]),
+        "lineMask": mask_of([1, 3]),
         "pieces": [2, 4],
         "applicationDigest": terms.application_digest,
         "signer": world.platform_a_key.address,
     }
     stored_case = call(rl(world).getCase(h.case_id))
-    assert stored_case == (PLATFORM_A, 3100, h.release_time, 3, 1, line_mask([1, 3]))
+    assert stored_case == (PLATFORM_A, 3100, h.release_time, 3, 1, mask_of([1, 3]))
     stored = get_return(world, terms.return_id)
     block_time = world.w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     assert stored == (h.case_id, 5, 0, 0, ReturnState.APPLIED, False, block_time, 0, 2900)
@@ -352,7 +348,7 @@ def test_open_case_of_suspended_platform_reverts(world: World) -> None:
 
 
 def test_python_typed_data_hash_matches_contract(world: World) -> None:
-    terms = world.terms(random32(), line_mask([1, 99]))
+    terms = world.terms(random32(), mask_of([1, 99]))
     typed = terms.typed_data(world.w3.eth.chain_id, world.c.return_ledger.address)
     message = encode_typed_data(full_message=typed)
     expected = b"\x19\x01" + message.header + message.body
@@ -456,8 +452,8 @@ def test_apply_with_expired_signature_reverts(world: World) -> None:
 
 
 def test_apply_partial_returns_over_disjoint_lines(world: World) -> None:
-    a = apply_one(world, line_mask([1]))
-    second = world.terms(a.case.header.case_id, line_mask([2, 3]))
+    a = apply_one(world, mask_of([1]))
+    second = world.terms(a.case.header.case_id, mask_of([2, 3]))
     world.apply_for_return(second, world.platform_a_key)
     stored = call(rl(world).getCase(a.case.header.case_id))
     assert stored[4:] == (2, ALL3)  # returnCount, appliedMask
@@ -499,7 +495,7 @@ def test_apply_more_pieces_than_left_reverts(world: World) -> None:
 
 def test_apply_lines_beyond_line_count_reverts(world: World) -> None:
     (case,) = world.anchor_cases(NB, PLATFORM_A, line_count=3)
-    terms = world.terms(case.header.case_id, line_mask([1, 4]))
+    terms = world.terms(case.header.case_id, mask_of([1, 4]))
     with expect_revert("LinesOutOfRange", {"lineMask": 9, "lineCount": 3}):
         world.open_and_apply(case, terms, world.platform_a_key)
 
@@ -519,9 +515,9 @@ def test_apply_empty_line_mask_reverts(world: World) -> None:
 def test_apply_for_return_with_other_origin_reverts(
     world: World, signed_origin: bytes, signed_code: int
 ) -> None:
-    a = apply_one(world, line_mask([1]))
+    a = apply_one(world, mask_of([1]))
     case_id = a.case.header.case_id
-    second = world.terms(case_id, line_mask([2]), origin_area=signed_origin)
+    second = world.terms(case_id, mask_of([2]), origin_area=signed_origin)
     fn = rl(world).applyForReturn(second.as_tuple(), world.sign(second, world.platform_a_key))
     with expect_revert(
         "ApplicationOriginMismatch",
@@ -533,16 +529,16 @@ def test_apply_for_return_with_other_origin_reverts(
         },
     ):
         world.send(fn, world.hz)
-    assert call(rl(world).getCase(case_id))[4:] == (1, line_mask([1]))
+    assert call(rl(world).getCase(case_id))[4:] == (1, mask_of([1]))
 
 
 def test_apply_for_return_after_origin_suspended(world: World) -> None:
     # A case stays with its origin: a suspended origin does not block later applications.
-    a = apply_one(world, line_mask([1]))
+    a = apply_one(world, mask_of([1]))
     consortium = world.c.consortium.functions
     world.send(consortium.proposeSuspension(NB), world.hz)
     world.send(consortium.vote(0), world.zz)
-    second = world.terms(a.case.header.case_id, line_mask([2]))
+    second = world.terms(a.case.header.case_id, mask_of([2]))
     fn = rl(world).applyForReturn(second.as_tuple(), world.sign(second, world.platform_a_key))
     world.send(fn, world.hz)
     assert get_return(world, second.return_id)[4] == ReturnState.APPLIED
@@ -584,8 +580,8 @@ def test_open_case_relayed_by_other_area_than_named_centre_reverts(
 def test_apply_for_return_relayed_by_other_area_than_named_centre_reverts(
     world: World, relay: str
 ) -> None:
-    a = apply_one(world, line_mask([1]))
-    second = world.terms(a.case.header.case_id, line_mask([2]))
+    a = apply_one(world, mask_of([1]))
+    second = world.terms(a.case.header.case_id, mask_of([2]))
     caller = {"nb": NB, "zz": ZZ}[relay]
     with expect_revert("NotNamedReturnCentre", {"caller": caller, "returnCentre": HZ}):
         world.apply_for_return(second, world.platform_a_key, sender=getattr(world, relay))
@@ -596,10 +592,10 @@ def test_apply_for_return_relayed_by_other_area_than_named_centre_reverts(
 
 def test_apply_relayed_by_platform_account_reverts(world: World) -> None:
     # The platform cannot bypass the gateways: only a customs account relays.
-    a = apply_one(world, line_mask([1]))
+    a = apply_one(world, mask_of([1]))
     spare = world.spare[0]
     world.add_own_account(PLATFORM_A, spare, world.platform_a_key.address)
-    second = world.terms(a.case.header.case_id, line_mask([2]))
+    second = world.terms(a.case.header.case_id, mask_of([2]))
     with expect_revert("WrongMemberKind", {"memberId": PLATFORM_A, "actual": 2}):
         world.apply_for_return(second, world.platform_a_key, sender=spare)
     (case,) = world.anchor_cases(NB, PLATFORM_A)
@@ -609,11 +605,11 @@ def test_apply_relayed_by_platform_account_reverts(world: World) -> None:
 
 
 def test_apply_relayed_by_suspended_named_centre_reverts(world: World) -> None:
-    a = apply_one(world, line_mask([1]))
+    a = apply_one(world, mask_of([1]))
     consortium = world.c.consortium.functions
     world.send(consortium.proposeSuspension(HZ), world.nb)
     world.send(consortium.vote(0), world.zz)
-    second = world.terms(a.case.header.case_id, line_mask([2]))
+    second = world.terms(a.case.header.case_id, mask_of([2]))
     with expect_revert("MemberNotActive", {"memberId": HZ}):
         world.apply_for_return(second, world.platform_a_key)
 
@@ -749,7 +745,7 @@ def test_record_inspection_emits_outcome(world: World) -> None:
 
 
 def test_record_inspection_of_lines_not_applied_reverts(world: World) -> None:
-    a = apply_one(world, line_mask([1, 2]))
+    a = apply_one(world, mask_of([1, 2]))
     world.send(rl(world).recordArrival(a.terms.return_id, random32()), world.hz)
     with expect_revert("LinesNotApplied", {"returnId": a.terms.return_id, "extra": 4}):
         fn = rl(world).recordInspection(a.terms.return_id, ALL3, ones(ALL3), random32())
@@ -863,9 +859,7 @@ def test_settle_not_levied_in_two_steps(world: World) -> None:
     assert get_return(world, rid)[4] == ReturnState.RECOGNIZED
     assert call(rl(world).lineState(rid, 1)) == LineState.SETTLED
     assert call(rl(world).lineState(rid, 2)) == LineState.ACCEPTED
-    world.send(
-        rl(world).settleNotLevied(rid, line_mask([2, 3]), [1, 1], random32(), True), world.nb
-    )
+    world.send(rl(world).settleNotLevied(rid, mask_of([2, 3]), [1, 1], random32(), True), world.nb)
     assert get_return(world, rid)[2:5] == (ALL3, ALL3, ReturnState.SETTLED)
     assert call(rl(world).returnPieces(rid)) == [[1, 1, 1]] * 3
 
@@ -877,13 +871,13 @@ def test_settle_line_twice_reverts(world: World) -> None:
     with expect_revert(
         "PiecesExceedAccepted", {"returnId": rid, "gnum": 1, "requested": 1, "left": 0}
     ):
-        fn = rl(world).settleNotLevied(rid, line_mask([1, 2]), [1, 1], random32(), True)
+        fn = rl(world).settleNotLevied(rid, mask_of([1, 2]), [1, 1], random32(), True)
         world.send(fn, world.nb)
     assert call(rl(world).returnPieces(rid))[2] == [1, 0, 0]  # line 2 was not settled either
 
 
 def test_settle_rejected_line_reverts(world: World) -> None:
-    a = recognized(world, accepted=line_mask([1, 2]))
+    a = recognized(world, accepted=mask_of([1, 2]))
     rid = a.terms.return_id
     with expect_revert("LinesNotAccepted", {"returnId": rid, "extra": 4}):
         world.send(rl(world).settleNotLevied(rid, ALL3, ones(ALL3), random32(), True), world.nb)

@@ -22,9 +22,9 @@ from hypothesis.stateful import (
     rule,
 )
 
+from clients.bindings import ReturnState, call
 from clients.errors import ContractRevert
-from clients.ledger_bindings import ReturnState, call
-from clients.signing import mask_lines
+from clients.records.lines import lines_of
 from tests.utils.chain import (
     AREA_CODES,
     DAY,
@@ -68,7 +68,7 @@ def shared_world() -> tuple[World, Any]:
 def pieces_of(mask: int, qty: list[int], mode: str, room: Callable[[int], int]) -> list[int]:
     """Piece counts for the lines of `mask` from the draws `qty`: within `room(gnum)` ("fit"; a
     line without room gets 1, one too many), the draws themselves ("raw"), or a "mismatch"."""
-    gnums = mask_lines(mask)
+    gnums = lines_of(mask)
     if mode == "raw":
         return [qty[i] for i in range(len(gnums))]
     fit = [1 + qty[i] % room(g) if room(g) > 0 else 1 for i, g in enumerate(gnums)]
@@ -84,7 +84,7 @@ def piece_error(
 ) -> Expected | None:
     """The error the ledger raises for `pieces` of `mask`: a length mismatch, else the first line
     (ascending) with zero pieces or with more than `over` allows."""
-    gnums = mask_lines(mask)
+    gnums = lines_of(mask)
     if len(pieces) != len(gnums):
         return ("PiecesMismatch", {"lineMask": mask, "piecesLength": len(pieces)})
     for gnum, count in zip(gnums, pieces, strict=True):
@@ -357,7 +357,7 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
             expected = piece_error(lines, pieces, over)
         if not self.check(fn, sender, expected):
             return multiple()  # only recorded returns go on; unknown ids have their own rule
-        applied = dict(zip(mask_lines(lines), pieces, strict=True))
+        applied = dict(zip(lines_of(lines), pieces, strict=True))
         model = ModelReturn(return_id, case, centre, lines, applied=applied)
         case.is_open = True
         case.applied |= lines
@@ -494,7 +494,7 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
         if self.check(fn, sender, expected):
             ret.state = ReturnState.INSPECTED
             ret.accepted = accepted
-            ret.accepted_pieces = dict(zip(mask_lines(accepted), pieces, strict=True))
+            ret.accepted_pieces = dict(zip(lines_of(accepted), pieces, strict=True))
 
     def recognize(self, ret: ModelReturn, who: str) -> None:
         sender = self.sender_for(who, ret.case.origin)
@@ -544,7 +544,7 @@ class ReturnLedgerMachine(RuleBasedStateMachine):
         if expected is None:
             expected = piece_error(mask, pieces, over)
         if self.check(fn, sender, expected):
-            for gnum, count in zip(mask_lines(mask), pieces, strict=True):
+            for gnum, count in zip(lines_of(mask), pieces, strict=True):
                 ret.settled_pieces[gnum] = ret.settled_pieces.get(gnum, 0) + count
                 if ret.unsettled(gnum) == 0:
                     ret.settled |= 1 << (gnum - 1)

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from clients.bindings import BatchKind, MemberKind, call, events
 from clients.commitments.merkle import MerkleTree, hash_pair
 from clients.errors import ContractRevert
-from clients.ledger_bindings import BatchKind, MemberKind, call, events
 from tests.utils.chain import NB, PLATFORM_A, World
 
 HZ_CODE = 2900

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from clients.bindings import BatchKind, call, events
 from clients.commitments.ledger_leaves import CaseHeader
 from clients.commitments.merkle import MerkleTree
 from clients.errors import ContractRevert
-from clients.ledger_bindings import BatchKind, call, events
-from clients.signing import line_mask
+from clients.records.lines import mask_of
 from tests.utils.chain import DAY, NB, PLATFORM_A, AnchoredCase, World, random32
 
 NB_CODE = 3100
@@ -47,7 +47,7 @@ def _record(world: World, area_code: int, root: bytes) -> tuple[int, int, int, i
 
 
 def _open(world: World, case: AnchoredCase) -> list[str]:
-    terms = world.terms(case.header.case_id, line_mask([1]))
+    terms = world.terms(case.header.case_id, mask_of([1]))
     receipt = world.open_and_apply(case, terms, world.platform_a_key)
     return [name for name, _ in events(receipt, world.c)]
 

@@ -28,7 +28,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from clients.ledger_bindings import attach_contracts
+from clients.bindings import attach_contracts
 from clients.records import TaxAssessment, canonical
 from clients.records.samples import sample_return_application, sample_tax_assessment
 from node_gateway.ledger.backends.anvil import DEV_KEY

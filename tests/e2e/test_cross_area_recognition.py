@@ -39,11 +39,11 @@ from trie.hexary import HexaryTrie
 from trie.iter import NodeIterator
 
 from clients.applications import application_body
+from clients.bindings import attach_contracts, decode_log, event_topic, member_id
 from clients.commitments.document import DisclosedDocument
 from clients.commitments.keccak import keccak256
 from clients.commitments.merkle import verify_proof
 from clients.envelope import EncryptionKeys, open_envelope
-from clients.ledger_bindings import attach_contracts, decode_log, event_topic, member_id
 from clients.peer import DisclosureRequest, disclosure_digest, requester_commitment
 from clients.records import TaxAssessment, canonical
 from clients.records.samples import (

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from clients.ledger_bindings import MemberKind
+from clients.bindings import MemberKind
 from node_gateway.deploy.bootstrap import MemberSpec, found
 from node_gateway.ledger.area_ledger import AreaLedger
 from node_gateway.ledger.backends.anvil import AnvilError, AnvilNode, anvil_binary, free_port

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from clients.ledger_bindings import member_id
+from clients.bindings import member_id
 from node_gateway.api.deps import Allow, peer_signed
 from node_gateway.cli.main import main
 from node_gateway.config import GatewaySettings

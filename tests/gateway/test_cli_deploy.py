@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from eth_account import Account
 
-from clients.ledger_bindings import (
+from clients.bindings import (
     ARTIFACTS_DIR,
     CONTRACT_NAMES,
     MemberKind,

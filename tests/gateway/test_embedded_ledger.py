@@ -8,9 +8,9 @@ import pytest
 from eth_account import Account
 from eth_utils.address import to_checksum_address
 
+from clients.bindings import BatchKind, Founder, attach_contracts, call, member_id
 from clients.commitments.merkle import MerkleTree
 from clients.errors import ContractRevert
-from clients.ledger_bindings import BatchKind, Founder, attach_contracts, call, member_id
 from node_gateway.deploy.contracts import contracts_of, deploy
 from node_gateway.ledger.backends.embedded import EmbeddedChain, LedgerJournalError
 from node_gateway.ledger.signer import LocalSigner

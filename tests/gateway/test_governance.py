@@ -17,7 +17,7 @@ import httpx
 import pytest
 from eth_account import Account
 
-from clients.ledger_bindings import member_id
+from clients.bindings import member_id
 from clients.member_signing import MemberRegistration, sign_member_message
 from node_gateway.errors import AlreadyVoted
 from node_gateway.run.local_consortium import AUDITOR, PLATFORM

@@ -27,7 +27,7 @@ from web3 import Web3
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from clients.ledger_bindings import MemberKind, attach_contracts, event_record, member_id
+from clients.bindings import MemberKind, attach_contracts, event_record, member_id
 from clients.verify import LedgerView
 from node_gateway.config import GatewaySettings
 from node_gateway.ledger.area_ledger import AreaLedger
@@ -189,7 +189,7 @@ def test_call_to_consortium_contracts_answers(gw: GatewayWorld, ledger: AreaLedg
 
 
 class _FrontProvider(JSONBaseProvider):
-    """web3 over a gateway's front through its TestClient, as clients.ledger_bindings
+    """web3 over a gateway's front through its TestClient, as clients.bindings
     `rpc_web3` reaches it over HTTP."""
 
     def __init__(self, client: TestClient, headers: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from clients.ledger_bindings import MemberKind
+from clients.bindings import MemberKind
 from node_gateway.deploy.bootstrap import MemberSpec
 from node_gateway.deploy.contracts import Deployment
 from node_gateway.deploy.manifest import FORMAT, Manifest, ManifestError

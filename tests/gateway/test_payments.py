@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from clients.applications import application_body
-from clients.ledger_bindings import SettlementKind
+from clients.bindings import SettlementKind
 from clients.records import canonical
 from clients.records.samples import (
     sample_arrival_record,

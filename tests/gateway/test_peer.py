@@ -13,8 +13,8 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from clients.applications import application_body
+from clients.bindings import attach_contracts, member_id
 from clients.envelope import EncryptionKeys, open_envelope
-from clients.ledger_bindings import attach_contracts, member_id
 from clients.member_signing import (
     AccountAddition,
     AccountPossession,

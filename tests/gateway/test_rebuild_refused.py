@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from clients.bindings import member_id
 from clients.commitments.document import DisclosedDocument, commit
 from clients.commitments.ledger_leaves import CaseHeader
 from clients.commitments.merkle import process_proof
-from clients.ledger_bindings import member_id
 from clients.records import canonical
 from clients.records.samples import sample_tax_assessment
 from node_gateway.pipeline import anchoring

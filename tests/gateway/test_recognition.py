@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from clients.applications import application_body
+from clients.bindings import SettlementKind
 from clients.commitments.document import DisclosedDocument
-from clients.ledger_bindings import SettlementKind
 from clients.records import ReturnLine, canonical
 from clients.records.samples import (
     sample_arrival_record,

@@ -26,8 +26,8 @@ import pytest
 from eth_account import Account
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from clients.bindings import attach_contracts, member_id
 from clients.commitments.document import FORMAT_VERSION
-from clients.ledger_bindings import attach_contracts, member_id
 from clients.member_signing import MemberRegistration, sign_member_message
 from clients.peer import DisclosureRequest
 from clients.records.samples import sample_return_application

@@ -17,8 +17,8 @@ from eth_account import Account
 from eth_tester.exceptions import TransactionFailed
 from web3.exceptions import ContractCustomError
 
+from clients.bindings import BatchKind, MemberKind, revert_from_exception
 from clients.errors import ContractRevert, LedgerError
-from clients.ledger_bindings import BatchKind, MemberKind, revert_from_exception
 from node_gateway.deploy.bootstrap import MemberSpec, found
 from node_gateway.deploy.manifest import Manifest
 from node_gateway.ledger.area_ledger import AreaLedger, Backend, Mined

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from clients.bindings import attach_contracts, member_id
 from clients.envelope import EncryptionKeys
-from clients.ledger_bindings import attach_contracts, member_id
 from clients.peer import DisclosureRequest
 from node_gateway.errors import PeerUnavailable
 from node_gateway.ledger.signer import LocalSigner

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from clients.applications import application_body
+from clients.bindings import attach_contracts, rpc_web3
 from clients.commitments.merkle import verify_proof
 from clients.errors import GatewayUnreachable, ServiceUnavailable
 from clients.http import GatewayClient, new_idempotency_key
-from clients.ledger_bindings import attach_contracts, rpc_web3
 from clients.records import canonical
 from clients.records.samples import (
     sample_arrival_record,

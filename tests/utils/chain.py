@@ -20,10 +20,7 @@ from eth_typing import ChecksumAddress
 from web3 import EthereumTesterProvider, Web3
 from web3.types import TxReceipt
 
-from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
-from clients.commitments.merkle import MerkleTree
-from clients.errors import ContractRevert
-from clients.ledger_bindings import (
+from clients.bindings import (
     DEFAULT_GAS,
     BatchKind,
     Contracts,
@@ -32,6 +29,9 @@ from clients.ledger_bindings import (
     member_id,
     transact,
 )
+from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
+from clients.commitments.merkle import MerkleTree
+from clients.errors import ContractRevert
 from clients.member_signing import (
     AccountAddition,
     AccountPossession,

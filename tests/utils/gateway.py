@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from clients.commitments.document import commit
 from clients.records import ReturnApplication, TaxAssessment, canonical
+from clients.records.lines import mask_and_pieces
 from clients.records.samples import (
     sample_arrival_record,
     sample_inspection_report,
@@ -32,7 +33,7 @@ from clients.records.samples import (
     sample_settlement_record,
     sample_tax_assessment,
 )
-from clients.signing import ReturnApplicationTerms, mask_and_pieces, sign_return_application
+from clients.signing import ReturnApplicationTerms, sign_return_application
 from node_gateway.api.problems import PROBLEM_JSON
 from node_gateway.run.local_consortium import PLATFORM, Consortium
 

@@ -18,8 +18,8 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxReceipt
 
+from clients.bindings import answers
 from clients.errors import LedgerError
-from clients.ledger_bindings import answers
 
 POLL_S = 0.005
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from clients.bindings import APPLY_WINDOW, member_id
 from clients.commitments.document import CommitmentError, commit
 from clients.commitments.merkle import process_proof
-from clients.ledger_bindings import APPLY_WINDOW, member_id
 from clients.records import DocType
 from clients.records.lines import mask_and_pieces, mask_of
 from node_gateway.errors import (

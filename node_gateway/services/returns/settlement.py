@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from clients.ledger_bindings import ReturnState
+from clients.bindings import ReturnState
 from clients.records import DocType, TaxAssessment, canonical, settlement_for
 from clients.records.lines import lines_of, mask_and_pieces
 from node_gateway.errors import (

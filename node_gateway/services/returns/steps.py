@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from clients.ledger_bindings import ReturnState
+from clients.bindings import ReturnState
 from clients.records import DocType
 from clients.records.lines import lines_of, mask_and_pieces
 from node_gateway.errors import CaseMismatch, LinesMismatch, WindowClosed

@@ -8,8 +8,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
+from clients.bindings import ReturnState
 from clients.commitments.document import CommitmentError, commit
-from clients.ledger_bindings import ReturnState
 from clients.records import DocType, RecordValidationError, canonical, parse_record
 from node_gateway.errors import (
     CaseMismatch,
