@@ -20,13 +20,10 @@ networks only. Bad input ends with a one-line error on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import ipaddress
 import json
 import os
 import re
-import secrets
 import shutil
 import sys
 from collections.abc import Sequence
@@ -34,10 +31,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import rlp  # type: ignore[import-untyped]
-from coincurve import PrivateKey
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+
+from scripts.besu.keys import (  # noqa: E402
+    derive_private_key,
+    enode_url,
+    public_key_of,
+    qbft_extra_data,
+    random_private_key,
+    url_host,
+    validator_address,
+)
 
 MIN_VALIDATORS = 4
 DEFAULT_CHAIN_ID = 31337
@@ -51,7 +57,6 @@ BFT_MIX_HASH = "0x63746963616c2062797a616e74696e65206661756c7420746f6c6572616e63
 # A balance for each validator account: harmless, since gas is free (zeroBaseFee, min-gas-price 0).
 VALIDATOR_BALANCE = hex(10**24)
 RPC_APIS = ("ETH", "NET", "WEB3", "QBFT")
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 VALIDATOR_KEYS = frozenset({"name", "host", "p2pPort", "rpcPort"})
 NETWORK_FILES = (
@@ -94,78 +99,7 @@ class Node:
 
     @property
     def rpc_url(self) -> str:
-        return f"http://{_url_host(self.founder.host)}:{self.founder.rpc_port}"
-
-
-# ---------------------------------------------------------------------------------------------
-# Keys, addresses, enodes, extraData
-
-
-def public_key_of(private_key: bytes) -> bytes:
-    """The 64-byte public key (X || Y) of a secp256k1 private key."""
-    return PrivateKey(private_key).public_key.format(compressed=False)[1:]
-
-
-def validator_address(public_key: bytes) -> bytes:
-    """A QBFT validator's address is its node key's Ethereum address: keccak256(X || Y)[-20:]."""
-    if len(public_key) != 64:
-        raise ValueError("public key must be 64 bytes (uncompressed, without 0x04)")
-    return keccak(public_key)[-20:]
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def enode_url(public_key: bytes, host: str, port: int) -> str:
-    return f"enode://{public_key.hex()}@{_url_host(host)}:{port}"
-
-
-def _valid_scalar(candidate: bytes) -> bool:
-    return 0 < int.from_bytes(candidate, "big") < SECP256K1_N
-
-
-def derive_private_key(seed: bytes, name: str) -> bytes:
-    """A reproducible node key for test networks: HMAC-SHA256(seed, label), retried until the
-    value is a valid secp256k1 scalar (a retry happens with probability ~2**-128)."""
-    counter = 0
-    while True:
-        label = f"crossreturn/besu/node-key/{name}/{counter}".encode()
-        candidate = hmac.new(seed, label, hashlib.sha256).digest()
-        if _valid_scalar(candidate):
-            return candidate
-        counter += 1
-
-
-def random_private_key() -> bytes:
-    while True:
-        candidate = secrets.token_bytes(32)
-        if _valid_scalar(candidate):
-            return candidate
-
-
-def qbft_extra_data(validators: Sequence[bytes]) -> bytes:
-    """The extraData of a QBFT genesis block with the given validators, in the given order.
-
-    Format, from Hyperledger Besu's QbftExtraDataCodec.encode (consensus/qbft/.../
-    QbftExtraDataCodec.java, used by `besu operator generate-blockchain-config`):
-
-        RLP([vanity: 32 zero bytes,
-             validators: [20-byte address, ...],
-             vote: [] (an empty list when there is no vote),
-             round: RLPOutput.writeIntScalar(0), i.e. the minimal bytes of 0, which are empty
-                    (0x80) -- QBFT differs here from IBFT 2.0, which writes a 4-byte round,
-             seals: [] (the genesis block is not sealed)])
-
-    The QBFT genesis example of the Besu documentation ("Configure QBFT consensus", block header
-    validator selection) is exactly this with 4 validators: it ends in ...c0 80 c0. The tests
-    re-encode that example byte for byte.
-    """
-    for address in validators:
-        if len(address) != 20:
-            raise ValueError("validator addresses must be 20 bytes")
-    encoded: bytes = rlp.encode([b"\x00" * 32, list(validators), [], b"", []])
-    return encoded
+        return f"http://{url_host(self.founder.host)}:{self.founder.rpc_port}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,7 +169,7 @@ def parse_founders(document: object) -> list[Founder]:
             endpoint = (founder.host, port)
             if endpoint in endpoints:
                 raise GenerateError(
-                    f"duplicate endpoint {_url_host(founder.host)}:{port} "
+                    f"duplicate endpoint {url_host(founder.host)}:{port} "
                     f"({endpoints[endpoint]} and {name}.{kind})"
                 )
             endpoints[endpoint] = f"{name}.{kind}"

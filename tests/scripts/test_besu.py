@@ -22,7 +22,8 @@ import pytest
 import rlp  # type: ignore[import-untyped]
 from eth_keys.datatypes import PrivateKey
 
-from scripts.besu.generate import main, qbft_extra_data
+from scripts.besu.generate import main
+from scripts.besu.keys import qbft_extra_data
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATE = ROOT / "scripts" / "besu" / "generate.py"
