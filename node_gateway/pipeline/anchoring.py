@@ -71,7 +71,7 @@ def seal(conn: sqlite3.Connection, batch_id: str, kind: str) -> str | None:
         proofs = {
             leaf: ["0x" + p.hex() for p in tree.proof(bytes.fromhex(leaf[2:]))] for _, leaf in pairs
         }
-        batches.seal(conn, batch_id, root, proofs)
+        batches.store_sealed(conn, batch_id, root, proofs)
         failpoints.reach(failpoints.BATCH_SEAL)
         outbox.enqueue(
             conn,

@@ -126,7 +126,9 @@ def leaves(conn: sqlite3.Connection, batch_id: str) -> list[tuple[str, str]]:
     return [(r["record_id"], r["leaf"]) for r in rows]
 
 
-def seal(conn: sqlite3.Connection, batch_id: str, root: str, proofs: dict[str, list[str]]) -> None:
+def store_sealed(
+    conn: sqlite3.Connection, batch_id: str, root: str, proofs: dict[str, list[str]]
+) -> None:
     """Store the root and each leaf's proof (`proofs` by leaf); the batch takes no more leaves."""
     with transaction(conn):
         conn.executemany(
