@@ -55,15 +55,6 @@ ENGINE = "recognition-engine"
 MAX_REASON = 500
 
 
-def _mask(gnums: list[int]) -> int:
-    # Not clients.records.lines.mask_of: a line a peer disclosed outside 1..128 must make a
-    # mismatch (a dispute), not an error.
-    mask = 0
-    for g in gnums:
-        mask |= 1 << (g - 1)
-    return mask
-
-
 def _lines_of(doc: DisclosedDocument, field: str) -> dict[int, Any]:
     """{line index: value of /lines/<i>/<field>} among the revealed fields."""
     found: dict[int, Any] = {}
@@ -134,7 +125,8 @@ def _report_problems(
     if sorted(gnums.values()) != applied:
         problems.append(f"the report covers lines {sorted(gnums.values())}, not {applied}")
     accepted = [gnums[i] for i, r in results.items() if r == "accepted" and i in gnums]
-    if _mask(accepted) != int(inspected["acceptedMask"]):
+    # compared as line sets: a line a peer disclosed outside 1..128 is a mismatch, not an error
+    if sorted(set(accepted)) != lines_of(int(inspected["acceptedMask"])):
         problems.append("the report's accepted lines differ from those on the ledger")
     on_ledger = _accepted_on_ledger(inspected)
     for i, qty in _lines_of(report, "acceptedQty").items():
