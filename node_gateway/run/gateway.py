@@ -24,7 +24,7 @@ from node_gateway.peer.client import DECLARATIONS_PATH, PATH, PeerClient, PeerTr
 from node_gateway.pipeline.anchoring import seal_due
 from node_gateway.pipeline.indexer import Indexer
 from node_gateway.pipeline.sender import Sender
-from node_gateway.services import expectations, recognition, tax_records
+from node_gateway.services import expectations, rebuild, recognition
 from node_gateway.services.context import AreaContext, make_context
 from node_gateway.store import outbox
 from node_gateway.store.pool import ThreadConnections
@@ -88,7 +88,7 @@ class Gateway:
             self._node_up = sender.node_up
             if sender.node_up:
                 # A batch the contract refused goes back to the batcher under fresh salts.
-                done += tax_records.rebuild_refused(self.context, conn)
+                done += rebuild.rebuild_refused(self.context, conn)
                 done += sent + Indexer(conn, self.ledger).run_once()
                 if sent == 0:
                     done += recognition.run_once(self.context, conn, self.peer)

@@ -45,7 +45,8 @@ from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services import binding, follow, returns, suspension
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext, PeerRequester
-from node_gateway.services.tax_records import assessment, payment_proof
+from node_gateway.services.tax_payments import payment_proof
+from node_gateway.services.tax_records import assessment
 from node_gateway.store import index, outbox, transaction
 
 log = logging.getLogger(__name__)

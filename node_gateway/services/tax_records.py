@@ -14,14 +14,14 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from clients.bindings import MemberKind, MemberStatus, member_id
-from clients.commitments.document import Commitment, CommitmentError, commit
+from clients.commitments.document import CommitmentError, commit
 from clients.commitments.ids import case_id as make_case_id
-from clients.commitments.ledger_leaves import CaseHeader, payment_leaf
+from clients.commitments.ledger_leaves import CaseHeader
 from clients.errors import LedgerError
 from clients.records import (
     DocType,
@@ -31,19 +31,16 @@ from clients.records import (
     parse_record,
 )
 from clients.verify import case_anchor
+from node_gateway.adapters import read_tax_assessments
 from node_gateway.errors import (
-    DuplicatePayment,
     DuplicateRecord,
     InvalidRecord,
-    NotAnchored,
     NotFound,
-    PaymentMismatch,
     TooManyRecords,
-    UnknownInventoryList,
     UnknownMember,
     WrongArea,
 )
-from node_gateway.pipeline.anchoring import add_to_batches, rebuild, refused_anchorings
+from node_gateway.pipeline.anchoring import add_to_batches
 from node_gateway.services.context import AreaContext
 from node_gateway.store import Vault, batches, records, transaction
 
@@ -233,109 +230,6 @@ def _store_assessments(
         records.insert_tax_records(conn, rows)
 
 
-def _check_pays_assessment(
-    ctx: AreaContext, conn: sqlite3.Connection, payment: dict[str, Any], i: int, case_id: str
-) -> None:
-    """A payment item pays exactly its list's assessed tax — the lines' sum, or the bill head's
-    figure where it was declared (they may differ by rounding) — and comes from that list's
-    withholding agent; a refund proves this payment, so a wrong one would refund a wrong sum."""
-    item = payment["items"][i]
-    assessed = assessment(ctx, conn, case_id)["record"]
-    accepted = {Decimal(assessed["totals"]["taxTotal"])}
-    if assessed.get("declaredTotals"):
-        accepted.add(Decimal(assessed["declaredTotals"]["taxTotal"]))
-    paid = Decimal(item["taxAmount"])
-    if paid not in accepted:
-        figures = " or ".join(f"{a:.2f}" for a in sorted(accepted))
-        raise PaymentMismatch(
-            f"/record/items/{i}/taxAmount: {item['invtNo']} pays {paid:.2f}, "
-            f"its assessed tax is {figures}"
-        )
-    if payment["agentCode"] != assessed["agentCode"]:
-        raise PaymentMismatch(
-            f"/record/agentCode: {item['invtNo']} was withheld by agent {assessed['agentCode']}, "
-            f"not {payment['agentCode']}"
-        )
-
-
-def ingest_payment(
-    ctx: AreaContext, conn: sqlite3.Connection, data: dict[str, Any]
-) -> dict[str, Any]:
-    """Accept the withholding agent's payment of a period's tax bills: one vault record, one
-    payment leaf per case (DESIGN §5), anchored in payment batches."""
-    try:
-        payment = canonical(parse_record(DocType.TAX_PAYMENT.value, data))
-    except RecordValidationError as exc:
-        errors = [
-            {"path": f"/record{e.path}", "rule": e.rule, "message": e.message} for e in exc.errors
-        ]
-        raise invalid_record(errors) from exc
-    if payment["customsCode"] != ctx.code:
-        raise WrongArea(f"customs code {payment['customsCode']} is not this area's ({ctx.code})")
-    cases: list[str] = []
-    for i, item in enumerate(payment["items"]):
-        cid = case_id_of(ctx, item["invtNo"])
-        if records.tax_record(conn, cid) is None:
-            raise UnknownInventoryList(
-                f"/record/items/{i}/invtNo: no tax record of {item['invtNo']} in area {ctx.code}"
-            )
-        if records.payment_of(conn, cid) is not None or cid in cases:
-            raise DuplicatePayment(f"/record/items/{i}: {item['invtNo']} is already paid")
-        _check_pays_assessment(ctx, conn, payment, i, cid)
-        cases.append(cid)
-    c = commit(payment)
-    digest = "0x" + c.digest.hex()
-    record_id = f"tax_payment:{digest}"
-    code = int(ctx.code)
-    leaves = [
-        (cid, "0x" + payment_leaf(bytes.fromhex(cid[2:]), code, c.digest).hex()) for cid in cases
-    ]
-    with transaction(conn):
-        Vault(conn, ctx.keyring).put(
-            record_id, DocType.TAX_PAYMENT.value, {"record": payment, "salts": salts_json(c.salts)}
-        )
-        placed = add_to_batches(
-            conn, "payment", [(record_id, leaf) for _, leaf in leaves], ctx.settings.batch_size
-        )
-        records.insert_payments(
-            conn,
-            [
-                {
-                    "caseId": cid,
-                    "recordId": record_id,
-                    "paymentDigest": digest,
-                    "leaf": leaf,
-                    "batchId": batch,
-                }
-                for (cid, leaf), batch in zip(leaves, placed, strict=True)
-            ],
-        )
-    ctx.wake.set()
-    return {"paymentDigest": digest, "cases": cases, "batchIds": sorted(set(placed))}
-
-
-def paid_tax(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> Decimal | None:
-    """The tax the withholding agent paid for a case (its payment item), None if unpaid."""
-    paid = records.payment_of(conn, case_id)
-    if paid is None:
-        return None
-    invt_no = assessment(ctx, conn, case_id)["record"]["invtNo"]
-    payment = Vault(conn, ctx.keyring).get(paid["recordId"])["record"]
-    return next(Decimal(i["taxAmount"]) for i in payment["items"] if i["invtNo"] == invt_no)
-
-
-def payment_proof(conn: sqlite3.Connection, case_id: str) -> dict[str, Any] | None:
-    """The anchored payment of a case as ReturnLedger.PaymentProof JSON, None if unpaid;
-    raises NotAnchored while its batch is not on the ledger yet."""
-    paid = records.payment_of(conn, case_id)
-    if paid is None:
-        return None
-    where = batches.anchor_of(conn, leaf=paid["leaf"])
-    if where is None or where["status"] != "anchored":
-        raise NotAnchored(f"the tax payment of case {case_id} is not anchored yet")
-    return {"root": where["root"], "paymentDigest": paid["paymentDigest"], "proof": where["proof"]}
-
-
 def header_of(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict[str, Any]:
     """A case's public header with its batch root and Merkle proof (proof once sealed)."""
     row = records.tax_record(conn, case_id)
@@ -402,103 +296,29 @@ def assessment(ctx: AreaContext, conn: sqlite3.Connection, case_id: str) -> dict
     return Vault(conn, ctx.keyring).get(row["recordId"])
 
 
-def _recommitted(vault: Vault, record_id: str) -> tuple[dict[str, Any], Commitment]:
-    """A vaulted record committed again under fresh salts."""
-    held = vault.get(record_id)
-    c = commit(held["record"])
-    return {"record": held["record"], "salts": salts_json(c.salts)}, c
+@dataclass(frozen=True)
+class CebBatch:
+    """The tax assessments read from a CEB621 message and its CEB816 tax bills, for one
+    platform, in the CEB621's order."""
+
+    platform: str
+    records: list[dict[str, Any]]
 
 
-def recommit(
-    ctx: AreaContext,
-    conn: sqlite3.Connection,
-    kind: str,
-    batch_id: str,
-    pairs: list[tuple[str, str]],
-) -> list[tuple[str, str]]:
-    """Commit the records behind a refused batch's (record_id, leaf) pairs again under fresh
-    salts, each into a new vault record (the old one is kept: the vault never loses a record),
-    and point their cases at the new record, digest and leaf in batch `batch_id`; returns the
-    new (record_id, leaf) pairs. Joins the caller's transaction."""
-    with transaction(conn):
-        if kind == "assessment":
-            return _recommit_assessments(ctx, conn, batch_id, pairs)
-        return _recommit_payments(ctx, conn, batch_id, pairs)
+def read_ceb(platform: str, ceb621: str, ceb816: str) -> CebBatch:
+    """Read the messages (before any write transaction: a large message must not hold the
+    store's lock); refusals are the adapters' (invalid_xml, unmatched_tax_bill, invalid_record)."""
+    return CebBatch(platform, read_tax_assessments(ceb621, ceb816))
 
 
-def _recommit_assessments(
-    ctx: AreaContext, conn: sqlite3.Connection, batch_id: str, pairs: list[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """recommit for tax assessments: one case, one header leaf per record."""
-    vault = Vault(conn, ctx.keyring)
-    fresh: list[tuple[str, str]] = []
-    for record_id, _leaf in pairs:
-        row = records.tax_record_of(conn, record_id)
-        assert row is not None
-        data, c = _recommitted(vault, record_id)
-        new_id = f"{vault_id(row['caseId'])}:{c.digest.hex()}"
-        vault.put(new_id, TAX_DOC, data)
-        header = CaseHeader(
-            bytes.fromhex(row["caseId"][2:]),
-            ctx.member,
-            member_id(row["platform"]),
-            int(row["releaseTime"]),
-            int(row["lineCount"]),
-            c.digest,
-            declared_pieces(data["record"]),
-        )
-        header_leaf = "0x" + header.leaf().hex()
-        records.move_tax_record(
-            conn, row["caseId"], new_id, "0x" + c.digest.hex(), header_leaf, batch_id
-        )
-        fresh.append((new_id, header_leaf))
-    return fresh
-
-
-def _recommit_payments(
-    ctx: AreaContext, conn: sqlite3.Connection, batch_id: str, pairs: list[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """recommit for tax payments. A payment record has one leaf per case, possibly spread over
-    several batches: only the cases of this batch move to the new record; the others keep the
-    old one."""
-    vault = Vault(conn, ctx.keyring)
-    fresh: list[tuple[str, str]] = []
-    by_record: dict[str, list[str]] = {}
-    for record_id, old_leaf in pairs:
-        by_record.setdefault(record_id, []).append(old_leaf)
-    for record_id, leaves in by_record.items():
-        data, c = _recommitted(vault, record_id)
-        digest = "0x" + c.digest.hex()
-        new_id = f"tax_payment:{digest}"
-        vault.put(new_id, DocType.TAX_PAYMENT.value, data)
-        for old_leaf in leaves:
-            case_id = records.payment_case(conn, old_leaf)
-            paid = payment_leaf(bytes.fromhex(case_id[2:]), int(ctx.code), c.digest)
-            records.move_payment(conn, case_id, new_id, digest, "0x" + paid.hex(), batch_id)
-            fresh.append((new_id, "0x" + paid.hex()))
-    return fresh
-
-
-def rebuild_refused(ctx: AreaContext, conn: sqlite3.Connection) -> int:
-    """Rebuild every batch whose anchoring the contract refused for the batch itself, under
-    fresh salts and a new root (services.batching); returns how many. A root the ledger holds
-    as this area's after all (anchored, the refusal a late duplicate) is left to the indexer."""
-    rebuilt = 0
-    for stuck in refused_anchorings(conn):
-        root = stuck["root"]
-        try:
-            if root and ctx.ledger.root_anchored(int(ctx.code), bytes.fromhex(root[2:])):
-                continue
-        except LedgerError:  # the node is down: the next round looks again
-            break
-
-        def again(
-            conn: sqlite3.Connection, kind: str, batch_id: str, pairs: list[tuple[str, str]]
-        ) -> list[tuple[str, str]]:
-            return recommit(ctx, conn, kind, batch_id, pairs)
-
-        if rebuild(conn, stuck["batchId"], stuck["kind"], again) is not None:
-            rebuilt += 1
-    if rebuilt:
-        ctx.wake.set()
-    return rebuilt
+def ingest_ceb(ctx: AreaContext, conn: sqlite3.Connection, batch: CebBatch) -> dict[str, Any]:
+    """Accept a CEB batch as the bulk route accepts records, all or nothing; each accepted
+    record is answered with its `invtNo`."""
+    items = [{"platform": batch.platform, "record": record} for record in batch.records]
+    accepted = ingest(ctx, conn, items)
+    return {
+        "accepted": [
+            {"invtNo": record["invtNo"], **result}
+            for record, result in zip(batch.records, accepted, strict=True)
+        ]
+    }

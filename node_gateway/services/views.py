@@ -18,7 +18,13 @@ from clients.verify import return_anchor
 from node_gateway.errors import InvalidRecord, NotFound
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
-from node_gateway.services.tax_records import evidence_of, header_of
+from node_gateway.services.tax_records import (
+    NO_INVENTORY_LIST,
+    NO_TAX_RECORD,
+    case_id_of,
+    evidence_of,
+    header_of,
+)
 from node_gateway.store import Vault, expected, index, outbox, records, retries
 
 HOLDER_ROLES = frozenset({"officer", "system", "admin"})
@@ -193,3 +199,28 @@ def verify(
         raise NotFound(NO_SUBJECT)
     result: dict[str, Any] = ctx.ledger.verifier().verify(doc).to_json()
     return result
+
+
+def lookup_case(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, invt_no: str
+) -> dict[str, str]:
+    """The pseudonymous case id of an inventory list this area holds and the caller may see.
+    Absent and not visible answer alike, never with the computed id: a case id stays with
+    the parties of its case."""
+    case_id = case_id_of(ctx, invt_no)
+    try:
+        case_view(ctx, conn, principal, case_id)  # raises NotFound if absent or not visible
+    except NotFound:
+        raise NotFound(NO_INVENTORY_LIST) from None
+    return {"caseId": case_id}
+
+
+def case_header(
+    ctx: AreaContext, conn: sqlite3.Connection, principal: Principal, case_id: str
+) -> dict[str, Any]:
+    """A case header with its batch root and proof; a platform sees only its own cases' (any
+    other answers as a case this area does not hold)."""
+    header = header_of(ctx, conn, case_id)
+    if principal.role == "platform" and header["platform"] != principal.member_id:
+        raise NotFound(NO_TAX_RECORD)
+    return header

@@ -34,7 +34,7 @@ from clients.records.samples import (
 from node_gateway.api.schemas import ReturnApplicationIn
 from node_gateway.errors import PiecesExceedDeclared, RefundExceedsPayment, SettlementMismatch
 from node_gateway.run.local_consortium import PLATFORM, Consortium
-from node_gateway.services import returns, tax_records
+from node_gateway.services import returns, tax_payments, tax_records
 from node_gateway.services.auth import Principal
 from node_gateway.store import Vault, index
 
@@ -90,7 +90,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     item = payment.items[0].model_copy(update={"tax_amount": t.tax_total - CENT})
     payment = payment.model_copy(update={"items": [item], "total": item.tax_amount})
     zz = c.gateways["4600"]
-    tax_records.ingest_payment(zz.context, zz.connections.get(), canonical(payment))
+    tax_payments.ingest_payment(zz.context, zz.connections.get(), canonical(payment))
     c.drain()
     yield {"c": c, "lists": lists}
     c.stop()

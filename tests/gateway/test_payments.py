@@ -31,7 +31,7 @@ from node_gateway.errors import (
     UnknownInventoryList,
 )
 from node_gateway.run.local_consortium import PLATFORM, Consortium
-from node_gateway.services import returns, tax_records
+from node_gateway.services import returns, tax_payments, tax_records
 from node_gateway.services.auth import Principal
 from node_gateway.store import outbox
 
@@ -103,7 +103,7 @@ def _returned_and_recognized(w: dict[str, Any], a: Any) -> str:
 def test_paid_case_settles_refunded_with_its_payment_proof(world: dict[str, Any]) -> None:
     c, ningbo, lists = world["c"], world["ningbo"], world["lists"]
     conn = ningbo.connections.get()
-    paid = tax_records.ingest_payment(
+    paid = tax_payments.ingest_payment(
         ningbo.context, conn, canonical(sample_tax_payment(lists[:2]))
     )
     assert len(paid["cases"]) == 2
@@ -150,12 +150,12 @@ def test_payment_refuses_unknown_and_already_paid_lists(world: dict[str, Any]) -
     )
     before = conn.execute("SELECT count(*) FROM vault_records").fetchone()[0]
     with pytest.raises(UnknownInventoryList, match="/record/items/1/invtNo"):
-        tax_records.ingest_payment(
+        tax_payments.ingest_payment(
             ningbo.context, conn, canonical(sample_tax_payment([lists[2], stranger]))
         )
-    tax_records.ingest_payment(ningbo.context, conn, canonical(sample_tax_payment([lists[2]])))
+    tax_payments.ingest_payment(ningbo.context, conn, canonical(sample_tax_payment([lists[2]])))
     with pytest.raises(DuplicatePayment):
-        tax_records.ingest_payment(
+        tax_payments.ingest_payment(
             ningbo.context, conn, canonical(sample_tax_payment([lists[2]], serial=2))
         )
     assert conn.execute("SELECT count(*) FROM vault_records").fetchone()[0] == before + 1
@@ -182,12 +182,12 @@ def test_payment_must_pay_the_assessed_tax_of_each_list(world: dict[str, Any]) -
         wrong["items"][1]["taxAmount"] = f"{paid:.2f}"
         wrong["total"] = f"{sum(Decimal(i['taxAmount']) for i in wrong['items']):.2f}"
         with pytest.raises(PaymentMismatch, match=r"/record/items/1/taxAmount: .* pays"):
-            tax_records.ingest_payment(ningbo.context, conn, wrong)
+            tax_payments.ingest_payment(ningbo.context, conn, wrong)
     other_agent = {**good, "agentCode": "3301960000", "entDutyNo": "3301960000"}
     with pytest.raises(PaymentMismatch, match="/record/agentCode"):
-        tax_records.ingest_payment(ningbo.context, conn, other_agent)
+        tax_payments.ingest_payment(ningbo.context, conn, other_agent)
     assert conn.execute("SELECT count(*) FROM vault_records").fetchone()[0] == before
-    tax_records.ingest_payment(ningbo.context, conn, good)  # the right one is taken
+    tax_payments.ingest_payment(ningbo.context, conn, good)  # the right one is taken
     assert conn.execute("SELECT count(*) FROM vault_records").fetchone()[0] == before + 1
 
 
@@ -208,4 +208,4 @@ def test_payment_of_the_bill_heads_figure_is_accepted(world: dict[str, Any]) -> 
     tax_records.ingest(ningbo.context, conn, [{"platform": PLATFORM, "record": canonical(a)}])
     payment = canonical(sample_tax_payment([a], serial=51))
     payment["items"][0]["taxAmount"] = payment["total"] = f"{head.tax_total:.2f}"
-    tax_records.ingest_payment(ningbo.context, conn, payment)
+    tax_payments.ingest_payment(ningbo.context, conn, payment)

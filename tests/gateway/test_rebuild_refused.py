@@ -1,6 +1,6 @@
 """A batch whose anchoring the contract refused for the batch itself is not sent again: the
 batcher commits its records again under fresh salts into a new batch with a new root, and every
-record ends anchored and verifiable (services.tax_records.rebuild_refused)."""
+record ends anchored and verifiable (services.rebuild.rebuild_refused)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from clients.records.samples import sample_tax_assessment
 from node_gateway.pipeline import anchoring
 from node_gateway.run.gateway import Gateway
 from node_gateway.run.local_consortium import PLATFORM, Consortium
-from node_gateway.services import tax_records, views
+from node_gateway.services import rebuild, tax_records, views
 from node_gateway.services.auth import Principal
 from node_gateway.store import batches
 
@@ -152,7 +152,7 @@ def test_a_refusal_about_the_area_is_not_rebuilt_but_left_to_the_operator(
         ("MemberNotActive(memberId=0x01)", row["id"]),
     )
     conn.commit()
-    assert tax_records.rebuild_refused(ningbo.context, conn) == 0
+    assert rebuild.rebuild_refused(ningbo.context, conn) == 0
     assert [b["batchId"] for b in batches.failed_anchorings(conn)] == [batch_id]
     assert batches.rebuilt_as(conn, batch_id) is None
     assert anchoring.retry_failed_anchorings(conn) == [batch_id]  # sent again unchanged

@@ -27,7 +27,7 @@ from clients.records.samples import (
 from node_gateway.api.schemas import ReturnApplicationIn
 from node_gateway.errors import PiecesExceedDeclared
 from node_gateway.run.local_consortium import PLATFORM, Consortium
-from node_gateway.services import returns, tax_records
+from node_gateway.services import returns, tax_payments, tax_records
 from node_gateway.services.auth import Principal
 from node_gateway.store import Vault, index
 
@@ -59,7 +59,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             [{"platform": PLATFORM, "record": canonical(a)} for a in lists[code]],
         )
     ningbo = c.gateways["3100"]
-    tax_records.ingest_payment(
+    tax_payments.ingest_payment(
         ningbo.context, ningbo.connections.get(), canonical(sample_tax_payment(lists["3100"][1:2]))
     )
     c.drain()

@@ -8,11 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from node_gateway.adapters import read_tax_assessments
 from node_gateway.api.deps import Allow, CtxDep, DbDep, WriteDep, idempotent
 from node_gateway.api.schemas import HEX32, CebTaxRecordsIn, StepIn, TaxRecordIn, TaxRecordsIn
-from node_gateway.errors import NotFound
-from node_gateway.services import tax_records, views
+from node_gateway.services import tax_payments, tax_records, views
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 
@@ -69,20 +67,8 @@ def post_ceb_tax_records(
     in the CEB621's order).
     """
 
-    # Parsed before the write transaction, so a large message does not hold the store's lock.
-    records = read_tax_assessments(body.ceb621, body.ceb816)
-    items = [{"platform": body.platform, "record": record} for record in records]
-
-    def accept() -> dict[str, Any]:
-        accepted = tax_records.ingest(ctx, db, items)
-        return {
-            "accepted": [
-                {"invtNo": record["invtNo"], **result}
-                for record, result in zip(records, accepted, strict=True)
-            ]
-        }
-
-    return idempotent(response, db, who, write, accept)
+    batch = tax_records.read_ceb(body.platform, body.ceb621, body.ceb816)  # outside the write
+    return idempotent(response, db, who, write, lambda: tax_records.ingest_ceb(ctx, db, batch))
 
 
 @router.get("/cases/lookup", summary="The pseudonymous case id of an inventory list")
@@ -95,12 +81,7 @@ def lookup_case(
     """Only for inventory lists this area holds (and, for a platform, only its own). Absent and
     not visible answer alike, and never with the computed id: a pseudonymous case id stays
     with the parties of its case."""
-    case_id = tax_records.case_id_of(ctx, invt_no)
-    try:
-        views.case_view(ctx, db, who, case_id)  # raises NotFound if absent or not visible
-    except NotFound:
-        raise NotFound(tax_records.NO_INVENTORY_LIST) from None
-    return {"caseId": case_id}
+    return views.lookup_case(ctx, db, who, invt_no)
 
 
 @router.get("/cases/{case_id}/header", summary="A case header with its batch root and proof")
@@ -108,10 +89,7 @@ def case_header(
     case_id: Annotated[str, Path(pattern=HEX32)], ctx: CtxDep, db: DbDep, who: Reader
 ) -> dict[str, Any]:
     """What a return enterprise needs to sign and submit a return application."""
-    header = tax_records.header_of(ctx, db, case_id)
-    if who.role == "platform" and header["platform"] != who.member_id:
-        raise NotFound(tax_records.NO_TAX_RECORD)  # as for a case this area does not hold
-    return header
+    return views.case_header(ctx, db, who, case_id)
 
 
 @router.post("/tax-payments", status_code=202, summary="Accept a tax payment")
@@ -121,5 +99,5 @@ def post_tax_payment(
     """The withholding agent's payment of a period's tax bills (canonical tax_payment): one
     payment leaf per covered case, anchored in payment batches; a refund must prove it."""
     return idempotent(
-        response, db, who, write, lambda: tax_records.ingest_payment(ctx, db, body.record)
+        response, db, who, write, lambda: tax_payments.ingest_payment(ctx, db, body.record)
     )

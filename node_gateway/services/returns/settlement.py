@@ -21,7 +21,8 @@ from node_gateway.outbox_kinds import OutboxKind
 from node_gateway.services.auth import Principal
 from node_gateway.services.context import AreaContext
 from node_gateway.services.returns.write import hex_of, step_record, write
-from node_gateway.services.tax_records import assessment, paid_tax, payment_proof
+from node_gateway.services.tax_payments import paid_tax, payment_proof
+from node_gateway.services.tax_records import assessment
 from node_gateway.store import Vault, index, outbox, records
 
 MONEY_FIELDS = ("customsDuty", "vat", "consumptionTax", "amount")
