@@ -19,7 +19,6 @@ from clients.bindings import (
     Contracts,
     MemberKind,
     MemberStatus,
-    ProposalKind,
     ReturnState,
     answers,
     event_record,
@@ -95,22 +94,11 @@ class MemberOnLedger:
 
 
 @dataclass(frozen=True)
-class ProposalOnLedger:
-    """Consortium.getProposal with its approvals by currently active customs areas; the fields
-    its kind does not use are zero."""
+class ProposalOnLedger(ProposalRecord):
+    """Consortium.getProposal (the fields its kind does not use are zero) with its id and its
+    approvals by currently active customs areas."""
 
     proposal_id: int
-    kind: ProposalKind
-    member_kind: MemberKind
-    customs_code: int
-    executed: bool
-    expires_at: int
-    proposer: bytes
-    member_id: bytes
-    account: str
-    key: bytes
-    value: int
-    gateway_url: str
     approvals: int
     needed: int  # approvals it needs now (its subject area is not in its electorate)
 
@@ -342,8 +330,8 @@ class Reads:
             cs = self.contracts.consortium.functions
             p = ProposalRecord.decode(cs.getProposal(proposal_id).call(self._from))
             return ProposalOnLedger(
+                **vars(p),
                 proposal_id=proposal_id,
-                **_same_named(p, ProposalOnLedger),
                 approvals=int(cs.approvalsOf(proposal_id).call(self._from)),
                 needed=int(cs.approvalsNeeded(proposal_id).call(self._from)),
             )
