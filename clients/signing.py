@@ -7,6 +7,7 @@ an application can neither forge nor alter it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +70,36 @@ def typed_envelope(
     return envelope
 
 
+# ReturnLedger.ReturnApplication's fields in the contract's order: (Python name, contract name).
+# The one list both spellings of the terms use (bytes here, 0x hex in the gateway's inputs).
+RETURN_APPLICATION_FIELDS = (
+    ("return_id", "returnId"),
+    ("case_id", "caseId"),
+    ("origin_area", "originArea"),
+    ("line_mask", "lineMask"),
+    ("pieces", "pieces"),
+    ("application_digest", "applicationDigest"),
+    ("return_centre", "returnCentre"),
+    ("deadline", "deadline"),
+)
+
+
+def application_json(terms: Any) -> dict[str, Any]:
+    """Return-application terms by their contract names, in the contract's order (pieces as a
+    list); `terms` is any object with the fields of RETURN_APPLICATION_FIELDS."""
+    out = {name: getattr(terms, attr) for attr, name in RETURN_APPLICATION_FIELDS}
+    out["pieces"] = list(out["pieces"])
+    return out
+
+
+def application_fields(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The constructor arguments of return-application terms from their contract-named JSON
+    (pieces as a tuple)."""
+    out = {attr: data[name] for attr, name in RETURN_APPLICATION_FIELDS}
+    out["pieces"] = tuple(out["pieces"])
+    return out
+
+
 @dataclass(frozen=True)
 class ReturnApplicationTerms:
     """The fields of ReturnLedger.ReturnApplication that the return enterprise signs.
@@ -87,18 +118,13 @@ class ReturnApplicationTerms:
     return_centre: bytes
     deadline: int
 
-    def as_tuple(self) -> tuple[bytes, bytes, bytes, int, list[int], bytes, bytes, int]:
+    def as_tuple(self) -> tuple[Any, ...]:
         """The ABI tuple of ReturnLedger.ReturnApplication."""
-        return (
-            self.return_id,
-            self.case_id,
-            self.origin_area,
-            self.line_mask,
-            list(self.pieces),
-            self.application_digest,
-            self.return_centre,
-            self.deadline,
-        )
+        return tuple(self.message().values())
+
+    def message(self) -> dict[str, Any]:
+        """The EIP-712 message: the fields by their contract names, in the contract's order."""
+        return application_json(self)
 
     def typed_data(self, chain_id: int, ledger_address: str) -> dict[str, Any]:
         """The full EIP-712 message for this application on one ReturnLedger."""
@@ -109,16 +135,7 @@ class ReturnApplicationTerms:
             DOMAIN_VERSION,
             chain_id,
             ledger_address,
-            {
-                "returnId": self.return_id,
-                "caseId": self.case_id,
-                "originArea": self.origin_area,
-                "lineMask": self.line_mask,
-                "pieces": list(self.pieces),
-                "applicationDigest": self.application_digest,
-                "returnCentre": self.return_centre,
-                "deadline": self.deadline,
-            },
+            self.message(),
         )
 
 
@@ -157,7 +174,10 @@ def recover_typed(full_message: dict[str, Any], signature: bytes) -> str:
 __all__ = [
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
+    "RETURN_APPLICATION_FIELDS",
     "RETURN_APPLICATION_TYPE",
+    "application_fields",
+    "application_json",
     "ReturnApplicationTerms",
     "Signer",
     "lines_of",

@@ -10,7 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from clients.commitments.ledger_leaves import CaseHeader
-from clients.signing import ReturnApplicationTerms, recover_applicant
+from clients.signing import (
+    ReturnApplicationTerms,
+    application_fields,
+    application_json,
+    recover_applicant,
+)
 
 
 def _b(value: str) -> bytes:
@@ -83,29 +88,11 @@ class Terms:
     @classmethod
     def of_json(cls, data: Mapping[str, Any]) -> Terms:
         """From its wire JSON (already validated)."""
-        return cls(
-            return_id=data["returnId"],
-            case_id=data["caseId"],
-            origin_area=data["originArea"],
-            line_mask=data["lineMask"],
-            pieces=tuple(data["pieces"]),
-            application_digest=data["applicationDigest"],
-            return_centre=data["returnCentre"],
-            deadline=data["deadline"],
-        )
+        return cls(**application_fields(data))
 
     def to_json(self) -> dict[str, Any]:
         """Its wire JSON, fields in the contract's order."""
-        return {
-            "returnId": self.return_id,
-            "caseId": self.case_id,
-            "originArea": self.origin_area,
-            "lineMask": self.line_mask,
-            "pieces": list(self.pieces),
-            "applicationDigest": self.application_digest,
-            "returnCentre": self.return_centre,
-            "deadline": self.deadline,
-        }
+        return application_json(self)
 
     def signed_terms(self) -> ReturnApplicationTerms:
         """The EIP-712 ReturnApplication these fields stand for (what the platform signed)."""
